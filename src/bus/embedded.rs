@@ -1,0 +1,354 @@
+//! The durable queue in the embedded SQLite file: at-least-once delivery to in-process workers.
+//!
+//! A received event is leased (`state = 'leased'`, `available_at` = lease end), so a crashed
+//! worker's event becomes due again when its lease runs out. Failures are retried with
+//! exponential backoff and jitter; after `max_attempts` the event moves to the dead letters
+//! in the same transaction, keeping the last error.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rand::Rng;
+use rusqlite::{OptionalExtension, params};
+use tokio::sync::Notify;
+
+use super::{BusError, Delivery, EventBus, EventSource, Failure, Outgoing};
+use crate::{
+    config::QueueConfig,
+    db::{Db, DbError, now_ms},
+    event::EventEnvelope,
+    store::{DeadLetter, sqlite::insert_dead_letter},
+};
+
+impl From<DbError> for BusError {
+    fn from(e: DbError) -> Self {
+        BusError::Unavailable(e.to_string())
+    }
+}
+
+pub struct EmbeddedQueue {
+    db: Db,
+    config: QueueConfig,
+    notify: Notify,
+}
+
+/// What the queue holds, for readiness and (later) metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueStats {
+    pub ready: u64,
+    pub leased: u64,
+    pub done: u64,
+    pub dead: u64,
+    /// Age of the oldest unfinished event, in milliseconds.
+    pub oldest_pending_ms: Option<i64>,
+}
+
+impl EmbeddedQueue {
+    pub fn new(db: Db, config: QueueConfig) -> Self {
+        Self {
+            db,
+            config,
+            notify: Notify::new(),
+        }
+    }
+
+    pub async fn stats(&self) -> Result<QueueStats, BusError> {
+        Ok(self
+            .db
+            .read(|c| {
+                let mut stats = QueueStats::default();
+                let mut stmt = c.prepare_cached("SELECT state, count(*) FROM queue GROUP BY state")?;
+                let mut rows = stmt.query([])?;
+                while let Some(row) = rows.next()? {
+                    let n: i64 = row.get(1)?;
+                    let n = n as u64;
+                    match row.get_ref(0)?.as_str().unwrap_or("") {
+                        "ready" => stats.ready = n,
+                        "leased" => stats.leased = n,
+                        "done" => stats.done = n,
+                        _ => stats.dead = n,
+                    }
+                }
+                let oldest: Option<i64> = c.query_row(
+                    "SELECT min(enqueued_at) FROM queue WHERE state IN ('ready', 'leased')",
+                    [],
+                    |r| r.get(0),
+                )?;
+                stats.oldest_pending_ms = oldest.map(|t| now_ms() - t);
+                Ok(stats)
+            })
+            .await?)
+    }
+
+    /// The state and attempts of one event (tests and the admin API).
+    pub async fn event_state(&self, event_id: &str) -> Result<Option<(String, u32)>, BusError> {
+        let id = event_id.to_owned();
+        Ok(self
+            .db
+            .read(move |c| {
+                Ok(c.query_row(
+                    "SELECT state, attempts FROM queue WHERE event_id = ?1",
+                    [id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?)
+            })
+            .await?)
+    }
+
+    /// Deletes finished events older than the retention period.
+    pub async fn purge_finished(&self) -> Result<u64, BusError> {
+        let cutoff = now_ms() - self.config.retention.as_millis() as i64;
+        Ok(self
+            .db
+            .write(move |c| {
+                Ok(c.execute(
+                    "DELETE FROM queue WHERE state = 'done' AND finished_at < ?1",
+                    [cutoff],
+                )? as u64)
+            })
+            .await?)
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let base = self.config.backoff_base.as_millis() as u64;
+        let max = self.config.backoff_max.as_millis() as u64;
+        let exp = base.saturating_mul(1u64 << attempt.saturating_sub(1).min(30));
+        let capped = exp.min(max);
+        // "Equal jitter": half fixed, half random, so retries spread without collapsing to 0.
+        let half = capped / 2;
+        Duration::from_millis(half + rand::rng().random_range(0..=half))
+    }
+
+    fn parse(payload: &str) -> Result<EventEnvelope, BusError> {
+        serde_json::from_str(payload).map_err(|e| BusError::Decode(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl EventBus for EmbeddedQueue {
+    async fn publish(&self, events: &[Outgoing]) -> Result<(), BusError> {
+        let rows = events
+            .iter()
+            .map(|o| {
+                let payload = serde_json::to_string(&o.envelope)
+                    .map_err(|e| BusError::Rejected(e.to_string()))?;
+                Ok((
+                    o.envelope.id.to_string(),
+                    o.envelope.event.type_name(),
+                    payload,
+                    o.raw.as_ref().map(|b| b.to_vec()),
+                ))
+            })
+            .collect::<Result<Vec<_>, BusError>>()?;
+        self.db
+            .write(move |c| {
+                let now = now_ms();
+                let mut stmt = c.prepare_cached(
+                    "INSERT INTO queue (event_id, event_type, payload, raw, state, available_at, enqueued_at)
+                     VALUES (?1, ?2, ?3, ?4, 'ready', ?5, ?5)
+                     ON CONFLICT (event_id) DO UPDATE SET state = 'ready', attempts = 0,
+                       available_at = ?5, last_error = NULL, finished_at = NULL
+                     WHERE queue.state = 'dead'",
+                )?;
+                for (id, kind, payload, raw) in rows {
+                    stmt.execute(params![id, kind, payload, raw, now])?;
+                }
+                Ok(())
+            })
+            .await?;
+        self.notify.notify_waiters();
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EventSource for EmbeddedQueue {
+    async fn receive(&self, max: usize) -> Result<Vec<Delivery>, BusError> {
+        let lease = self.config.lease.as_millis() as i64;
+        let max_attempts = self.config.max_attempts;
+        let rows = self
+            .db
+            .write(move |c| {
+                let now = now_ms();
+                let mut due = c.prepare_cached(
+                    "SELECT seq, event_id, event_type, payload, raw, attempts, last_error FROM queue
+                     WHERE state IN ('ready', 'leased') AND available_at <= ?1
+                     ORDER BY available_at, seq LIMIT ?2",
+                )?;
+                let candidates = due
+                    .query_map(params![now, max as i64], |r| {
+                        Ok((
+                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, String>(2)?,
+                            r.get::<_, String>(3)?,
+                            r.get::<_, Option<Vec<u8>>>(4)?,
+                            r.get::<_, u32>(5)?,
+                            r.get::<_, Option<String>>(6)?,
+                        ))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut leased = Vec::with_capacity(candidates.len());
+                for (seq, id, kind, payload, raw, attempts, last_error) in candidates {
+                    if attempts >= max_attempts {
+                        // Its leases ran out every time (a worker crashed or hung on it).
+                        let error = last_error.unwrap_or_else(|| {
+                            "lease expired on every attempt (worker crashed or hung)".into()
+                        });
+                        dead_letter(c, seq, &id, &kind, &payload, raw, &error, attempts, now)?;
+                        continue;
+                    }
+                    let token = uuid::Uuid::new_v4().to_string();
+                    c.prepare_cached(
+                        "UPDATE queue SET state = 'leased', attempts = attempts + 1,
+                         available_at = ?2, lease_token = ?3 WHERE seq = ?1",
+                    )?
+                    .execute(params![seq, now + lease, token])?;
+                    leased.push((payload, attempts + 1, format!("{seq}:{token}")));
+                }
+                Ok(leased)
+            })
+            .await?;
+        rows.into_iter()
+            .map(|(payload, attempt, receipt)| {
+                Ok(Delivery {
+                    envelope: Self::parse(&payload)?,
+                    attempt,
+                    receipt,
+                })
+            })
+            .collect()
+    }
+
+    async fn ack(&self, d: &Delivery) -> Result<(), BusError> {
+        let (seq, token) = receipt(d)?;
+        let updated = self
+            .db
+            .write(move |c| {
+                Ok(c.execute(
+                    "UPDATE queue SET state = 'done', finished_at = ?3, lease_token = NULL,
+                     last_error = NULL WHERE seq = ?1 AND lease_token = ?2",
+                    params![seq, token, now_ms()],
+                )?)
+            })
+            .await?;
+        if updated == 0 {
+            // The lease ran out and another worker took the event; it will settle it.
+            tracing::warn!(event_id = %d.envelope.id, "ack after the lease was lost");
+        }
+        Ok(())
+    }
+
+    async fn nack(&self, d: &Delivery, failure: &Failure) -> Result<(), BusError> {
+        let (seq, token) = receipt(d)?;
+        let give_up = !failure.retryable || d.attempt >= self.config.max_attempts;
+        let delay = self.backoff(d.attempt).as_millis() as i64;
+        let error = failure.error.clone();
+        self.db
+            .write(move |c| {
+                let now = now_ms();
+                let row: Option<(String, String, String, Option<Vec<u8>>, u32)> = c
+                    .query_row(
+                        "SELECT event_id, event_type, payload, raw, attempts FROM queue
+                         WHERE seq = ?1 AND lease_token = ?2",
+                        params![seq, token],
+                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                    )
+                    .optional()?;
+                let Some((id, kind, payload, raw, attempts)) = row else {
+                    return Ok(());
+                };
+                if give_up {
+                    dead_letter(c, seq, &id, &kind, &payload, raw, &error, attempts, now)?;
+                } else {
+                    c.execute(
+                        "UPDATE queue SET state = 'ready', available_at = ?2, lease_token = NULL,
+                         last_error = ?3 WHERE seq = ?1",
+                        params![seq, now + delay, error],
+                    )?;
+                }
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn extend(&self, d: &Delivery) -> Result<(), BusError> {
+        let (seq, token) = receipt(d)?;
+        let lease = self.config.lease.as_millis() as i64;
+        self.db
+            .write(move |c| {
+                c.execute(
+                    "UPDATE queue SET available_at = ?3 WHERE seq = ?1 AND lease_token = ?2",
+                    params![seq, token, now_ms() + lease],
+                )?;
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn release(&self, d: &Delivery) -> Result<(), BusError> {
+        let (seq, token) = receipt(d)?;
+        self.db
+            .write(move |c| {
+                c.execute(
+                    "UPDATE queue SET state = 'ready', available_at = ?3, lease_token = NULL,
+                     attempts = max(attempts - 1, 0) WHERE seq = ?1 AND lease_token = ?2",
+                    params![seq, token, now_ms()],
+                )?;
+                Ok(())
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn wait_for_work(&self, max_wait: Duration) {
+        let _ = tokio::time::timeout(max_wait, self.notify.notified()).await;
+    }
+}
+
+fn receipt(d: &Delivery) -> Result<(i64, String), BusError> {
+    let (seq, token) = d
+        .receipt
+        .split_once(':')
+        .ok_or_else(|| BusError::Decode("bad receipt".into()))?;
+    let seq = seq
+        .parse()
+        .map_err(|_| BusError::Decode("bad receipt".into()))?;
+    Ok((seq, token.to_owned()))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn dead_letter(
+    c: &rusqlite::Connection,
+    seq: i64,
+    id: &str,
+    kind: &str,
+    payload: &str,
+    raw: Option<Vec<u8>>,
+    error: &str,
+    attempts: u32,
+    now: i64,
+) -> Result<(), DbError> {
+    insert_dead_letter(
+        c,
+        &DeadLetter {
+            id: id.to_owned(),
+            event_type: kind.to_owned(),
+            payload: payload.to_owned(),
+            raw,
+            error: error.to_owned(),
+            attempts,
+            failed_at_ms: now,
+        },
+    )?;
+    c.execute(
+        "UPDATE queue SET state = 'dead', lease_token = NULL, last_error = ?2, finished_at = ?3
+         WHERE seq = ?1",
+        params![seq, error, now],
+    )?;
+    tracing::error!(event_id = %id, event_type = %kind, attempts, error = %error, "event dead-lettered");
+    Ok(())
+}

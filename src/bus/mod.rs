@@ -1,0 +1,71 @@
+//! The event bus seam. Publishing ([`EventBus`]) and consuming ([`EventSource`]) are separate
+//! traits because in AWS they are separate services (EventBridge in, SQS or Lambda out); the
+//! embedded queue implements both over the SQLite file.
+
+mod embedded;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+pub use embedded::{EmbeddedQueue, QueueStats};
+
+use crate::event::EventEnvelope;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("event bus unavailable: {0}")]
+    Unavailable(String),
+    #[error("event rejected by the bus: {0}")]
+    Rejected(String),
+    #[error("cannot decode a queued event: {0}")]
+    Decode(String),
+}
+
+/// An event to publish, with the raw delivery it came from (kept for replay).
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub envelope: EventEnvelope,
+    pub raw: Option<Bytes>,
+}
+
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    /// Durably hands all events to the bus, or fails so the sender retries. Publishing an
+    /// event id that is already on the bus is a no-op, so retries never duplicate; publishing
+    /// a dead-lettered event again (replay) makes it due once more.
+    async fn publish(&self, events: &[Outgoing]) -> Result<(), BusError>;
+}
+
+/// One received event and the handle that settles it.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub envelope: EventEnvelope,
+    /// How many times this event has been handed out, this time included.
+    pub attempt: u32,
+    /// Opaque proof of this hand-out (lease token, SQS receipt handle).
+    pub receipt: String,
+}
+
+/// How a failed event should be treated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub error: String,
+    /// False for errors that no retry can fix: the event goes straight to the dead letters.
+    pub retryable: bool,
+}
+
+#[async_trait]
+pub trait EventSource: Send + Sync {
+    /// Up to `max` events that are due, each leased to the caller.
+    async fn receive(&self, max: usize) -> Result<Vec<Delivery>, BusError>;
+    /// The event is done; it will not be handed out again.
+    async fn ack(&self, delivery: &Delivery) -> Result<(), BusError>;
+    /// The event failed: retried later with backoff, or dead-lettered when attempts run out.
+    async fn nack(&self, delivery: &Delivery, failure: &Failure) -> Result<(), BusError>;
+    /// Keeps the lease for slow work.
+    async fn extend(&self, delivery: &Delivery) -> Result<(), BusError>;
+    /// Hands the event back untouched (shutdown): due again at once, attempt not counted.
+    async fn release(&self, delivery: &Delivery) -> Result<(), BusError>;
+    /// Resolves when new events may be available, or after `max_wait`.
+    async fn wait_for_work(&self, max_wait: std::time::Duration);
+}

@@ -1,0 +1,338 @@
+//! Typed configuration, layered: command-line flags > environment (`SIR_JIRA_*`) > TOML file >
+//! defaults. Every layer fills the same [`Settings`] (all optional); [`Config::from_settings`]
+//! applies defaults and validates, naming the setting that is wrong.
+
+mod settings;
+mod webhook_secret;
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use axum::http::HeaderName;
+
+pub use settings::{LogFormat, LogLevel, Settings};
+pub use webhook_secret::{WEBHOOK_SECRET_FILE, load_or_create_webhook_secret};
+
+use crate::{domain::ProjectKey, secret::Secret};
+
+/// Prefix of every environment variable the service reads.
+pub const ENV_PREFIX: &str = "SIR_JIRA_";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    ReadFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    ParseFile { path: PathBuf, message: String },
+    #[error("setting `{setting}` (env {env}, flag --{flag}): {reason}")]
+    Invalid {
+        setting: &'static str,
+        env: String,
+        flag: String,
+        reason: String,
+    },
+    #[error("cannot prepare the webhook secret in {path}: {source}")]
+    WebhookSecret {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl ConfigError {
+    fn invalid(setting: &'static str, reason: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            setting,
+            env: format!("{ENV_PREFIX}{}", setting.to_uppercase()),
+            flag: setting.replace('_', "-"),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// The validated configuration the application runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub listen_addr: SocketAddr,
+    /// Base URL Jira reaches the gateway at, when it differs from `listen_addr`.
+    pub public_url: Option<String>,
+    pub data_dir: PathBuf,
+    pub log_level: LogLevel,
+    pub log_format: LogFormat,
+    pub intake: IntakeConfig,
+    pub queue: QueueConfig,
+    pub shutdown_grace: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct IntakeConfig {
+    /// Any of these verifies an admin webhook's `X-Hub-Signature` (rotation: old and new).
+    /// Empty until start-up fills it from the data directory's generated secret.
+    pub webhook_secrets: Vec<Secret>,
+    pub automation_header: HeaderName,
+    /// Shared secret for Jira Automation "Send web request"; that route is closed without one.
+    pub automation_secret: Option<Secret>,
+    /// Projects whose events are accepted; empty accepts every project.
+    pub project_keys: Vec<ProjectKey>,
+    pub max_body_bytes: usize,
+    pub dedupe_ttl: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    /// In-process workers; 0 runs the gateway alone (events wait in the queue).
+    pub workers: usize,
+    pub max_attempts: u32,
+    pub lease: Duration,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// Finished events are kept this long for inspection, then purged.
+    pub retention: Duration,
+}
+
+impl Config {
+    /// Loads every layer: `cli` already holds flags over environment (clap resolves both);
+    /// the file named by `--config` fills what they leave unset.
+    pub fn load(cli: Settings) -> Result<Config, ConfigError> {
+        let file = match &cli.config {
+            Some(path) => Settings::from_toml_file(path)?,
+            None => Settings::default(),
+        };
+        Config::from_settings(cli.or(file))
+    }
+
+    pub fn from_settings(s: Settings) -> Result<Config, ConfigError> {
+        let listen_addr = s
+            .listen_addr
+            .as_deref()
+            .unwrap_or("127.0.0.1:8080")
+            .parse::<SocketAddr>()
+            .map_err(|e| ConfigError::invalid("listen_addr", format!("expected host:port, {e}")))?;
+
+        let public_url = match s.public_url {
+            Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
+                return Err(ConfigError::invalid(
+                    "public_url",
+                    "must start with http:// or https://",
+                ));
+            }
+            other => other.map(|u| u.trim_end_matches('/').to_owned()),
+        };
+
+        let data_dir = s.data_dir.unwrap_or_else(|| PathBuf::from("data"));
+        if data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::invalid("data_dir", "must not be empty"));
+        }
+
+        let webhook_secrets = s.jira_webhook_secrets.unwrap_or_default();
+        if let Some(i) = webhook_secrets.iter().position(|k| k.expose().len() < 16) {
+            return Err(ConfigError::invalid(
+                "jira_webhook_secrets",
+                format!("secret #{} is shorter than 16 characters", i + 1),
+            ));
+        }
+        let automation_header = s
+            .automation_header
+            .as_deref()
+            .unwrap_or("X-Automation-Secret")
+            .parse::<HeaderName>()
+            .map_err(|_| ConfigError::invalid("automation_header", "not a valid header name"))?;
+        if automation_header == "x-hub-signature" {
+            return Err(ConfigError::invalid(
+                "automation_header",
+                "must differ from X-Hub-Signature",
+            ));
+        }
+        let automation_secret = s.automation_secret.filter(|k| !k.is_empty());
+        if automation_secret
+            .as_ref()
+            .is_some_and(|k| k.expose().len() < 16)
+        {
+            return Err(ConfigError::invalid(
+                "automation_secret",
+                "is shorter than 16 characters",
+            ));
+        }
+        let project_keys = s
+            .jira_project_keys
+            .unwrap_or_default()
+            .iter()
+            .filter(|k| !k.trim().is_empty())
+            .map(|k| ProjectKey::parse(k.trim()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| ConfigError::invalid("jira_project_keys", e.to_string()))?;
+
+        let max_body_bytes = s.max_body_bytes.unwrap_or(1024 * 1024);
+        if !(1024..=64 * 1024 * 1024).contains(&max_body_bytes) {
+            return Err(ConfigError::invalid(
+                "max_body_bytes",
+                "must be between 1024 and 67108864",
+            ));
+        }
+
+        let secs = |name: &'static str, v: Option<u64>, default: u64, min: u64| {
+            let v = v.unwrap_or(default);
+            if v < min {
+                Err(ConfigError::invalid(name, format!("must be at least {min}")))
+            } else {
+                Ok(Duration::from_secs(v))
+            }
+        };
+        let millis = |name: &'static str, v: Option<u64>, default: u64| {
+            let v = v.unwrap_or(default);
+            if v == 0 {
+                Err(ConfigError::invalid(name, "must be greater than 0"))
+            } else {
+                Ok(Duration::from_millis(v))
+            }
+        };
+
+        let queue = QueueConfig {
+            workers: s.workers.unwrap_or(2),
+            max_attempts: match s.max_attempts.unwrap_or(8) {
+                0 => return Err(ConfigError::invalid("max_attempts", "must be at least 1")),
+                n => n,
+            },
+            lease: secs("lease_secs", s.lease_secs, 60, 1)?,
+            backoff_base: millis("backoff_base_ms", s.backoff_base_ms, 1_000)?,
+            backoff_max: millis("backoff_max_ms", s.backoff_max_ms, 600_000)?,
+            retention: secs("retention_secs", s.retention_secs, 7 * 24 * 3600, 60)?,
+        };
+        if queue.workers > 64 {
+            return Err(ConfigError::invalid("workers", "must be at most 64"));
+        }
+        if queue.backoff_max < queue.backoff_base {
+            return Err(ConfigError::invalid(
+                "backoff_max_ms",
+                "must not be less than backoff_base_ms",
+            ));
+        }
+
+        Ok(Config {
+            listen_addr,
+            public_url,
+            data_dir,
+            log_level: s.log_level.unwrap_or(LogLevel::Info),
+            log_format: s.log_format.unwrap_or_else(LogFormat::for_terminal),
+            intake: IntakeConfig {
+                webhook_secrets,
+                automation_header,
+                automation_secret,
+                project_keys,
+                max_body_bytes,
+                // Jira retries for about half an hour; a day leaves a wide margin.
+                dedupe_ttl: secs("dedupe_ttl_secs", s.dedupe_ttl_secs, 24 * 3600, 60)?,
+            },
+            queue,
+            shutdown_grace: secs("shutdown_grace_secs", s.shutdown_grace_secs, 20, 1)?,
+        })
+    }
+
+    /// Path of the SQLite file holding the queue and the state.
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("sir-jira-bridge.sqlite3")
+    }
+
+    /// The URL to register in Jira for admin webhooks.
+    pub fn jira_webhook_url(&self) -> String {
+        let base = self.public_url.clone().unwrap_or_else(|| {
+            let host = if self.listen_addr.ip().is_unspecified() {
+                "127.0.0.1".to_owned()
+            } else {
+                self.listen_addr.ip().to_string()
+            };
+            format!("http://{host}:{}", self.listen_addr.port())
+        });
+        format!("{base}/webhooks/jira")
+    }
+
+    /// Fills the webhook secrets from the data directory when none are configured, creating a
+    /// random one on first start. The value is never logged; `print-webhook-secret` shows it.
+    pub fn ensure_webhook_secret(&mut self) -> Result<Option<PathBuf>, ConfigError> {
+        if !self.intake.webhook_secrets.is_empty() {
+            return Ok(None);
+        }
+        let (secret, path) = load_or_create_webhook_secret(&self.data_dir)?;
+        self.intake.webhook_secrets.push(secret);
+        Ok(Some(path))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_no_configuration() {
+        let c = Config::from_settings(Settings::default()).unwrap();
+        assert_eq!(c.listen_addr.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.intake.max_body_bytes, 1024 * 1024);
+        assert_eq!(c.jira_webhook_url(), "http://127.0.0.1:8080/webhooks/jira");
+        assert!(c.intake.project_keys.is_empty());
+    }
+
+    #[test]
+    fn errors_name_the_setting() {
+        let s = Settings {
+            listen_addr: Some("nope".into()),
+            ..Settings::default()
+        };
+        let msg = Config::from_settings(s).unwrap_err().to_string();
+        assert!(msg.contains("listen_addr"), "{msg}");
+        assert!(msg.contains("SIR_JIRA_LISTEN_ADDR"), "{msg}");
+        assert!(msg.contains("--listen-addr"), "{msg}");
+
+        let s = Settings {
+            jira_project_keys: Some(vec!["SEC".into(), "b@d".into()]),
+            ..Settings::default()
+        };
+        let msg = Config::from_settings(s).unwrap_err().to_string();
+        assert!(msg.contains("jira_project_keys"), "{msg}");
+    }
+
+    #[test]
+    fn short_secrets_are_refused_without_echoing_them() {
+        let s = Settings {
+            jira_webhook_secrets: Some(vec![Secret::new("short-secret")]),
+            ..Settings::default()
+        };
+        let msg = Config::from_settings(s).unwrap_err().to_string();
+        assert!(msg.contains("jira_webhook_secrets"), "{msg}");
+        assert!(!msg.contains("short-secret"), "{msg}");
+    }
+
+    #[test]
+    fn flags_and_env_override_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "listen_addr = \"0.0.0.0:9000\"\nworkers = 5\njira_project_keys = [\"SEC\"]\n",
+        )
+        .unwrap();
+        let cli = Settings {
+            config: Some(path),
+            workers: Some(1),
+            ..Settings::default()
+        };
+        let c = Config::load(cli).unwrap();
+        assert_eq!(c.listen_addr.to_string(), "0.0.0.0:9000");
+        assert_eq!(c.queue.workers, 1);
+        assert_eq!(c.intake.project_keys[0].as_str(), "SEC");
+    }
+
+    #[test]
+    fn unknown_file_keys_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "listen_adr = \"0.0.0.0:9000\"\n").unwrap();
+        let err = Config::load(Settings {
+            config: Some(path),
+            ..Settings::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("listen_adr"), "{err}");
+    }
+}

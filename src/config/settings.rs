@@ -1,0 +1,172 @@
+use std::{io::IsTerminal, path::PathBuf};
+
+use clap::ValueEnum;
+use serde::Deserialize;
+
+use super::ConfigError;
+use crate::secret::Secret;
+
+/// One layer of configuration. Flags and `SIR_JIRA_*` variables fill it through clap (flags
+/// win); the TOML file fills another; [`Settings::or`] stacks them.
+#[derive(Debug, Clone, Default, clap::Args, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// TOML file with any of these settings (keys are the flag names with `_`).
+    #[arg(long, global = true, env = "SIR_JIRA_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+
+    /// Address the HTTP gateway binds [default: 127.0.0.1:8080].
+    #[arg(long, global = true, env = "SIR_JIRA_LISTEN_ADDR")]
+    pub listen_addr: Option<String>,
+
+    /// Base URL Jira uses to reach the gateway, if not the listen address (e.g. behind a proxy).
+    #[arg(long, global = true, env = "SIR_JIRA_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Directory for the SQLite file and the generated webhook secret [default: ./data].
+    #[arg(long, global = true, env = "SIR_JIRA_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// error, warn, info, debug or trace [default: info].
+    #[arg(long, global = true, env = "SIR_JIRA_LOG_LEVEL")]
+    pub log_level: Option<LogLevel>,
+
+    /// json (machines) or text (terminals) [default: text on a terminal, json otherwise].
+    #[arg(long, global = true, env = "SIR_JIRA_LOG_FORMAT")]
+    pub log_format: Option<LogFormat>,
+
+    /// Comma-separated secrets of the Jira admin webhook; any one verifies (rotation).
+    /// [default: generated once into <data_dir>/jira-webhook-secret]
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_WEBHOOK_SECRETS", value_delimiter = ',', hide_env_values = true)]
+    pub jira_webhook_secrets: Option<Vec<Secret>>,
+
+    /// Header carrying the shared secret of Jira Automation "Send web request" rules
+    /// [default: X-Automation-Secret].
+    #[arg(long, global = true, env = "SIR_JIRA_AUTOMATION_HEADER")]
+    pub automation_header: Option<String>,
+
+    /// Shared secret for Jira Automation deliveries; unset disables that authentication.
+    #[arg(long, global = true, env = "SIR_JIRA_AUTOMATION_SECRET", hide_env_values = true)]
+    pub automation_secret: Option<Secret>,
+
+    /// Comma-separated Jira project keys whose events are accepted [default: all].
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_PROJECT_KEYS", value_delimiter = ',')]
+    pub jira_project_keys: Option<Vec<String>>,
+
+    /// Largest accepted webhook body in bytes [default: 1048576].
+    #[arg(long, global = true, env = "SIR_JIRA_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+
+    /// How long a delivery identifier is remembered for dedupe, in seconds [default: 86400].
+    #[arg(long, global = true, env = "SIR_JIRA_DEDUPE_TTL_SECS")]
+    pub dedupe_ttl_secs: Option<u64>,
+
+    /// In-process queue workers; 0 runs the gateway only [default: 2].
+    #[arg(long, global = true, env = "SIR_JIRA_WORKERS")]
+    pub workers: Option<usize>,
+
+    /// Attempts before an event becomes a dead letter [default: 8].
+    #[arg(long, global = true, env = "SIR_JIRA_MAX_ATTEMPTS")]
+    pub max_attempts: Option<u32>,
+
+    /// Seconds a worker holds an event before it is handed to another [default: 60].
+    #[arg(long, global = true, env = "SIR_JIRA_LEASE_SECS")]
+    pub lease_secs: Option<u64>,
+
+    /// First retry delay in milliseconds, doubled per attempt, with jitter [default: 1000].
+    #[arg(long, global = true, env = "SIR_JIRA_BACKOFF_BASE_MS")]
+    pub backoff_base_ms: Option<u64>,
+
+    /// Longest retry delay in milliseconds [default: 600000].
+    #[arg(long, global = true, env = "SIR_JIRA_BACKOFF_MAX_MS")]
+    pub backoff_max_ms: Option<u64>,
+
+    /// Seconds finished events stay in the queue for inspection [default: 604800].
+    #[arg(long, global = true, env = "SIR_JIRA_RETENTION_SECS")]
+    pub retention_secs: Option<u64>,
+
+    /// Seconds to finish in-flight work on SIGTERM before leases are released [default: 20].
+    #[arg(long, global = true, env = "SIR_JIRA_SHUTDOWN_GRACE_SECS")]
+    pub shutdown_grace_secs: Option<u64>,
+}
+
+impl Settings {
+    pub fn from_toml_file(path: &std::path::Path) -> Result<Settings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|e| ConfigError::ParseFile {
+            path: path.to_owned(),
+            message: e.message().to_owned()
+                + &e.span()
+                    .map(|s| format!(" (at byte {})", s.start))
+                    .unwrap_or_default(),
+        })
+    }
+
+    /// `self` where set, otherwise `lower`.
+    pub fn or(self, lower: Settings) -> Settings {
+        Settings {
+            config: self.config.or(lower.config),
+            listen_addr: self.listen_addr.or(lower.listen_addr),
+            public_url: self.public_url.or(lower.public_url),
+            data_dir: self.data_dir.or(lower.data_dir),
+            log_level: self.log_level.or(lower.log_level),
+            log_format: self.log_format.or(lower.log_format),
+            jira_webhook_secrets: self.jira_webhook_secrets.or(lower.jira_webhook_secrets),
+            automation_header: self.automation_header.or(lower.automation_header),
+            automation_secret: self.automation_secret.or(lower.automation_secret),
+            jira_project_keys: self.jira_project_keys.or(lower.jira_project_keys),
+            max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
+            dedupe_ttl_secs: self.dedupe_ttl_secs.or(lower.dedupe_ttl_secs),
+            workers: self.workers.or(lower.workers),
+            max_attempts: self.max_attempts.or(lower.max_attempts),
+            lease_secs: self.lease_secs.or(lower.lease_secs),
+            backoff_base_ms: self.backoff_base_ms.or(lower.backoff_base_ms),
+            backoff_max_ms: self.backoff_max_ms.or(lower.backoff_max_ms),
+            retention_secs: self.retention_secs.or(lower.retention_secs),
+            shutdown_grace_secs: self.shutdown_grace_secs.or(lower.shutdown_grace_secs),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+    Trace,
+}
+
+impl LogLevel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+impl LogFormat {
+    pub fn for_terminal() -> LogFormat {
+        if std::io::stderr().is_terminal() {
+            LogFormat::Text
+        } else {
+            LogFormat::Json
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! Jira deliveries (admin webhooks and Automation web requests) normalized into [`Event`]s.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Event, adf};
+use crate::domain::ProjectKey;
+
+/// Payload of `jira.issue.*` events.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IssueEvent {
+    pub issue: Issue,
+    /// Who made the change (the webhook's `user`); absent for Automation deliveries.
+    pub actor: Option<Actor>,
+    /// Fields changed by this update, from the changelog; empty on create and delete.
+    #[serde(default)]
+    pub changes: Vec<FieldChange>,
+    pub changelog_id: Option<String>,
+    /// Jira's `issue_event_type_name` (`issue_created`, `issue_generic`, `issue_assigned`, …).
+    pub issue_event_type: Option<String>,
+    /// When Jira emitted the event, in milliseconds since the epoch.
+    pub occurred_at: Option<i64>,
+    /// False when the delivery named the issue but carried none of its fields (Automation
+    /// `IssueId` messages): consumers must fetch the issue.
+    pub complete: bool,
+}
+
+/// The issue as the delivery described it. Optional fields were absent from the payload.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Issue {
+    pub id: Option<String>,
+    pub key: String,
+    pub project_key: Option<String>,
+    pub summary: Option<String>,
+    pub description: Option<RichText>,
+    pub labels: Option<Vec<String>>,
+    pub status: Option<Status>,
+    pub priority: Option<String>,
+    pub issue_type: Option<String>,
+    pub created: Option<String>,
+    pub updated: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Status {
+    pub id: Option<String>,
+    pub name: String,
+    /// `new`, `indeterminate` or `done` (Jira's status category key), when sent.
+    pub category: Option<String>,
+}
+
+/// Text that Jira sends either as ADF (Cloud v3) or as a plain/wiki string.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RichText {
+    /// Plain-text rendering (the string itself, or the ADF flattened).
+    pub text: String,
+    /// The ADF document, when the body was ADF.
+    pub adf: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Actor {
+    pub account_id: Option<String>,
+    pub display_name: Option<String>,
+    /// `atlassian`, `app` or `customer`.
+    pub account_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FieldChange {
+    pub field: String,
+    pub field_id: Option<String>,
+    pub from: Option<String>,
+    pub from_string: Option<String>,
+    pub to: Option<String>,
+    pub to_string: Option<String>,
+}
+
+/// Payload of `jira.comment.*` events.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CommentEvent {
+    pub issue: IssueRef,
+    pub comment: Comment,
+    pub actor: Option<Actor>,
+    pub occurred_at: Option<i64>,
+    pub issue_event_type: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct IssueRef {
+    pub id: Option<String>,
+    pub key: String,
+    pub project_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Comment {
+    pub id: String,
+    pub body: Option<RichText>,
+    pub author: Option<Actor>,
+    pub update_author: Option<Actor>,
+    pub created: Option<String>,
+    pub updated: Option<String>,
+    /// Jira Service Management visibility (`jsdPublic`).
+    pub public: Option<bool>,
+}
+
+/// Why a delivery could not be normalized; the text goes back to the sender in a 400.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum NormalizeError {
+    #[error("body is not valid JSON: {0}")]
+    Json(String),
+    #[error("body is not a JSON object")]
+    NotAnObject,
+    #[error("unsupported webhookEvent `{0}`")]
+    UnsupportedEvent(String),
+    #[error("missing or invalid field `{0}`")]
+    Missing(&'static str),
+    #[error("unknown payload shape: expected a Jira webhook (webhookEvent), an issue, or automationData.IssueId")]
+    UnknownShape,
+}
+
+/// Normalizes an admin-webhook body.
+pub fn from_webhook(body: &[u8]) -> Result<Event, NormalizeError> {
+    let value = parse_object(body)?;
+    match value.get("webhookEvent") {
+        Some(_) => from_webhook_value(&value),
+        None => Err(NormalizeError::Missing("webhookEvent")),
+    }
+}
+
+/// Normalizes an Automation "Send web request" body: the webhook shape when the rule forwards
+/// it, `{"issue": …}` or a bare issue (Automation's "Issue data"), or `automationData.IssueId`
+/// / `IssueId` (the key/value message the AWS sample's rules send).
+pub fn from_automation(body: &[u8]) -> Result<Event, NormalizeError> {
+    let value = parse_object(body)?;
+    if value.get("webhookEvent").is_some() {
+        return from_webhook_value(&value);
+    }
+    if let Some(issue) = value.get("issue").filter(|v| v.is_object()) {
+        return Ok(Event::JiraIssueUpdated(issue_event(&value, issue, true)?));
+    }
+    if value.get("key").is_some() && value.get("fields").is_some() {
+        return Ok(Event::JiraIssueUpdated(issue_event(&value, &value, true)?));
+    }
+    let issue_id = value
+        .pointer("/automationData/IssueId")
+        .or_else(|| value.get("IssueId"))
+        .and_then(Value::as_str);
+    if let Some(key) = issue_id {
+        let project = ProjectKey::of_issue_key(key).ok_or(NormalizeError::Missing("IssueId"))?;
+        return Ok(Event::JiraIssueUpdated(IssueEvent {
+            issue: Issue {
+                key: key.to_owned(),
+                project_key: Some(project.to_string()),
+                ..Issue::default()
+            },
+            complete: false,
+            ..IssueEvent::default()
+        }));
+    }
+    Err(NormalizeError::UnknownShape)
+}
+
+fn parse_object(body: &[u8]) -> Result<Value, NormalizeError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| NormalizeError::Json(e.to_string()))?;
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err(NormalizeError::NotAnObject)
+    }
+}
+
+fn from_webhook_value(v: &Value) -> Result<Event, NormalizeError> {
+    let name = str_at(v, "/webhookEvent").ok_or(NormalizeError::Missing("webhookEvent"))?;
+    let issue = || v.get("issue").ok_or(NormalizeError::Missing("issue"));
+    let event_type = str_at(v, "/issue_event_type_name");
+    Ok(match name {
+        "jira:issue_created" => Event::JiraIssueCreated(issue_event(v, issue()?, true)?),
+        "jira:issue_deleted" => Event::JiraIssueDeleted(issue_event(v, issue()?, true)?),
+        // A comment made through an issue update arrives as jira:issue_updated with the comment
+        // attached; it is a comment event for everyone downstream.
+        "jira:issue_updated" if v.get("comment").is_some_and(Value::is_object) => {
+            let event = comment_event(v, issue()?)?;
+            match event_type {
+                Some("issue_comment_edited") => Event::JiraCommentUpdated(event),
+                Some("issue_comment_deleted") => Event::JiraCommentDeleted(event),
+                _ => Event::JiraCommentCreated(event),
+            }
+        }
+        "jira:issue_updated" => Event::JiraIssueUpdated(issue_event(v, issue()?, true)?),
+        "comment_created" => Event::JiraCommentCreated(comment_event(v, issue()?)?),
+        "comment_updated" => Event::JiraCommentUpdated(comment_event(v, issue()?)?),
+        "comment_deleted" => Event::JiraCommentDeleted(comment_event(v, issue()?)?),
+        other => return Err(NormalizeError::UnsupportedEvent(truncate(other))),
+    })
+}
+
+fn issue_event(root: &Value, issue: &Value, complete: bool) -> Result<IssueEvent, NormalizeError> {
+    let changes = root
+        .pointer("/changelog/items")
+        .and_then(Value::as_array)
+        .map(|items| items.iter().filter_map(field_change).collect())
+        .unwrap_or_default();
+    let fields = issue.get("fields");
+    let field = |name: &str| fields.and_then(|f| f.get(name)).filter(|v| !v.is_null());
+    let key = issue_key(issue)?;
+    Ok(IssueEvent {
+        issue: Issue {
+            id: id_at(issue, "/id"),
+            project_key: field("project")
+                .and_then(|p| str_at(p, "/key"))
+                .map(str::to_owned)
+                .or_else(|| ProjectKey::of_issue_key(&key).map(|k| k.to_string())),
+            key,
+            summary: field("summary").and_then(Value::as_str).map(str::to_owned),
+            description: field("description").and_then(rich_text),
+            labels: field("labels").and_then(Value::as_array).map(|labels| {
+                labels
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            }),
+            status: field("status").and_then(status),
+            priority: field("priority")
+                .and_then(|p| str_at(p, "/name"))
+                .map(str::to_owned),
+            issue_type: field("issuetype")
+                .and_then(|t| str_at(t, "/name"))
+                .map(str::to_owned),
+            created: field("created").and_then(Value::as_str).map(str::to_owned),
+            updated: field("updated").and_then(Value::as_str).map(str::to_owned),
+        },
+        actor: root.get("user").and_then(actor),
+        changes,
+        changelog_id: root.pointer("/changelog/id").and_then(id_value),
+        issue_event_type: str_at(root, "/issue_event_type_name").map(str::to_owned),
+        occurred_at: root.get("timestamp").and_then(Value::as_i64),
+        complete,
+    })
+}
+
+fn comment_event(root: &Value, issue: &Value) -> Result<CommentEvent, NormalizeError> {
+    let c = root
+        .get("comment")
+        .filter(|c| c.is_object())
+        .ok_or(NormalizeError::Missing("comment"))?;
+    let key = issue_key(issue)?;
+    Ok(CommentEvent {
+        issue: IssueRef {
+            id: id_at(issue, "/id"),
+            project_key: issue
+                .pointer("/fields/project/key")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .or_else(|| ProjectKey::of_issue_key(&key).map(|k| k.to_string())),
+            key,
+        },
+        comment: Comment {
+            id: id_at(c, "/id").ok_or(NormalizeError::Missing("comment.id"))?,
+            body: c.get("body").and_then(rich_text),
+            author: c.get("author").and_then(actor),
+            update_author: c.get("updateAuthor").and_then(actor),
+            created: str_at(c, "/created").map(str::to_owned),
+            updated: str_at(c, "/updated").map(str::to_owned),
+            public: c.get("jsdPublic").and_then(Value::as_bool),
+        },
+        // comment_* deliveries carry no `user`; the comment's author of this revision acted.
+        actor: root
+            .get("user")
+            .or_else(|| c.get("updateAuthor"))
+            .or_else(|| c.get("author"))
+            .and_then(actor),
+        occurred_at: root.get("timestamp").and_then(Value::as_i64),
+        issue_event_type: str_at(root, "/issue_event_type_name").map(str::to_owned),
+    })
+}
+
+fn issue_key(issue: &Value) -> Result<String, NormalizeError> {
+    let key = str_at(issue, "/key").ok_or(NormalizeError::Missing("issue.key"))?;
+    ProjectKey::of_issue_key(key).ok_or(NormalizeError::Missing("issue.key"))?;
+    Ok(key.to_owned())
+}
+
+fn status(v: &Value) -> Option<Status> {
+    Some(Status {
+        id: id_at(v, "/id"),
+        name: str_at(v, "/name")?.to_owned(),
+        category: str_at(v, "/statusCategory/key").map(str::to_owned),
+    })
+}
+
+fn actor(v: &Value) -> Option<Actor> {
+    if !v.is_object() {
+        return None;
+    }
+    Some(Actor {
+        account_id: str_at(v, "/accountId").map(str::to_owned),
+        display_name: str_at(v, "/displayName").map(str::to_owned),
+        account_type: str_at(v, "/accountType").map(str::to_owned),
+    })
+}
+
+fn field_change(item: &Value) -> Option<FieldChange> {
+    let text = |p: &str| item.get(p).and_then(id_value);
+    Some(FieldChange {
+        field: str_at(item, "/field")?.to_owned(),
+        field_id: text("fieldId"),
+        from: text("from"),
+        from_string: text("fromString"),
+        to: text("to"),
+        to_string: text("toString"),
+    })
+}
+
+fn rich_text(v: &Value) -> Option<RichText> {
+    match v {
+        Value::String(s) => Some(RichText {
+            text: s.clone(),
+            adf: None,
+        }),
+        v if adf::is_document(v) => Some(RichText {
+            text: adf::to_text(v),
+            adf: Some(v.clone()),
+        }),
+        _ => None,
+    }
+}
+
+fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
+    v.pointer(pointer).and_then(Value::as_str)
+}
+
+/// Jira sends ids as strings, but some payloads carry numbers; accept both.
+fn id_at(v: &Value, pointer: &str) -> Option<String> {
+    v.pointer(pointer).and_then(id_value)
+}
+
+fn id_value(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(80).collect()
+}

@@ -1,0 +1,148 @@
+//! The normalized, versioned events the gateway publishes and the consumers read.
+//!
+//! This is a public contract: other consumers on the bus depend on it. The JSON Schema
+//! generated from these types is committed at `docs/events.schema.json` (a test keeps it
+//! current). Add fields as optional; a breaking change gets a new `schema_version`.
+
+pub mod adf;
+pub mod jira;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Version of the event schema carried in every envelope.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// One event as it travels on the bus.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EventEnvelope {
+    /// Unique per event (UUID v7, so ids sort by creation time).
+    pub id: Uuid,
+    pub schema_version: u32,
+    /// Where the event entered the system.
+    pub origin: Origin,
+    /// The peer's delivery identifier (`X-Atlassian-Webhook-Identifier`, SNS `MessageId`), or
+    /// `body-sha256:<hex>` when the peer sends none.
+    pub delivery_id: String,
+    #[serde(with = "time::serde::rfc3339")]
+    #[schemars(with = "String")]
+    pub received_at: OffsetDateTime,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+impl EventEnvelope {
+    pub fn new(origin: Origin, delivery_id: String, event: Event) -> EventEnvelope {
+        EventEnvelope {
+            id: Uuid::now_v7(),
+            schema_version: SCHEMA_VERSION,
+            origin,
+            delivery_id,
+            received_at: OffsetDateTime::now_utc(),
+            event,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// A Jira admin webhook verified by `X-Hub-Signature`.
+    JiraWebhook,
+    /// A Jira Automation "Send web request" verified by the shared-secret header.
+    JiraAutomation,
+}
+
+/// The event, tagged by `type` with its payload in `data`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "type", content = "data")]
+pub enum Event {
+    #[serde(rename = "jira.issue.created")]
+    JiraIssueCreated(jira::IssueEvent),
+    #[serde(rename = "jira.issue.updated")]
+    JiraIssueUpdated(jira::IssueEvent),
+    #[serde(rename = "jira.issue.deleted")]
+    JiraIssueDeleted(jira::IssueEvent),
+    #[serde(rename = "jira.comment.created")]
+    JiraCommentCreated(jira::CommentEvent),
+    #[serde(rename = "jira.comment.updated")]
+    JiraCommentUpdated(jira::CommentEvent),
+    #[serde(rename = "jira.comment.deleted")]
+    JiraCommentDeleted(jira::CommentEvent),
+}
+
+impl Event {
+    /// The `type` tag, also the EventBridge `detail-type`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Event::JiraIssueCreated(_) => "jira.issue.created",
+            Event::JiraIssueUpdated(_) => "jira.issue.updated",
+            Event::JiraIssueDeleted(_) => "jira.issue.deleted",
+            Event::JiraCommentCreated(_) => "jira.comment.created",
+            Event::JiraCommentUpdated(_) => "jira.comment.updated",
+            Event::JiraCommentDeleted(_) => "jira.comment.deleted",
+        }
+    }
+
+    /// The Jira project the event belongs to, for the project filter.
+    pub fn jira_project(&self) -> Option<&str> {
+        match self {
+            Event::JiraIssueCreated(e) | Event::JiraIssueUpdated(e) | Event::JiraIssueDeleted(e) => {
+                e.issue.project_key.as_deref()
+            }
+            Event::JiraCommentCreated(e)
+            | Event::JiraCommentUpdated(e)
+            | Event::JiraCommentDeleted(e) => e.issue.project_key.as_deref(),
+        }
+    }
+
+    /// The Jira issue key the event is about.
+    pub fn jira_issue_key(&self) -> &str {
+        match self {
+            Event::JiraIssueCreated(e) | Event::JiraIssueUpdated(e) | Event::JiraIssueDeleted(e) => {
+                &e.issue.key
+            }
+            Event::JiraCommentCreated(e)
+            | Event::JiraCommentUpdated(e)
+            | Event::JiraCommentDeleted(e) => &e.issue.key,
+        }
+    }
+}
+
+/// The JSON Schema of [`EventEnvelope`], as committed in `docs/events.schema.json`.
+pub fn json_schema() -> serde_json::Value {
+    let schema = schemars::schema_for!(EventEnvelope);
+    serde_json::to_value(schema).expect("schema serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_round_trips_with_type_and_data() {
+        let event = Event::JiraCommentDeleted(jira::CommentEvent {
+            issue: jira::IssueRef {
+                id: Some("1".into()),
+                key: "SEC-1".into(),
+                project_key: Some("SEC".into()),
+            },
+            comment: jira::Comment {
+                id: "9".into(),
+                ..Default::default()
+            },
+            actor: None,
+            occurred_at: Some(1),
+            issue_event_type: None,
+        });
+        let env = EventEnvelope::new(Origin::JiraWebhook, "d-1".into(), event);
+        let json = serde_json::to_value(&env).unwrap();
+        assert_eq!(json["type"], "jira.comment.deleted");
+        assert_eq!(json["data"]["comment"]["id"], "9");
+        assert_eq!(json["schema_version"], 1);
+        let back: EventEnvelope = serde_json::from_value(json).unwrap();
+        assert_eq!(back, env);
+    }
+}

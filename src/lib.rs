@@ -1,0 +1,20 @@
+//! Keeps AWS Security Incident Response cases and Jira issues in step, both ways.
+//!
+//! The core talks to traits at its seams ([`bus::EventBus`], [`bus::EventSource`],
+//! [`store::StateStore`]); [`startup::Application`] wires the embedded default (SQLite queue
+//! and store), and the AWS deployments wire EventBridge, SQS and DynamoDB behind the same traits.
+
+pub mod bus;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod event;
+pub mod http;
+pub mod intake;
+pub mod secret;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod verify;
+pub mod worker;

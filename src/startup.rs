@@ -1,0 +1,206 @@
+//! Wiring: builds the application for the embedded default and runs it until shut down.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    bus::EmbeddedQueue,
+    config::{Config, ConfigError},
+    db::{Db, DbError},
+    http::{self, AppState, Counters, JiraIntake},
+    intake::Intake,
+    store::{SqliteStore, StateStore},
+    verify::jira::JiraVerifier,
+    worker::{EventHandler, LogOnlyHandler, WorkerPool},
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    config: Config,
+    state: AppState,
+    queue: Arc<EmbeddedQueue>,
+    handler: Arc<dyn EventHandler>,
+}
+
+impl Application {
+    /// Opens the data directory, binds the listener (port 0 picks a free port) and prepares
+    /// everything; nothing runs until [`Application::run_until_stopped`].
+    pub async fn build(mut config: Config) -> Result<Application, StartupError> {
+        if let Some(path) = config.ensure_webhook_secret()? {
+            tracing::info!(path = %path.display(), "using the generated Jira webhook secret (show it with `print-webhook-secret`)");
+        }
+        let db = Db::open(&config.database_path())?;
+        let store: Arc<dyn StateStore> = Arc::new(SqliteStore::new(db.clone()));
+        let queue = Arc::new(EmbeddedQueue::new(db, config.queue.clone()));
+        let intake = Intake::new(store.clone(), queue.clone(), config.intake.dedupe_ttl);
+
+        let state = AppState {
+            intake,
+            store,
+            jira: Arc::new(JiraIntake {
+                verifier: JiraVerifier::new(
+                    config.intake.webhook_secrets.clone(),
+                    config.intake.automation_header.clone(),
+                    config.intake.automation_secret.clone(),
+                ),
+                config: config.intake.clone(),
+            }),
+            counters: Arc::new(Counters::default()),
+        };
+
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: config.listen_addr,
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(StartupError::Serve)?;
+        config.listen_addr = local_addr;
+        Ok(Application {
+            listener,
+            local_addr,
+            config,
+            state,
+            queue,
+            handler: Arc::new(LogOnlyHandler),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.local_addr.port()
+    }
+
+    /// The embedded queue, for inspection (tests, admin API).
+    pub fn queue(&self) -> Arc<EmbeddedQueue> {
+        self.queue.clone()
+    }
+
+    pub fn state(&self) -> AppState {
+        self.state.clone()
+    }
+
+    /// Replaces the handler the workers run (tests; the sync issues wire real ones).
+    pub fn with_handler(mut self, handler: Arc<dyn EventHandler>) -> Self {
+        self.handler = handler;
+        self
+    }
+
+    /// Serves HTTP and runs the workers until `shutdown` resolves; then stops accepting,
+    /// finishes in-flight requests and events (within the grace period), and hands back what
+    /// it could not finish.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartupError> {
+        let Application {
+            listener,
+            local_addr,
+            config,
+            state,
+            queue,
+            handler,
+        } = self;
+        let stop = CancellationToken::new();
+
+        tracing::info!(
+            listen = %format!("http://{local_addr}"),
+            jira_webhook_url = %config.jira_webhook_url(),
+            database = %config.database_path().display(),
+            workers = config.queue.workers,
+            projects = ?config.intake.project_keys.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
+            automation = config.intake.automation_secret.is_some(),
+            "gateway listening: point a Jira admin webhook (Settings > System > WebHooks) at jira_webhook_url with the webhook secret"
+        );
+        if config.intake.project_keys.is_empty() {
+            tracing::warn!("no jira_project_keys configured: events from every project are accepted");
+        }
+
+        let workers = WorkerPool::spawn(
+            config.queue.workers,
+            queue.clone(),
+            handler,
+            config.queue.lease,
+            config.shutdown_grace,
+            stop.clone(),
+        );
+        let janitor = tokio::spawn(janitor(queue, state.store.clone(), stop.clone()));
+
+        let app = http::router(state);
+        let server_stop = stop.clone();
+        let served = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                tracing::info!("shutting down: no new requests; finishing in-flight work");
+                server_stop.cancel();
+            })
+            .await;
+        stop.cancel();
+        workers.join().await;
+        let _ = janitor.await;
+        tracing::info!("stopped");
+        served.map_err(StartupError::Serve)
+    }
+}
+
+/// Purges finished events past retention and expired dedupe keys and leases.
+async fn janitor(queue: Arc<EmbeddedQueue>, store: Arc<dyn StateStore>, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        match (queue.purge_finished().await, store.purge_expired().await) {
+            (Ok(events), Ok(keys)) if events + keys > 0 => {
+                tracing::debug!(events, keys, "purged expired rows");
+            }
+            (Err(e), _) => tracing::warn!(error = %e, "cannot purge finished events"),
+            (_, Err(e)) => tracing::warn!(error = %e, "cannot purge expired keys"),
+            _ => {}
+        }
+    }
+}
+
+/// Resolves on SIGTERM or ctrl-c.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,141 @@
+//! Shared state: delivery dedupe, case ⇄ issue mappings, the sync ledger, checkpoints, leases
+//! and dead letters. One trait; SQLite implements it for the embedded default, DynamoDB in AWS.
+//! The behaviour every implementation must show is in `tests/api/store_contract.rs`.
+
+pub(crate) mod sqlite;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("state store unavailable: {0}")]
+    Unavailable(String),
+    #[error("stored data is invalid: {0}")]
+    Corrupt(String),
+}
+
+impl From<crate::db::DbError> for StoreError {
+    fn from(e: crate::db::DbError) -> Self {
+        match e {
+            crate::db::DbError::Corrupt(m) => StoreError::Corrupt(m),
+            other => StoreError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// Outcome of claiming a delivery key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// First sighting (or the previous one expired): the caller owns the delivery.
+    New,
+    /// Already accepted: answer the sender 2xx and do nothing.
+    Accepted,
+    /// Another request holds it and has not finished: wait, then ask again.
+    Pending,
+}
+
+/// A SIR case and the Jira issue that mirrors it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mapping {
+    pub case_id: String,
+    pub issue_key: String,
+    pub issue_id: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InsertOutcome {
+    Inserted,
+    /// Someone else created the mapping for this case or this issue first; here it is.
+    Existing(Mapping),
+}
+
+/// Which peer a ledger entry describes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Jira,
+    Sir,
+}
+
+impl Side {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Side::Jira => "jira",
+            Side::Sir => "sir",
+        }
+    }
+}
+
+/// The last state the integration wrote to one entity on one side, so an echo of that write
+/// is recognised and only real differences are applied.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LedgerEntry {
+    pub side: Side,
+    pub entity: String,
+    pub state: serde_json::Value,
+    pub updated_at_ms: i64,
+}
+
+/// An event that failed for good, with everything needed to replay it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeadLetter {
+    /// The event id.
+    pub id: String,
+    pub event_type: String,
+    /// The event envelope as JSON.
+    pub payload: String,
+    /// The raw delivery it came from, when kept.
+    pub raw: Option<Vec<u8>>,
+    pub error: String,
+    pub attempts: u32,
+    pub failed_at_ms: i64,
+}
+
+#[async_trait]
+pub trait StateStore: Send + Sync {
+    /// Cheap reachability check for readiness.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Claims a delivery key as `pending` for `pending_for` (long enough to hand the event to
+    /// the bus). A key that is pending or accepted and not expired is not claimed again.
+    async fn claim_delivery(&self, key: &str, pending_for: Duration) -> Result<Claim, StoreError>;
+    /// Marks a claimed delivery accepted and remembers it for `ttl`.
+    async fn confirm_delivery(&self, key: &str, ttl: Duration) -> Result<(), StoreError>;
+    /// Forgets a pending claim after a failure, so the sender's retry is processed.
+    async fn release_delivery(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Insert-once: of two racing creators for one case (or one issue), exactly one inserts.
+    async fn insert_mapping(&self, mapping: &Mapping) -> Result<InsertOutcome, StoreError>;
+    async fn mapping_by_case(&self, case_id: &str) -> Result<Option<Mapping>, StoreError>;
+    async fn mapping_by_issue(&self, issue_key: &str) -> Result<Option<Mapping>, StoreError>;
+
+    async fn ledger(&self, side: Side, entity: &str) -> Result<Option<LedgerEntry>, StoreError>;
+    async fn put_ledger(&self, entry: &LedgerEntry) -> Result<(), StoreError>;
+
+    async fn checkpoint(&self, name: &str) -> Result<Option<String>, StoreError>;
+    async fn put_checkpoint(&self, name: &str, value: &str) -> Result<(), StoreError>;
+
+    /// Takes or renews the named lease for `owner`; false while someone else holds it.
+    async fn acquire_lease(&self, name: &str, owner: &str, ttl: Duration)
+    -> Result<bool, StoreError>;
+    /// Gives the lease up if `owner` holds it.
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError>;
+
+    async fn put_dead_letter(&self, letter: &DeadLetter) -> Result<(), StoreError>;
+    /// Oldest first, starting after the id `after` (paging).
+    async fn list_dead_letters(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, StoreError>;
+    async fn dead_letter(&self, id: &str) -> Result<Option<DeadLetter>, StoreError>;
+    async fn delete_dead_letter(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Drops expired delivery keys and leases; returns how many rows went.
+    async fn purge_expired(&self) -> Result<u64, StoreError>;
+}

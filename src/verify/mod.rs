@@ -1,0 +1,3 @@
+//! Authentication of inbound deliveries, on the exact raw bytes, in constant time.
+
+pub mod jira;
