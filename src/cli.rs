@@ -11,7 +11,11 @@ use crate::{
 };
 
 #[derive(Debug, Parser)]
-#[command(name = "sir-jira-bridge", version, about = "Keeps AWS Security Incident Response cases and Jira issues in step")]
+#[command(
+    name = "sir-jira-bridge",
+    version,
+    about = "Keeps AWS Security Incident Response cases and Jira issues in step"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub settings: Settings,

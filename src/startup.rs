@@ -134,7 +134,9 @@ impl Application {
             "gateway listening: point a Jira admin webhook (Settings > System > WebHooks) at jira_webhook_url with the webhook secret"
         );
         if config.intake.project_keys.is_empty() {
-            tracing::warn!("no jira_project_keys configured: events from every project are accepted");
+            tracing::warn!(
+                "no jira_project_keys configured: events from every project are accepted"
+            );
         }
 
         let workers = WorkerPool::spawn(

@@ -32,6 +32,16 @@ pub struct EmbeddedQueue {
     notify: Notify,
 }
 
+/// An event in the queue and how far its processing got.
+#[derive(Debug, Clone)]
+pub struct QueuedEvent {
+    pub envelope: EventEnvelope,
+    /// `ready`, `leased`, `done` or `dead`.
+    pub state: String,
+    pub attempts: u32,
+    pub last_error: Option<String>,
+}
+
 /// What the queue holds, for readiness and (later) metrics.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct QueueStats {
@@ -57,7 +67,8 @@ impl EmbeddedQueue {
             .db
             .read(|c| {
                 let mut stats = QueueStats::default();
-                let mut stmt = c.prepare_cached("SELECT state, count(*) FROM queue GROUP BY state")?;
+                let mut stmt =
+                    c.prepare_cached("SELECT state, count(*) FROM queue GROUP BY state")?;
                 let mut rows = stmt.query([])?;
                 while let Some(row) = rows.next()? {
                     let n: i64 = row.get(1)?;
@@ -80,20 +91,38 @@ impl EmbeddedQueue {
             .await?)
     }
 
-    /// The state and attempts of one event (tests and the admin API).
-    pub async fn event_state(&self, event_id: &str) -> Result<Option<(String, u32)>, BusError> {
-        let id = event_id.to_owned();
-        Ok(self
+    /// The most recent events, newest first, with their processing state.
+    pub async fn recent(&self, limit: usize) -> Result<Vec<QueuedEvent>, BusError> {
+        let rows = self
             .db
             .read(move |c| {
-                Ok(c.query_row(
-                    "SELECT state, attempts FROM queue WHERE event_id = ?1",
-                    [id],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?)
+                let mut stmt = c.prepare_cached(
+                    "SELECT payload, state, attempts, last_error FROM queue
+                     ORDER BY seq DESC LIMIT ?1",
+                )?;
+                let rows = stmt
+                    .query_map([limit as i64], |r| {
+                        Ok((
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?,
+                            r.get::<_, u32>(2)?,
+                            r.get::<_, Option<String>>(3)?,
+                        ))
+                    })?
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(rows)
             })
-            .await?)
+            .await?;
+        rows.into_iter()
+            .map(|(payload, state, attempts, last_error)| {
+                Ok(QueuedEvent {
+                    envelope: Self::parse(&payload)?,
+                    state,
+                    attempts,
+                    last_error,
+                })
+            })
+            .collect()
     }
 
     /// Deletes finished events older than the retention period.

@@ -7,7 +7,7 @@ mod embedded;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-pub use embedded::{EmbeddedQueue, QueueStats};
+pub use embedded::{EmbeddedQueue, QueueStats, QueuedEvent};
 
 use crate::event::EventEnvelope;
 

@@ -174,7 +174,10 @@ impl Config {
         let secs = |name: &'static str, v: Option<u64>, default: u64, min: u64| {
             let v = v.unwrap_or(default);
             if v < min {
-                Err(ConfigError::invalid(name, format!("must be at least {min}")))
+                Err(ConfigError::invalid(
+                    name,
+                    format!("must be at least {min}"),
+                ))
             } else {
                 Ok(Duration::from_secs(v))
             }

@@ -38,7 +38,13 @@ pub struct Settings {
 
     /// Comma-separated secrets of the Jira admin webhook; any one verifies (rotation).
     /// [default: generated once into <data_dir>/jira-webhook-secret]
-    #[arg(long, global = true, env = "SIR_JIRA_JIRA_WEBHOOK_SECRETS", value_delimiter = ',', hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SIR_JIRA_JIRA_WEBHOOK_SECRETS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
     pub jira_webhook_secrets: Option<Vec<Secret>>,
 
     /// Header carrying the shared secret of Jira Automation "Send web request" rules
@@ -47,11 +53,21 @@ pub struct Settings {
     pub automation_header: Option<String>,
 
     /// Shared secret for Jira Automation deliveries; unset disables that authentication.
-    #[arg(long, global = true, env = "SIR_JIRA_AUTOMATION_SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        env = "SIR_JIRA_AUTOMATION_SECRET",
+        hide_env_values = true
+    )]
     pub automation_secret: Option<Secret>,
 
     /// Comma-separated Jira project keys whose events are accepted [default: all].
-    #[arg(long, global = true, env = "SIR_JIRA_JIRA_PROJECT_KEYS", value_delimiter = ',')]
+    #[arg(
+        long,
+        global = true,
+        env = "SIR_JIRA_JIRA_PROJECT_KEYS",
+        value_delimiter = ','
+    )]
     pub jira_project_keys: Option<Vec<String>>,
 
     /// Largest accepted webhook body in bytes [default: 1048576].

@@ -117,7 +117,9 @@ pub enum NormalizeError {
     UnsupportedEvent(String),
     #[error("missing or invalid field `{0}`")]
     Missing(&'static str),
-    #[error("unknown payload shape: expected a Jira webhook (webhookEvent), an issue, or automationData.IssueId")]
+    #[error(
+        "unknown payload shape: expected a Jira webhook (webhookEvent), an issue, or automationData.IssueId"
+    )]
     UnknownShape,
 }
 

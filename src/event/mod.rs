@@ -89,9 +89,9 @@ impl Event {
     /// The Jira project the event belongs to, for the project filter.
     pub fn jira_project(&self) -> Option<&str> {
         match self {
-            Event::JiraIssueCreated(e) | Event::JiraIssueUpdated(e) | Event::JiraIssueDeleted(e) => {
-                e.issue.project_key.as_deref()
-            }
+            Event::JiraIssueCreated(e)
+            | Event::JiraIssueUpdated(e)
+            | Event::JiraIssueDeleted(e) => e.issue.project_key.as_deref(),
             Event::JiraCommentCreated(e)
             | Event::JiraCommentUpdated(e)
             | Event::JiraCommentDeleted(e) => e.issue.project_key.as_deref(),
@@ -101,9 +101,9 @@ impl Event {
     /// The Jira issue key the event is about.
     pub fn jira_issue_key(&self) -> &str {
         match self {
-            Event::JiraIssueCreated(e) | Event::JiraIssueUpdated(e) | Event::JiraIssueDeleted(e) => {
-                &e.issue.key
-            }
+            Event::JiraIssueCreated(e)
+            | Event::JiraIssueUpdated(e)
+            | Event::JiraIssueDeleted(e) => &e.issue.key,
             Event::JiraCommentCreated(e)
             | Event::JiraCommentUpdated(e)
             | Event::JiraCommentDeleted(e) => &e.issue.key,

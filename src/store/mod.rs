@@ -121,8 +121,12 @@ pub trait StateStore: Send + Sync {
     async fn put_checkpoint(&self, name: &str, value: &str) -> Result<(), StoreError>;
 
     /// Takes or renews the named lease for `owner`; false while someone else holds it.
-    async fn acquire_lease(&self, name: &str, owner: &str, ttl: Duration)
-    -> Result<bool, StoreError>;
+    async fn acquire_lease(
+        &self,
+        name: &str,
+        owner: &str,
+        ttl: Duration,
+    ) -> Result<bool, StoreError>;
     /// Gives the lease up if `owner` holds it.
     async fn release_lease(&self, name: &str, owner: &str) -> Result<(), StoreError>;
 

@@ -3,9 +3,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, params};
 
-use super::{
-    Claim, DeadLetter, InsertOutcome, LedgerEntry, Mapping, Side, StateStore, StoreError,
-};
+use super::{Claim, DeadLetter, InsertOutcome, LedgerEntry, Mapping, Side, StateStore, StoreError};
 use crate::db::{Db, DbError, now_ms};
 
 /// The state store in the embedded SQLite file.

@@ -68,7 +68,9 @@ impl JiraVerifier {
     pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<JiraAuth, VerifyError> {
         if let Some(value) = headers.get(SIGNATURE_HEADER) {
             let value = value.to_str().map_err(|_| VerifyError::Malformed)?;
-            return self.verify_signature(value, body).map(|()| JiraAuth::AdminWebhook);
+            return self
+                .verify_signature(value, body)
+                .map(|()| JiraAuth::AdminWebhook);
         }
         if let (Some(expected), Some(got)) = (
             &self.automation_secret,
@@ -192,7 +194,10 @@ mod tests {
             (SIGNATURE_HEADER, "sha256=00"),
         ]);
         assert_eq!(v.verify(&both, b"{}"), Err(VerifyError::Malformed));
-        assert_eq!(v.verify(&HeaderMap::new(), b"{}"), Err(VerifyError::Missing));
+        assert_eq!(
+            v.verify(&HeaderMap::new(), b"{}"),
+            Err(VerifyError::Missing)
+        );
     }
 
     #[test]

@@ -1,0 +1,212 @@
+//! Acceptance when the bus or the store fails: the sender gets a 5xx and its retry succeeds.
+//! Driven through the router with `oneshot`, with the failing part swapped in at the seam.
+
+use std::sync::{
+    Arc,
+    atomic::{AtomicBool, Ordering},
+};
+
+use async_trait::async_trait;
+use axum::{body::Body, http::Request};
+use sir_jira_bridge::{
+    bus::{BusError, EmbeddedQueue, EventBus, Outgoing},
+    config::{Config, IntakeConfig},
+    db::Db,
+    http::{AppState, Counters, JiraIntake, router},
+    intake::Intake,
+    secret::Secret,
+    store::{SqliteStore, StateStore},
+    verify::jira::{JiraVerifier, sign},
+};
+use std::time::Duration;
+
+use sir_jira_bridge::store::{
+    Claim, DeadLetter, InsertOutcome, LedgerEntry, Mapping, Side, StoreError,
+};
+use tower::ServiceExt;
+
+use crate::helpers::*;
+
+/// A bus that is down until switched on, then hands events to a real embedded queue.
+struct FlakyBus {
+    up: AtomicBool,
+    inner: Arc<EmbeddedQueue>,
+}
+
+#[async_trait]
+impl EventBus for FlakyBus {
+    async fn publish(&self, events: &[Outgoing]) -> Result<(), BusError> {
+        if self.up.load(Ordering::SeqCst) {
+            self.inner.publish(events).await
+        } else {
+            Err(BusError::Unavailable("connection refused".into()))
+        }
+    }
+}
+
+struct Parts {
+    state: AppState,
+    bus: Arc<FlakyBus>,
+    queue: Arc<EmbeddedQueue>,
+    _dir: tempfile::TempDir,
+}
+
+fn parts() -> Parts {
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::from_settings(test_settings(dir.path())).unwrap();
+    let db = Db::open(&config.database_path()).unwrap();
+    let store: Arc<dyn StateStore> = Arc::new(SqliteStore::new(db.clone()));
+    let queue = Arc::new(EmbeddedQueue::new(db, config.queue.clone()));
+    let bus = Arc::new(FlakyBus {
+        up: AtomicBool::new(false),
+        inner: queue.clone(),
+    });
+    let state = AppState {
+        intake: Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl),
+        store,
+        jira: Arc::new(jira_intake(config.intake)),
+        counters: Arc::new(Counters::default()),
+    };
+    Parts {
+        state,
+        bus,
+        queue,
+        _dir: dir,
+    }
+}
+
+fn jira_intake(config: IntakeConfig) -> JiraIntake {
+    JiraIntake {
+        verifier: JiraVerifier::new(
+            vec![Secret::new(SECRET_NEW)],
+            config.automation_header.clone(),
+            None,
+        ),
+        config,
+    }
+}
+
+fn signed(body: &[u8], delivery: &str) -> Request<Body> {
+    Request::post("/webhooks/jira")
+        .header("x-atlassian-webhook-identifier", delivery)
+        .header("x-hub-signature", sign(SECRET_NEW, body))
+        .body(Body::from(body.to_vec()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn bus_down_gives_503_and_the_retry_is_accepted_not_deduped() {
+    let p = parts();
+    let body = fixture("issue_created.json");
+    let r = router(p.state.clone())
+        .oneshot(signed(&body, "flaky-1"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    assert!(r.headers().contains_key("retry-after"));
+    assert_eq!(p.queue.stats().await.unwrap().ready, 0);
+
+    p.bus.up.store(true, Ordering::SeqCst);
+    let r = router(p.state.clone())
+        .oneshot(signed(&body, "flaky-1"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    assert_eq!(p.queue.stats().await.unwrap().ready, 1);
+}
+
+/// A store whose every call fails, as when DynamoDB or the disk is gone.
+struct DeadStore;
+
+#[async_trait]
+impl StateStore for DeadStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        Err(down())
+    }
+    async fn claim_delivery(&self, _: &str, _: Duration) -> Result<Claim, StoreError> {
+        Err(down())
+    }
+    async fn confirm_delivery(&self, _: &str, _: Duration) -> Result<(), StoreError> {
+        Err(down())
+    }
+    async fn release_delivery(&self, _: &str) -> Result<(), StoreError> {
+        Err(down())
+    }
+    async fn insert_mapping(&self, _: &Mapping) -> Result<InsertOutcome, StoreError> {
+        Err(down())
+    }
+    async fn mapping_by_case(&self, _: &str) -> Result<Option<Mapping>, StoreError> {
+        Err(down())
+    }
+    async fn mapping_by_issue(&self, _: &str) -> Result<Option<Mapping>, StoreError> {
+        Err(down())
+    }
+    async fn ledger(&self, _: Side, _: &str) -> Result<Option<LedgerEntry>, StoreError> {
+        Err(down())
+    }
+    async fn put_ledger(&self, _: &LedgerEntry) -> Result<(), StoreError> {
+        Err(down())
+    }
+    async fn checkpoint(&self, _: &str) -> Result<Option<String>, StoreError> {
+        Err(down())
+    }
+    async fn put_checkpoint(&self, _: &str, _: &str) -> Result<(), StoreError> {
+        Err(down())
+    }
+    async fn acquire_lease(&self, _: &str, _: &str, _: Duration) -> Result<bool, StoreError> {
+        Err(down())
+    }
+    async fn release_lease(&self, _: &str, _: &str) -> Result<(), StoreError> {
+        Err(down())
+    }
+    async fn put_dead_letter(&self, _: &DeadLetter) -> Result<(), StoreError> {
+        Err(down())
+    }
+    async fn list_dead_letters(
+        &self,
+        _: Option<&str>,
+        _: usize,
+    ) -> Result<Vec<DeadLetter>, StoreError> {
+        Err(down())
+    }
+    async fn dead_letter(&self, _: &str) -> Result<Option<DeadLetter>, StoreError> {
+        Err(down())
+    }
+    async fn delete_dead_letter(&self, _: &str) -> Result<bool, StoreError> {
+        Err(down())
+    }
+    async fn purge_expired(&self) -> Result<u64, StoreError> {
+        Err(down())
+    }
+}
+
+fn down() -> StoreError {
+    StoreError::Unavailable("disk gone".into())
+}
+
+#[tokio::test]
+async fn store_down_gives_503_on_webhooks_and_readyz_but_healthz_stays_up() {
+    let p = parts();
+    let mut state = p.state.clone();
+    let store: Arc<dyn StateStore> = Arc::new(DeadStore);
+    state.store = store.clone();
+    state.intake = Intake::new(store, p.bus.clone(), Duration::from_secs(60));
+    p.bus.up.store(true, Ordering::SeqCst);
+
+    let r = router(state.clone())
+        .oneshot(signed(&fixture("issue_created.json"), "dead-1"))
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 503);
+    let ready = router(state.clone())
+        .oneshot(Request::get("/readyz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(ready.status().as_u16(), 503);
+    let health = router(state)
+        .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(health.status().as_u16(), 200);
+    assert_eq!(p.queue.stats().await.unwrap().ready, 0);
+}

@@ -1,0 +1,8 @@
+//! The integration suite: one binary, shared helpers, a module per area.
+
+mod helpers;
+mod intake;
+mod jira_webhook;
+mod process;
+mod queue;
+mod store_contract;

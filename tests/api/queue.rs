@@ -1,0 +1,207 @@
+//! The embedded queue's delivery guarantees, through the `EventSource` trait.
+
+use std::{sync::Arc, time::Duration};
+
+use sir_jira_bridge::{
+    bus::{EmbeddedQueue, EventBus, EventSource, Failure, Outgoing},
+    config::QueueConfig,
+    db::Db,
+    event::{Event, EventEnvelope, Origin, jira},
+    store::{SqliteStore, StateStore},
+};
+
+struct Fixture {
+    queue: Arc<EmbeddedQueue>,
+    store: SqliteStore,
+    _dir: tempfile::TempDir,
+}
+
+fn queue(tune: impl FnOnce(&mut QueueConfig)) -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Db::open(&dir.path().join("q.sqlite3")).unwrap();
+    let mut config = QueueConfig {
+        workers: 0,
+        max_attempts: 3,
+        lease: Duration::from_secs(60),
+        backoff_base: Duration::from_millis(1),
+        backoff_max: Duration::from_millis(2),
+        retention: Duration::from_secs(3600),
+    };
+    tune(&mut config);
+    Fixture {
+        queue: Arc::new(EmbeddedQueue::new(db.clone(), config)),
+        store: SqliteStore::new(db),
+        _dir: dir,
+    }
+}
+
+fn event(key: &str) -> Outgoing {
+    Outgoing {
+        envelope: EventEnvelope::new(
+            Origin::JiraWebhook,
+            format!("d-{key}"),
+            Event::JiraIssueUpdated(jira::IssueEvent {
+                issue: jira::Issue {
+                    key: key.into(),
+                    ..Default::default()
+                },
+                ..Default::default()
+            }),
+        ),
+        raw: Some(bytes::Bytes::from_static(b"{\"raw\":true}")),
+    }
+}
+
+async fn receive_one(q: &EmbeddedQueue) -> sir_jira_bridge::bus::Delivery {
+    for _ in 0..200 {
+        if let Some(d) = q.receive(1).await.unwrap().pop() {
+            return d;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("nothing became due");
+}
+
+#[tokio::test]
+async fn delivered_once_and_not_again_after_ack() {
+    let f = queue(|_| {});
+    let e = event("SEC-1");
+    f.queue.publish(std::slice::from_ref(&e)).await.unwrap();
+    // Publishing the same event id again (a retry) does not duplicate it.
+    f.queue.publish(std::slice::from_ref(&e)).await.unwrap();
+    let d = receive_one(&f.queue).await;
+    assert_eq!(d.envelope, e.envelope);
+    assert_eq!(d.attempt, 1);
+    // Leased: nobody else gets it.
+    assert!(f.queue.receive(10).await.unwrap().is_empty());
+    f.queue.ack(&d).await.unwrap();
+    assert!(f.queue.receive(10).await.unwrap().is_empty());
+    assert_eq!(f.queue.stats().await.unwrap().done, 1);
+}
+
+#[tokio::test]
+async fn retries_with_backoff_then_dead_letters_with_the_last_error() {
+    let f = queue(|c| {
+        c.backoff_base = Duration::from_millis(200);
+        c.backoff_max = Duration::from_millis(400);
+    });
+    let e = event("SEC-2");
+    f.queue.publish(std::slice::from_ref(&e)).await.unwrap();
+    for attempt in 1..=3 {
+        let d = receive_one(&f.queue).await;
+        assert_eq!(d.attempt, attempt);
+        f.queue
+            .nack(
+                &d,
+                &Failure {
+                    error: format!("boom {attempt}"),
+                    retryable: true,
+                },
+            )
+            .await
+            .unwrap();
+        if attempt < 3 {
+            // Backoff: not due straight away (at least half of 200 ms with jitter).
+            assert!(f.queue.receive(1).await.unwrap().is_empty());
+        }
+    }
+    assert!(f.queue.receive(1).await.unwrap().is_empty());
+    let letters = f.store.list_dead_letters(None, 10).await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].id, e.envelope.id.to_string());
+    assert_eq!(letters[0].error, "boom 3");
+    assert_eq!(letters[0].attempts, 3);
+    assert_eq!(letters[0].raw.as_deref(), Some(&b"{\"raw\":true}"[..]));
+    assert_eq!(f.queue.stats().await.unwrap().dead, 1);
+
+    // Replay: publish the dead event again; it is due once more and can succeed.
+    let replay: EventEnvelope = serde_json::from_str(&letters[0].payload).unwrap();
+    f.queue
+        .publish(&[Outgoing {
+            envelope: replay,
+            raw: None,
+        }])
+        .await
+        .unwrap();
+    let d = receive_one(&f.queue).await;
+    assert_eq!(d.attempt, 1);
+    f.queue.ack(&d).await.unwrap();
+}
+
+#[tokio::test]
+async fn permanent_failures_skip_the_retries() {
+    let f = queue(|_| {});
+    f.queue.publish(&[event("SEC-3")]).await.unwrap();
+    let d = receive_one(&f.queue).await;
+    f.queue
+        .nack(
+            &d,
+            &Failure {
+                error: "invalid".into(),
+                retryable: false,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(f.store.list_dead_letters(None, 10).await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_crashed_workers_event_comes_back_when_its_lease_ends() {
+    let f = queue(|c| c.lease = Duration::from_millis(100));
+    f.queue.publish(&[event("SEC-4")]).await.unwrap();
+    let first = receive_one(&f.queue).await;
+    // The worker "crashes": never settles. After the lease it is handed out again.
+    let second = receive_one(&f.queue).await;
+    assert_eq!(second.envelope.id, first.envelope.id);
+    assert_eq!(second.attempt, 2);
+    // The stale holder can no longer settle it.
+    f.queue.ack(&first).await.unwrap();
+    assert_eq!(f.queue.stats().await.unwrap().done, 0);
+    f.queue.ack(&second).await.unwrap();
+    assert_eq!(f.queue.stats().await.unwrap().done, 1);
+}
+
+#[tokio::test]
+async fn an_event_whose_lease_always_expires_is_dead_lettered() {
+    let f = queue(|c| {
+        c.lease = Duration::from_millis(30);
+        c.max_attempts = 2;
+    });
+    f.queue.publish(&[event("SEC-5")]).await.unwrap();
+    receive_one(&f.queue).await;
+    receive_one(&f.queue).await;
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    assert!(f.queue.receive(1).await.unwrap().is_empty());
+    let letters = f.store.list_dead_letters(None, 10).await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert!(
+        letters[0].error.contains("lease expired"),
+        "{}",
+        letters[0].error
+    );
+}
+
+#[tokio::test]
+async fn extend_keeps_the_lease_and_release_does_not_count_an_attempt() {
+    let f = queue(|c| c.lease = Duration::from_millis(150));
+    f.queue.publish(&[event("SEC-6")]).await.unwrap();
+    let d = receive_one(&f.queue).await;
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        f.queue.extend(&d).await.unwrap();
+    }
+    assert!(
+        f.queue.receive(1).await.unwrap().is_empty(),
+        "lease was extended"
+    );
+    f.queue.release(&d).await.unwrap();
+    let again = f
+        .queue
+        .receive(1)
+        .await
+        .unwrap()
+        .pop()
+        .expect("released is due at once");
+    assert_eq!(again.attempt, 1);
+}
