@@ -5,4 +5,5 @@ mod intake;
 mod jira_webhook;
 mod process;
 mod queue;
+mod schema;
 mod store_contract;
