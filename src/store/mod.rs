@@ -113,6 +113,12 @@ pub trait StateStore: Send + Sync {
     async fn insert_mapping(&self, mapping: &Mapping) -> Result<InsertOutcome, StoreError>;
     async fn mapping_by_case(&self, case_id: &str) -> Result<Option<Mapping>, StoreError>;
     async fn mapping_by_issue(&self, issue_key: &str) -> Result<Option<Mapping>, StoreError>;
+    /// Mappings ordered by case id, starting after the case id `after` (paging).
+    async fn list_mappings(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Mapping>, StoreError>;
 
     async fn ledger(&self, side: Side, entity: &str) -> Result<Option<LedgerEntry>, StoreError>;
     async fn put_ledger(&self, entry: &LedgerEntry) -> Result<(), StoreError>;

@@ -174,6 +174,26 @@ impl StateStore for SqliteStore {
             .await?)
     }
 
+    async fn list_mappings(
+        &self,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<Mapping>, StoreError> {
+        let after = after.unwrap_or("").to_owned();
+        let limit = limit.min(1000) as i64;
+        Ok(self
+            .db
+            .read(move |c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT case_id, issue_key, issue_id FROM mappings WHERE case_id > ?1
+                     ORDER BY case_id LIMIT ?2",
+                )?;
+                let rows = stmt.query_map(params![after, limit], mapping)?;
+                Ok(rows.collect::<Result<Vec<_>, _>>()?)
+            })
+            .await?)
+    }
+
     async fn ledger(&self, side: Side, entity: &str) -> Result<Option<LedgerEntry>, StoreError> {
         let entity = entity.to_owned();
         Ok(self

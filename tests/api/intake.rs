@@ -141,6 +141,9 @@ impl StateStore for DeadStore {
     async fn mapping_by_issue(&self, _: &str) -> Result<Option<Mapping>, StoreError> {
         Err(down())
     }
+    async fn list_mappings(&self, _: Option<&str>, _: usize) -> Result<Vec<Mapping>, StoreError> {
+        Err(down())
+    }
     async fn ledger(&self, _: Side, _: &str) -> Result<Option<LedgerEntry>, StoreError> {
         Err(down())
     }
