@@ -47,8 +47,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => {
             crate::telemetry::init(config.log_level, config.log_format);
+            let signal = shutdown_signal();
             let app = Application::build(config).await?;
-            app.run_until_stopped(shutdown_signal()).await?;
+            app.run_until_stopped(signal).await?;
         }
         Command::SendTestWebhook { url } => {
             config.ensure_webhook_secret()?;
