@@ -9,8 +9,10 @@ use crate::{
     bus::EmbeddedQueue,
     config::{Config, ConfigError},
     db::{Db, DbError},
-    http::{self, AppState, Counters, JiraIntake},
+    http::{self, AppState, JiraIntake},
     intake::Intake,
+    metrics::Metrics,
+    peers::PeerHealth,
     store::{SqliteStore, StateStore},
     verify::jira::JiraVerifier,
     worker::{EventHandler, LogOnlyHandler, WorkerPool},
@@ -47,6 +49,9 @@ impl Application {
         if let Some(path) = config.ensure_webhook_secret()? {
             tracing::info!(path = %path.display(), "using the generated Jira webhook secret (show it with `print-webhook-secret`)");
         }
+        if let Some(path) = config.ensure_admin_token()? {
+            tracing::info!(path = %path.display(), "using the generated admin API token (show it with `print-admin-token`)");
+        }
         let db = Db::open(&config.database_path())?;
         let store: Arc<dyn StateStore> = Arc::new(SqliteStore::new(db.clone()));
         let queue = Arc::new(EmbeddedQueue::new(db, config.queue.clone()));
@@ -55,6 +60,8 @@ impl Application {
         let state = AppState {
             intake,
             store,
+            bus: queue.clone(),
+            event_log: Some(queue.clone()),
             jira: Arc::new(JiraIntake {
                 verifier: JiraVerifier::new(
                     config.intake.webhook_secrets.clone(),
@@ -63,7 +70,10 @@ impl Application {
                 ),
                 config: config.intake.clone(),
             }),
-            counters: Arc::new(Counters::default()),
+            metrics: Arc::new(Metrics::new()),
+            peers: Arc::new(PeerHealth::default()),
+            admin_token: config.admin_token.clone(),
+            openapi: Arc::new(serde_json::Value::Null),
         };
 
         let listener = TcpListener::bind(config.listen_addr)
@@ -143,6 +153,7 @@ impl Application {
             config.queue.workers,
             queue.clone(),
             handler,
+            state.metrics.clone(),
             config.queue.lease,
             config.shutdown_grace,
             stop.clone(),

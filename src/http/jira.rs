@@ -7,19 +7,56 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::IntoResponse,
 };
-use serde_json::json;
+use serde::Serialize;
 use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
 
-use super::{ApiError, AppState, Counters};
+use super::{ApiError, AppState, ErrorBody};
 use crate::{
     bus::Outgoing,
     event::{EventEnvelope, Origin, jira},
     intake::Accepted,
+    metrics::{EventLabels, ReasonLabels, SourceLabels},
     verify::jira::JiraAuth,
 };
 
 const DELIVERY_ID_HEADER: &str = "x-atlassian-webhook-identifier";
 
+/// What the gateway answers a delivery it did not refuse.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WebhookAck {
+    /// `accepted`, `duplicate` or `ignored`.
+    pub status: &'static str,
+    /// Ids of the events put on the bus (`accepted` only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub event_ids: Vec<String>,
+    /// Why the delivery was dropped (`ignored` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<&'static str>,
+}
+
+/// Receives a Jira admin webhook (signed with `X-Hub-Signature`) or a Jira Automation "Send web
+/// request" (authenticated by the shared-secret header), and queues it as a normalized event.
+#[utoipa::path(operation_id = "receive_jira_webhook", post, path = "/webhooks/jira", tag = "webhooks",
+    params(
+        ("X-Hub-Signature" = Option<String>, Header,
+            description = "`sha256=<hex HMAC-SHA256 of the raw body>` with the webhook secret (admin webhooks)"),
+        ("X-Automation-Secret" = Option<String>, Header,
+            description = "The Automation shared secret (header name configurable with `automation_header`)"),
+        ("X-Atlassian-Webhook-Identifier" = Option<String>, Header,
+            description = "Delivery id, the same across Jira's retries: the dedupe key (the body hash when absent)"),
+    ),
+    request_body(content = serde_json::Value, content_type = "application/json",
+        description = "A Jira webhook payload (`webhookEvent` …), or for Automation: the webhook shape, `{\"issue\": …}`, a bare issue, or `{\"automationData\": {\"IssueId\": \"SEC-1\"}}`"),
+    responses(
+        (status = 202, description = "Accepted and durably queued", body = WebhookAck),
+        (status = 200, description = "Duplicate of an accepted delivery, or ignored (project not configured)", body = WebhookAck),
+        (status = 400, description = "Malformed JSON or an unknown payload shape", body = ErrorBody),
+        (status = 401, description = "Missing or wrong signature or secret, or an unsupported signature method", body = ErrorBody),
+        (status = 409, description = "A copy of this delivery is still being accepted; retry", body = ErrorBody),
+        (status = 413, description = "Body over the configured limit", body = ErrorBody),
+        (status = 503, description = "Queue or state store unavailable; retry", body = ErrorBody),
+    ))]
 pub async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -29,9 +66,16 @@ pub async fn receive(
     let body = read_limited(&headers, body, limit).await?;
 
     let auth = state.jira.verifier.verify(&headers, &body).map_err(|e| {
-        Counters::bump(&state.counters.verification_failures);
+        state
+            .metrics
+            .verification_failures
+            .get_or_create(&ReasonLabels {
+                source: "jira",
+                reason: e.reason(),
+            })
+            .inc();
         tracing::warn!(reason = e.reason(), "jira delivery failed verification");
-        ApiError::Unauthorized(e)
+        ApiError::Unauthorized(e.to_string())
     })?;
 
     let (event, origin) = match auth {
@@ -51,7 +95,14 @@ pub async fn receive(
     let project = event.jira_project().unwrap_or("");
     let allowed = &state.jira.config.project_keys;
     if !allowed.is_empty() && !allowed.iter().any(|k| k.as_str() == project) {
-        Counters::bump(&state.counters.ignored_project);
+        state
+            .metrics
+            .ignored
+            .get_or_create(&ReasonLabels {
+                source: "jira",
+                reason: "project_not_configured",
+            })
+            .inc();
         tracing::info!(
             delivery_id,
             project,
@@ -61,7 +112,11 @@ pub async fn receive(
         );
         return Ok((
             StatusCode::OK,
-            Json(json!({"status": "ignored", "reason": "project not configured"})),
+            Json(WebhookAck {
+                status: "ignored",
+                event_ids: Vec::new(),
+                reason: Some("project not configured"),
+            }),
         ));
     }
 
@@ -77,17 +132,36 @@ pub async fn receive(
         .await?
     {
         Accepted::Published(ids) => {
-            Counters::bump(&state.counters.accepted);
+            state
+                .metrics
+                .accepted
+                .get_or_create(&EventLabels { event_type })
+                .inc();
             tracing::info!(delivery_id, %event_id, event_type, "jira delivery accepted and queued");
             Ok((
                 StatusCode::ACCEPTED,
-                Json(json!({"status": "accepted", "event_ids": ids})),
+                Json(WebhookAck {
+                    status: "accepted",
+                    event_ids: ids,
+                    reason: None,
+                }),
             ))
         }
         Accepted::Duplicate => {
-            Counters::bump(&state.counters.duplicates);
+            state
+                .metrics
+                .duplicates
+                .get_or_create(&SourceLabels { source: "jira" })
+                .inc();
             tracing::info!(delivery_id, "duplicate jira delivery acknowledged");
-            Ok((StatusCode::OK, Json(json!({"status": "duplicate"}))))
+            Ok((
+                StatusCode::OK,
+                Json(WebhookAck {
+                    status: "duplicate",
+                    event_ids: Vec::new(),
+                    reason: None,
+                }),
+            ))
         }
     }
 }

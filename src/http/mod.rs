@@ -1,31 +1,49 @@
-//! The HTTP gateway: one route table, one state, one error type.
+//! The HTTP gateway: one route table (which also generates the OpenAPI document), one state,
+//! one error type.
 
+pub mod admin;
 mod error;
+pub mod extract;
 mod health;
 mod jira;
+mod metrics;
+mod openapi;
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicU64, Ordering},
-};
+use std::sync::Arc;
 
-use axum::{
-    Router,
-    routing::{get, post},
-};
+use axum::{Extension, Router, middleware};
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorBody};
+pub use jira::WebhookAck;
 
-use crate::{config::IntakeConfig, intake::Intake, store::StateStore, verify::jira::JiraVerifier};
+use crate::{
+    bus::{EventBus, EventLog},
+    config::IntakeConfig,
+    intake::Intake,
+    metrics::Metrics,
+    peers::PeerHealth,
+    secret::Secret,
+    store::StateStore,
+    verify::jira::JiraVerifier,
+};
 
 /// Everything a handler may need; cheap to clone.
 #[derive(Clone)]
 pub struct AppState {
     pub intake: Intake,
     pub store: Arc<dyn StateStore>,
+    pub bus: Arc<dyn EventBus>,
+    /// The bus's record of events, when it keeps one (the embedded queue).
+    pub event_log: Option<Arc<dyn EventLog>>,
     pub jira: Arc<JiraIntake>,
-    pub counters: Arc<Counters>,
+    pub metrics: Arc<Metrics>,
+    pub peers: Arc<PeerHealth>,
+    pub admin_token: Option<Secret>,
+    /// The OpenAPI document, generated once from the route table.
+    pub openapi: Arc<serde_json::Value>,
 }
 
 /// Settings of the Jira route, fixed at start-up.
@@ -34,27 +52,55 @@ pub struct JiraIntake {
     pub config: IntakeConfig,
 }
 
-/// Counters of what the gateway refused or dropped (exported by the metrics endpoint later).
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub accepted: AtomicU64,
-    pub duplicates: AtomicU64,
-    pub ignored_project: AtomicU64,
-    pub verification_failures: AtomicU64,
+/// The route table. Every route is annotated, so the document cannot drift from the code.
+fn routes() -> OpenApiRouter<AppState> {
+    let admin = OpenApiRouter::new()
+        .routes(routes!(admin::mappings::list))
+        .routes(routes!(admin::mappings::by_case))
+        .routes(routes!(admin::mappings::by_issue))
+        .routes(routes!(admin::events::list))
+        .routes(routes!(admin::dead_letters::list))
+        .routes(routes!(admin::dead_letters::show))
+        .routes(routes!(admin::dead_letters::replay_one))
+        .routes(routes!(admin::dead_letters::replay_matching))
+        .routes(routes!(admin::resync::case))
+        .routes(routes!(admin::resync::issue))
+        .routes(routes!(admin::status::status))
+        .route_layer(middleware::from_fn(admin::require_token));
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(metrics::metrics))
+        .routes(routes!(openapi::document))
+        .routes(routes!(jira::receive))
+        .nest("/v1", admin)
 }
 
-impl Counters {
-    pub fn bump(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
+/// The OpenAPI document of the whole API, as committed in `openapi/openapi.json`.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
 }
 
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/webhooks/jira", post(jira::receive))
+pub fn router(mut state: AppState) -> Router {
+    let (router, api) = routes().split_for_parts();
+    state.openapi = Arc::new(serde_json::to_value(&api).expect("the OpenAPI document serializes"));
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(Extension(admin::AdminToken(state.admin_token.clone())))
         .with_state(state)
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }

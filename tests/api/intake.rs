@@ -12,8 +12,10 @@ use sir_jira_bridge::{
     bus::{BusError, EmbeddedQueue, EventBus, Outgoing},
     config::{Config, IntakeConfig},
     db::Db,
-    http::{AppState, Counters, JiraIntake, router},
+    http::{AppState, JiraIntake, router},
     intake::Intake,
+    metrics::Metrics,
+    peers::PeerHealth,
     secret::Secret,
     store::{SqliteStore, StateStore},
     verify::jira::{JiraVerifier, sign},
@@ -64,8 +66,13 @@ fn parts() -> Parts {
     let state = AppState {
         intake: Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl),
         store,
+        bus: bus.clone(),
+        event_log: Some(queue.clone()),
         jira: Arc::new(jira_intake(config.intake)),
-        counters: Arc::new(Counters::default()),
+        metrics: Arc::new(Metrics::new()),
+        peers: Arc::new(PeerHealth::default()),
+        admin_token: None,
+        openapi: Arc::new(serde_json::Value::Null),
     };
     Parts {
         state,
