@@ -46,7 +46,7 @@ pub struct WebhookAck {
         ("X-Atlassian-Webhook-Identifier" = Option<String>, Header,
             description = "Delivery id, the same across Jira's retries: the dedupe key (the body hash when absent)"),
     ),
-    request_body(content = serde_json::Value, content_type = "application/json",
+    request_body(content = std::collections::HashMap<String, serde_json::Value>, content_type = "application/json",
         description = "A Jira webhook payload (`webhookEvent` …), or for Automation: the webhook shape, `{\"issue\": …}`, a bare issue, or `{\"automationData\": {\"IssueId\": \"SEC-1\"}}`"),
     responses(
         (status = 202, description = "Accepted and durably queued", body = WebhookAck),

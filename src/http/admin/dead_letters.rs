@@ -197,8 +197,25 @@ pub struct ReplayFilter {
     ))]
 pub async fn replay_matching(
     State(state): State<AppState>,
-    JsonBody(filter): JsonBody<ReplayFilter>,
+    JsonBody(body): JsonBody<serde_json::Value>,
 ) -> Result<(StatusCode, Json<Replayed>), ApiError> {
+    // Serde would also read a struct from a JSON array; only an object is a filter.
+    if !body.is_object() {
+        return Err(ApiError::BadRequest(
+            "the body must be a JSON object (use {} to replay everything)".into(),
+        ));
+    }
+    let filter: ReplayFilter = serde_json::from_value(body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid filter: {e}")))?;
+    if filter
+        .error_contains
+        .as_ref()
+        .is_some_and(|s| s.chars().count() > 200)
+    {
+        return Err(ApiError::BadRequest(
+            "error_contains is longer than 200 characters".into(),
+        ));
+    }
     let mut replayed = Vec::new();
     let mut cursor: Option<String> = None;
     loop {

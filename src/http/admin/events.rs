@@ -133,6 +133,9 @@ pub async fn list(
     Query(q): Query<ListEvents>,
 ) -> Result<Json<Page<EventView>>, ApiError> {
     let limit = page_size(q.limit)?;
+    if q.before.is_some_and(|b| b < 1) {
+        return Err(ApiError::BadRequest("before must be at least 1".into()));
+    }
     let log = state
         .event_log
         .as_ref()
