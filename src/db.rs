@@ -233,6 +233,13 @@ CREATE TABLE dead_letters (
     failed_at  INTEGER NOT NULL
 );
 CREATE INDEX dead_letters_failed ON dead_letters (failed_at, id);
+"#, r#"
+CREATE TABLE blobs (
+    key        TEXT PRIMARY KEY,
+    data       BLOB NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX blobs_expiry ON blobs (expires_at);
 "#];
 
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {

@@ -1,13 +1,21 @@
 //! The event bus seam. Publishing ([`EventBus`]) and consuming ([`EventSource`]) are separate
 //! traits because in AWS they are separate services (EventBridge in, SQS or Lambda out); the
-//! embedded queue implements both over the SQLite file.
+//! embedded queue implements both over the SQLite file; in AWS, [`EventBridgeBus`] publishes
+//! and [`SqsSource`] consumes.
 
 mod embedded;
+pub mod eventbridge;
+mod sqs;
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use rand::Rng;
 
 pub use embedded::{EmbeddedQueue, QueueStats, QueuedEvent};
+pub use eventbridge::{EventBridgeBus, PublishRetry};
+pub use sqs::SqsSource;
 
 use crate::event::EventEnvelope;
 
@@ -68,4 +76,16 @@ pub trait EventSource: Send + Sync {
     async fn release(&self, delivery: &Delivery) -> Result<(), BusError>;
     /// Resolves when new events may be available, or after `max_wait`.
     async fn wait_for_work(&self, max_wait: std::time::Duration);
+}
+
+/// Delay before retry number `attempt` (1-based): `base` doubled per attempt up to `max`, with
+/// "equal jitter" (half fixed, half random) so retries spread without collapsing to zero.
+pub(crate) fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
+    let base = base.as_millis() as u64;
+    let max = max.as_millis() as u64;
+    let capped = base
+        .saturating_mul(1u64 << attempt.saturating_sub(1).min(30))
+        .min(max);
+    let half = capped / 2;
+    Duration::from_millis(half + rand::rng().random_range(0..=half))
 }

@@ -2,6 +2,8 @@
 //! defaults. Every layer fills the same [`Settings`] (all optional); [`Config::from_settings`]
 //! applies defaults and validates, naming the setting that is wrong.
 
+mod backends;
+mod secret_ref;
 mod settings;
 mod webhook_secret;
 
@@ -9,10 +11,12 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use axum::http::HeaderName;
 
-pub use settings::{LogFormat, LogLevel, Settings};
+pub use backends::{AwsConfig, Backends, BusBackend, ConsumerBackend, EventBridgeConfig, StoreBackend};
+pub use secret_ref::SecretRef;
+pub use settings::{BusKind, ConsumerKind, LogFormat, LogLevel, Settings, StoreKind};
 pub use webhook_secret::{WEBHOOK_SECRET_FILE, load_or_create_webhook_secret};
 
-use crate::{domain::ProjectKey, secret::Secret};
+use crate::{aws::SecretResolver, domain::ProjectKey, secret::Secret};
 
 /// Prefix of every environment variable the service reads.
 pub const ENV_PREFIX: &str = "SIR_JIRA_";
@@ -31,6 +35,12 @@ pub enum ConfigError {
         setting: &'static str,
         env: String,
         flag: String,
+        reason: String,
+    },
+    #[error("setting `{setting}`: cannot resolve the secret reference {reference}: {reason}")]
+    SecretRef {
+        setting: &'static str,
+        reference: String,
         reason: String,
     },
     #[error("cannot prepare the webhook secret in {path}: {source}")]
@@ -63,7 +73,20 @@ pub struct Config {
     pub intake: IntakeConfig,
     pub queue: QueueConfig,
     pub shutdown_grace: Duration,
+    pub backends: Backends,
+    pub aws: AwsConfig,
+    /// Secret settings given as references (`ssm:…`), until [`Config::resolve_secrets`].
+    pending_secrets: Vec<PendingSecret>,
 }
+
+#[derive(Debug, Clone)]
+struct PendingSecret {
+    setting: &'static str,
+    reference: SecretRef,
+}
+
+/// Secrets shorter than this are refused: they are too easy to guess.
+const MIN_SECRET_LEN: usize = 16;
 
 #[derive(Debug, Clone)]
 pub struct IntakeConfig {
@@ -102,7 +125,9 @@ impl Config {
         Config::from_settings(cli.or(file))
     }
 
-    pub fn from_settings(s: Settings) -> Result<Config, ConfigError> {
+    pub fn from_settings(mut s: Settings) -> Result<Config, ConfigError> {
+        let workers = s.workers.unwrap_or(2);
+        let (backends, aws) = backends::from_settings(&mut s, workers)?;
         let listen_addr = s
             .listen_addr
             .as_deref()
@@ -125,12 +150,23 @@ impl Config {
             return Err(ConfigError::invalid("data_dir", "must not be empty"));
         }
 
-        let webhook_secrets = s.jira_webhook_secrets.unwrap_or_default();
-        if let Some(i) = webhook_secrets.iter().position(|k| k.expose().len() < 16) {
-            return Err(ConfigError::invalid(
-                "jira_webhook_secrets",
-                format!("secret #{} is shorter than 16 characters", i + 1),
-            ));
+        let mut pending_secrets = Vec::new();
+        let mut webhook_secrets = Vec::new();
+        for (i, secret) in s.jira_webhook_secrets.unwrap_or_default().into_iter().enumerate() {
+            let setting = "jira_webhook_secrets";
+            match SecretRef::parse(secret.expose()) {
+                Some(reference) => pending_secrets.push(PendingSecret {
+                    setting,
+                    reference: reference.map_err(|e| ConfigError::invalid(setting, e))?,
+                }),
+                None if secret.expose().len() < MIN_SECRET_LEN => {
+                    return Err(ConfigError::invalid(
+                        setting,
+                        format!("secret #{} is shorter than 16 characters", i + 1),
+                    ));
+                }
+                None => webhook_secrets.push(secret),
+            }
         }
         let automation_header = s
             .automation_header
@@ -144,10 +180,20 @@ impl Config {
                 "must differ from X-Hub-Signature",
             ));
         }
-        let automation_secret = s.automation_secret.filter(|k| !k.is_empty());
-        if automation_secret
+        let mut automation_secret = s.automation_secret.filter(|k| !k.is_empty());
+        if let Some(reference) = automation_secret
             .as_ref()
-            .is_some_and(|k| k.expose().len() < 16)
+            .and_then(|k| SecretRef::parse(k.expose()))
+        {
+            let setting = "automation_secret";
+            pending_secrets.push(PendingSecret {
+                setting,
+                reference: reference.map_err(|e| ConfigError::invalid(setting, e))?,
+            });
+            automation_secret = None;
+        } else if automation_secret
+            .as_ref()
+            .is_some_and(|k| k.expose().len() < MIN_SECRET_LEN)
         {
             return Err(ConfigError::invalid(
                 "automation_secret",
@@ -192,7 +238,7 @@ impl Config {
         };
 
         let queue = QueueConfig {
-            workers: s.workers.unwrap_or(2),
+            workers,
             max_attempts: match s.max_attempts.unwrap_or(8) {
                 0 => return Err(ConfigError::invalid("max_attempts", "must be at least 1")),
                 n => n,
@@ -229,7 +275,57 @@ impl Config {
             },
             queue,
             shutdown_grace: secs("shutdown_grace_secs", s.shutdown_grace_secs, 20, 1)?,
+            backends,
+            aws,
+            pending_secrets,
         })
+    }
+
+    /// Whether start-up needs the AWS SDK: an AWS backend, or a secret kept in AWS.
+    pub fn needs_aws(&self) -> bool {
+        self.backends.uses_aws() || self.secrets_need_aws()
+    }
+
+    /// Whether a secret reference points into AWS (SSM or Secrets Manager).
+    pub fn secrets_need_aws(&self) -> bool {
+        self.pending_secrets.iter().any(|p| p.reference.needs_aws())
+    }
+
+    /// Fetches every secret given by reference and checks it like a literal one. Idempotent:
+    /// resolved references are not fetched again.
+    pub async fn resolve_secrets(&mut self, resolver: &SecretResolver) -> Result<(), ConfigError> {
+        for pending in std::mem::take(&mut self.pending_secrets) {
+            let PendingSecret { setting, reference } = pending;
+            let failed = |reason: String| ConfigError::SecretRef {
+                setting,
+                reference: reference.to_string(),
+                reason,
+            };
+            let value = resolver.resolve(&reference).await.map_err(failed)?;
+            // A list setting's parameter may hold several comma-separated secrets, so a
+            // rotation is one parameter update.
+            let values: Vec<Secret> = if setting == "jira_webhook_secrets" {
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(Secret::new)
+                    .collect()
+            } else {
+                vec![Secret::new(value.trim())]
+            };
+            if values.is_empty() || values.iter().any(|v| v.expose().len() < MIN_SECRET_LEN) {
+                return Err(failed(
+                    "the value is empty or shorter than 16 characters".into(),
+                ));
+            }
+            tracing::info!(setting, reference = %reference, "secret loaded");
+            match setting {
+                "jira_webhook_secrets" => self.intake.webhook_secrets.extend(values),
+                _ => self.intake.automation_secret = values.into_iter().next(),
+            }
+        }
+        Ok(())
     }
 
     /// Path of the SQLite file holding the queue and the state.
@@ -253,7 +349,11 @@ impl Config {
     /// Fills the webhook secrets from the data directory when none are configured, creating a
     /// random one on first start. The value is never logged; `print-webhook-secret` shows it.
     pub fn ensure_webhook_secret(&mut self) -> Result<Option<PathBuf>, ConfigError> {
-        if !self.intake.webhook_secrets.is_empty() {
+        let referenced = self
+            .pending_secrets
+            .iter()
+            .any(|p| p.setting == "jira_webhook_secrets");
+        if !self.intake.webhook_secrets.is_empty() || referenced {
             return Ok(None);
         }
         let (secret, path) = load_or_create_webhook_secret(&self.data_dir)?;
