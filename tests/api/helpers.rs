@@ -59,7 +59,7 @@ impl TestApp {
             .await
             .unwrap();
         let addr = app.local_addr();
-        let queue = app.queue();
+        let queue = app.queue().expect("test apps run the embedded bus");
         let counters = app.state().counters;
         let stop = CancellationToken::new();
         let token = stop.clone();
@@ -151,4 +151,42 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     false
+}
+
+/// The moto server `scripts/test` started. Tests of the AWS backends never skip: without it
+/// they fail and say how to run them.
+pub fn moto_endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!("MOTO_ENDPOINT is unset: run scripts/test, which starts moto's server for the AWS tests")
+    })
+}
+
+/// SDK configuration for an endpoint on this machine: fake credentials and a fixed region,
+/// so the SDK never looks for real ones (nor at instance metadata).
+pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .endpoint_url(endpoint)
+        .load()
+        .await
+}
+
+/// SDK configuration pointing at moto.
+pub async fn moto_sdk() -> aws_config::SdkConfig {
+    sdk_config_for(&moto_endpoint()).await
+}
+
+/// A resource name no other test uses (tests share one moto server and run in parallel).
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A fresh DynamoDB table in moto, with the store on it.
+pub async fn dynamo_store(sdk: &aws_config::SdkConfig) -> sir_jira_bridge::store::DynamoStore {
+    let store = sir_jira_bridge::store::DynamoStore::from_sdk(sdk, unique("sir-state"));
+    store.create_table().await.expect("create the table in moto");
+    store
 }

@@ -1,5 +1,6 @@
 //! The integration suite: one binary, shared helpers, a module per area.
 
+mod dynamodb;
 mod helpers;
 mod intake;
 mod jira_webhook;
