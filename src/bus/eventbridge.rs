@@ -47,6 +47,12 @@ pub fn envelope_key(event_id: &str) -> String {
     format!("event/{event_id}")
 }
 
+/// Pattern of the rule that routes every Jira-side event this service publishes (all types
+/// `jira.*` from `source`) to a consumer, such as the SQS queue of the container deployment.
+pub fn jira_events_pattern(source: &str) -> Value {
+    json!({"source": [source], "detail-type": [{"prefix": "jira."}]})
+}
+
 /// How failed entries are retried.
 #[derive(Debug, Clone, Copy)]
 pub struct PublishRetry {

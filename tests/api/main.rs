@@ -1,6 +1,8 @@
 //! The integration suite: one binary, shared helpers, a module per area.
 
 mod dynamodb;
+mod eventbridge;
+mod fake_eventbridge;
 mod helpers;
 mod intake;
 mod jira_webhook;
