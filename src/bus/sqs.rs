@@ -201,8 +201,9 @@ impl EventSource for SqsSource {
     async fn nack(&self, d: &Delivery, failure: &Failure) -> Result<(), BusError> {
         if failure.retryable {
             let delay = backoff(self.config.backoff_base, self.config.backoff_max, d.attempt);
+            // SQS counts whole seconds; at least one, so a retry is never immediate.
             let secs = u64::try_from(delay.as_millis().div_ceil(1000)).unwrap_or(u64::MAX);
-            return self.set_visibility(&d.receipt, secs).await;
+            return self.set_visibility(&d.receipt, secs.max(1)).await;
         }
         let id = d.envelope.id.to_string();
         let raw = self

@@ -9,4 +9,6 @@ mod jira_webhook;
 mod process;
 mod queue;
 mod schema;
+mod secrets;
+mod sqs;
 mod store_contract;
