@@ -87,9 +87,10 @@ impl Application {
             (StoreBackend::Sqlite, None) => unreachable!("uses_sqlite covers store = sqlite"),
         };
         let queue = match (&config.backends.bus, &db) {
-            (BusBackend::Embedded, Some(db)) => {
-                Some(Arc::new(EmbeddedQueue::new(db.clone(), config.queue.clone())))
-            }
+            (BusBackend::Embedded, Some(db)) => Some(Arc::new(EmbeddedQueue::new(
+                db.clone(),
+                config.queue.clone(),
+            ))),
             _ => None,
         };
         let bus: Arc<dyn EventBus> = match (&config.backends.bus, &queue) {
@@ -185,11 +186,15 @@ impl Application {
             handler,
         } = self;
         let stop = CancellationToken::new();
+        let database = match config.backends.uses_sqlite() {
+            true => config.database_path().display().to_string(),
+            false => String::new(),
+        };
 
         tracing::info!(
             listen = %format!("http://{local_addr}"),
             jira_webhook_url = %config.jira_webhook_url(),
-            database = %config.backends.uses_sqlite().then(|| config.database_path().display().to_string()).unwrap_or_default(),
+            database,
             bus = ?config.backends.bus,
             store = ?config.backends.store,
             consumer = ?config.backends.consumer,

@@ -48,9 +48,9 @@ impl SecretResolver {
                     .send()
                     .await
                     .map_err(|e| describe(&e))?;
-                let text = out
-                    .secret_string
-                    .ok_or_else(|| "the secret has no string value (binary secrets are not supported)".to_owned())?;
+                let text = out.secret_string.ok_or_else(|| {
+                    "the secret has no string value (binary secrets are not supported)".to_owned()
+                })?;
                 match key {
                     None => Ok(text),
                     Some(key) => {

@@ -125,7 +125,9 @@ impl EventBridgeBus {
             self.store
                 .put_blob(&key, detail.as_bytes(), BLOB_TTL)
                 .await
-                .map_err(|e| BusError::Unavailable(format!("cannot keep an oversize event: {e}")))?;
+                .map_err(|e| {
+                    BusError::Unavailable(format!("cannot keep an oversize event: {e}"))
+                })?;
             tracing::info!(event_id = %id, event_type = detail_type, bytes = detail.len(), store_key = %key, "event over the EventBridge size limit: publishing a reference");
             detail = reference(envelope, &key, detail.len())?;
         }
@@ -145,7 +147,10 @@ impl EventBridgeBus {
             .source(&self.config.source)
             .detail_type(envelope.event.type_name())
             .detail(&e.detail)
-            .time(DateTime::from_secs_and_nanos(at.unix_timestamp(), at.nanosecond()))
+            .time(DateTime::from_secs_and_nanos(
+                at.unix_timestamp(),
+                at.nanosecond(),
+            ))
             .build()
     }
 
@@ -156,7 +161,9 @@ impl EventBridgeBus {
             let out = self
                 .client
                 .put_events()
-                .set_entries(Some(pending.iter().map(|e| self.request_entry(e)).collect()))
+                .set_entries(Some(
+                    pending.iter().map(|e| self.request_entry(e)).collect(),
+                ))
                 .send()
                 .await
                 .map_err(|e| {
@@ -207,7 +214,12 @@ impl EventBridgeBus {
         Ok(())
     }
 
-    async fn dead_letter(&self, entry: &Entry<'_>, error: String, attempts: u32) -> Result<(), BusError> {
+    async fn dead_letter(
+        &self,
+        entry: &Entry<'_>,
+        error: String,
+        attempts: u32,
+    ) -> Result<(), BusError> {
         let envelope = &entry.outgoing.envelope;
         tracing::error!(event_id = %envelope.id, event_type = envelope.event.type_name(), error, "event dead-lettered: EventBridge refused it");
         let letter = DeadLetter {
@@ -249,16 +261,23 @@ fn batches<'e, 'a>(entries: &'e [Entry<'a>]) -> Vec<&'e [Entry<'a>]> {
 /// The detail published for an oversize event: the envelope without `data`, plus where the
 /// whole envelope is kept.
 fn reference(envelope: &EventEnvelope, key: &str, bytes: usize) -> Result<String, BusError> {
-    let mut value = serde_json::to_value(envelope).map_err(|e| BusError::Rejected(e.to_string()))?;
+    let mut value =
+        serde_json::to_value(envelope).map_err(|e| BusError::Rejected(e.to_string()))?;
     if let Value::Object(map) = &mut value {
         map.remove("data");
-        map.insert("payload_ref".into(), json!({"store_key": key, "bytes": bytes}));
+        map.insert(
+            "payload_ref".into(),
+            json!({"store_key": key, "bytes": bytes}),
+        );
     }
     Ok(value.to_string())
 }
 
 /// The envelope a detail carries, fetching it from the store when the detail is a reference.
-pub async fn resolve_detail(detail: Value, store: &dyn StateStore) -> Result<EventEnvelope, BusError> {
+pub async fn resolve_detail(
+    detail: Value,
+    store: &dyn StateStore,
+) -> Result<EventEnvelope, BusError> {
     let key = detail
         .get("payload_ref")
         .and_then(|r| r.get("store_key"))

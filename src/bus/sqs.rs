@@ -13,8 +13,7 @@ use async_trait::async_trait;
 use aws_sdk_sqs::{
     Client,
     operation::{
-        change_message_visibility::ChangeMessageVisibilityError,
-        delete_message::DeleteMessageError,
+        change_message_visibility::ChangeMessageVisibilityError, delete_message::DeleteMessageError,
     },
     types::{Message, MessageSystemAttributeName},
 };

@@ -11,7 +11,9 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use axum::http::HeaderName;
 
-pub use backends::{AwsConfig, Backends, BusBackend, ConsumerBackend, EventBridgeConfig, StoreBackend};
+pub use backends::{
+    AwsConfig, Backends, BusBackend, ConsumerBackend, EventBridgeConfig, StoreBackend,
+};
 pub use secret_ref::SecretRef;
 pub use settings::{BusKind, ConsumerKind, LogFormat, LogLevel, Settings, StoreKind};
 pub use webhook_secret::{WEBHOOK_SECRET_FILE, load_or_create_webhook_secret};
@@ -152,7 +154,12 @@ impl Config {
 
         let mut pending_secrets = Vec::new();
         let mut webhook_secrets = Vec::new();
-        for (i, secret) in s.jira_webhook_secrets.unwrap_or_default().into_iter().enumerate() {
+        for (i, secret) in s
+            .jira_webhook_secrets
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
             let setting = "jira_webhook_secrets";
             match SecretRef::parse(secret.expose()) {
                 Some(reference) => pending_secrets.push(PendingSecret {
@@ -423,6 +430,160 @@ mod tests {
         assert_eq!(c.listen_addr.to_string(), "0.0.0.0:9000");
         assert_eq!(c.queue.workers, 1);
         assert_eq!(c.intake.project_keys[0].as_str(), "SEC");
+    }
+
+    #[test]
+    fn backends_default_to_the_embedded_ones_and_need_no_aws() {
+        let c = Config::from_settings(Settings::default()).unwrap();
+        assert_eq!(c.backends.bus, BusBackend::Embedded);
+        assert_eq!(c.backends.store, StoreBackend::Sqlite);
+        assert_eq!(c.backends.consumer, ConsumerBackend::InProcess);
+        assert!(!c.needs_aws());
+    }
+
+    #[test]
+    fn aws_backends_are_chosen_independently_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            r#"
+bus = "eventbridge"
+eventbridge_bus_name = "sir"
+store = "dynamodb"
+dynamodb_table = "sir-state"
+consumer = "sqs"
+sqs_queue_url = "https://sqs.us-east-1.amazonaws.com/123456789012/sir-events"
+aws_region = "eu-west-1"
+aws_endpoint_url = "http://127.0.0.1:5000/"
+"#,
+        )
+        .unwrap();
+        let c = Config::load(Settings {
+            config: Some(path),
+            ..Settings::default()
+        })
+        .unwrap();
+        assert_eq!(
+            c.backends.bus,
+            BusBackend::EventBridge(EventBridgeConfig {
+                bus_name: "sir".into(),
+                source: "sir-jira-bridge".into()
+            })
+        );
+        assert_eq!(
+            c.backends.store,
+            StoreBackend::DynamoDb {
+                table: "sir-state".into()
+            }
+        );
+        assert!(matches!(c.backends.consumer, ConsumerBackend::Sqs { .. }));
+        assert_eq!(c.aws.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(c.aws.endpoint_url.as_deref(), Some("http://127.0.0.1:5000"));
+        assert!(c.needs_aws());
+        // Without SQLite behind anything, nothing is written to the data directory.
+        assert!(!c.backends.uses_sqlite());
+    }
+
+    #[test]
+    fn incomplete_or_contradictory_backends_are_refused_by_name() {
+        let refused = |s: Settings, setting: &str| {
+            let msg = Config::from_settings(s).unwrap_err().to_string();
+            assert!(msg.contains(&format!("`{setting}`")), "{msg}");
+        };
+        refused(
+            Settings {
+                bus: Some(BusKind::EventBridge),
+                workers: Some(0),
+                ..Settings::default()
+            },
+            "eventbridge_bus_name",
+        );
+        refused(
+            Settings {
+                store: Some(StoreKind::DynamoDb),
+                bus: Some(BusKind::EventBridge),
+                eventbridge_bus_name: Some("b".into()),
+                workers: Some(0),
+                ..Settings::default()
+            },
+            "dynamodb_table",
+        );
+        // Workers on the embedded queue would never see an event published to EventBridge.
+        refused(
+            Settings {
+                bus: Some(BusKind::EventBridge),
+                eventbridge_bus_name: Some("b".into()),
+                ..Settings::default()
+            },
+            "consumer",
+        );
+        refused(
+            Settings {
+                consumer: Some(ConsumerKind::Sqs),
+                sqs_queue_url: Some("https://sqs/q".into()),
+                ..Settings::default()
+            },
+            "consumer",
+        );
+        refused(
+            Settings {
+                store: Some(StoreKind::DynamoDb),
+                dynamodb_table: Some("sir-state".into()),
+                ..Settings::default()
+            },
+            "store",
+        );
+        refused(
+            Settings {
+                bus: Some(BusKind::EventBridge),
+                eventbridge_bus_name: Some("b".into()),
+                event_source: Some("aws.securityir".into()),
+                workers: Some(0),
+                ..Settings::default()
+            },
+            "event_source",
+        );
+    }
+
+    #[test]
+    fn secret_references_wait_for_resolution_and_are_never_literal_secrets() {
+        let s = Settings {
+            jira_webhook_secrets: Some(vec![
+                Secret::new("ssm:/sir/webhook"),
+                Secret::new("literal-secret-0123456789"),
+            ]),
+            automation_secret: Some(Secret::new("secretsmanager:sir#automation")),
+            ..Settings::default()
+        };
+        let c = Config::from_settings(s).unwrap();
+        assert_eq!(c.intake.webhook_secrets.len(), 1, "only the literal so far");
+        assert!(c.intake.automation_secret.is_none());
+        assert!(c.secrets_need_aws());
+        let bad = Settings {
+            automation_secret: Some(Secret::new("ssm:")),
+            ..Settings::default()
+        };
+        let msg = Config::from_settings(bad).unwrap_err().to_string();
+        assert!(msg.contains("automation_secret"), "{msg}");
+    }
+
+    #[tokio::test]
+    async fn a_file_reference_resolves_without_aws() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret");
+        std::fs::write(&file, "  from-a-file-0123456789\n").unwrap();
+        let mut c = Config::from_settings(Settings {
+            automation_secret: Some(Secret::new(format!("file:{}", file.display()))),
+            ..Settings::default()
+        })
+        .unwrap();
+        assert!(!c.needs_aws());
+        c.resolve_secrets(&SecretResolver::new(None)).await.unwrap();
+        assert_eq!(
+            c.intake.automation_secret.unwrap().expose(),
+            "from-a-file-0123456789"
+        );
     }
 
     #[test]

@@ -81,7 +81,9 @@ mod tests {
     fn references_parse_and_literals_do_not() {
         assert_eq!(
             SecretRef::parse("ssm:/SecurityIncidentResponse/webhookSecret"),
-            Some(Ok(SecretRef::Ssm("/SecurityIncidentResponse/webhookSecret".into())))
+            Some(Ok(SecretRef::Ssm(
+                "/SecurityIncidentResponse/webhookSecret".into()
+            )))
         );
         assert_eq!(
             SecretRef::parse("secretsmanager:sir/jira#webhook"),

@@ -42,9 +42,8 @@ async fn twenty_concurrent_creators_of_one_mapping_make_one_winner() {
     assert_eq!(winners.len(), 1, "{outcomes:?}");
     let winner = store.mapping_by_case("9876543210").await.unwrap().unwrap();
     assert!(
-        outcomes
-            .iter()
-            .all(|o| matches!(o, InsertOutcome::Inserted) || *o == InsertOutcome::Existing(winner.clone()))
+        outcomes.iter().all(|o| matches!(o, InsertOutcome::Inserted)
+            || *o == InsertOutcome::Existing(winner.clone()))
     );
     // Exactly one issue item exists: the losers' issues stay free.
     assert_eq!(

@@ -45,7 +45,10 @@ fn event(key: &str, summary_bytes: usize) -> Outgoing {
 /// The issue key inside an entry's detail (the tests' way to aim failures at entries).
 fn key_of(entry: &Value) -> String {
     let detail: Value = serde_json::from_str(entry["Detail"].as_str().unwrap()).unwrap();
-    detail["data"]["issue"]["key"].as_str().unwrap_or("").to_owned()
+    detail["data"]["issue"]["key"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned()
 }
 
 struct Setup {
@@ -56,8 +59,9 @@ struct Setup {
 
 async fn setup(endpoint: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn StateStore> =
-        Arc::new(SqliteStore::new(Db::open(&dir.path().join("s.sqlite3")).unwrap()));
+    let store: Arc<dyn StateStore> = Arc::new(SqliteStore::new(
+        Db::open(&dir.path().join("s.sqlite3")).unwrap(),
+    ));
     let sdk = sdk_config_for(endpoint).await;
     let bus = EventBridgeBus::new(
         aws_sdk_eventbridge::Client::new(&sdk),
@@ -133,7 +137,11 @@ async fn only_retryable_failures_are_sent_again_and_permanent_ones_become_dead_l
     assert_eq!(s.store.list_dead_letters(None, 10).await.unwrap().len(), 1);
     // Every raw delivery is kept for replay.
     for e in &events {
-        let raw = s.store.blob(&raw_key(&e.envelope.id.to_string())).await.unwrap();
+        let raw = s
+            .store
+            .blob(&raw_key(&e.envelope.id.to_string()))
+            .await
+            .unwrap();
         assert_eq!(raw.as_deref(), e.raw.as_deref());
     }
 }
@@ -155,9 +163,19 @@ async fn an_entry_still_throttled_after_the_retries_fails_the_publish() {
     let calls = fake.calls();
     assert_eq!(calls.len(), 4, "one call per attempt");
     assert_eq!(calls[0].len(), 2);
-    assert!(calls[1..].iter().all(|c| c.len() == 1 && key_of(&c[0]) == "HOT-1"));
+    assert!(
+        calls[1..]
+            .iter()
+            .all(|c| c.len() == 1 && key_of(&c[0]) == "HOT-1")
+    );
     // Not a permanent failure: no dead letter; the sender's retry will publish it again.
-    assert!(s.store.list_dead_letters(None, 10).await.unwrap().is_empty());
+    assert!(
+        s.store
+            .list_dead_letters(None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -171,7 +189,9 @@ async fn batches_hold_at_most_10_entries_and_stay_under_256_kb() {
     assert_eq!(sizes, [10, 10, 5]);
 
     // Seven events of ~100 KB: at most two fit under 256 KB.
-    let large: Vec<_> = (0..7).map(|i| event(&format!("LARGE-{i}"), 100 * 1024)).collect();
+    let large: Vec<_> = (0..7)
+        .map(|i| event(&format!("LARGE-{i}"), 100 * 1024))
+        .collect();
     s.bus.publish(&large).await.unwrap();
     let calls = fake.calls()[3..].to_vec();
     assert_eq!(calls.iter().map(Vec::len).collect::<Vec<_>>(), [2, 2, 2, 1]);
@@ -194,7 +214,10 @@ async fn an_event_over_the_size_limit_is_published_as_a_reference_to_the_whole_e
     let fake = FakeEventBridge::start(|_, _| None).await;
     let s = setup(&fake.endpoint).await;
     let huge = event("HUGE-1", 300 * 1024);
-    s.bus.publish(&[huge.clone(), event("SMALL-1", 10)]).await.unwrap();
+    s.bus
+        .publish(&[huge.clone(), event("SMALL-1", 10)])
+        .await
+        .unwrap();
 
     let calls = fake.calls();
     let entries: Vec<&Value> = calls.iter().flatten().collect();
@@ -206,8 +229,14 @@ async fn an_event_over_the_size_limit_is_published_as_a_reference_to_the_whole_e
     let id = huge.envelope.id.to_string();
     assert_eq!(detail["id"], id.as_str());
     assert_eq!(detail["type"], "jira.issue.updated");
-    assert!(detail.get("data").is_none(), "nothing truncated: data is left out whole");
-    assert_eq!(detail["payload_ref"]["store_key"], envelope_key(&id).as_str());
+    assert!(
+        detail.get("data").is_none(),
+        "nothing truncated: data is left out whole"
+    );
+    assert_eq!(
+        detail["payload_ref"]["store_key"],
+        envelope_key(&id).as_str()
+    );
 
     // A consumer resolves the reference to exactly what was published.
     let resolved = resolve_detail(detail, s.store.as_ref()).await.unwrap();
@@ -232,7 +261,9 @@ async fn a_signed_webhook_reaches_an_sqs_queue_through_eventbridge_and_the_docum
     .await;
 
     let body = fixture("issue_created.json");
-    let response = app.post_signed(&body, SECRET_NEW, &unique("delivery")).await;
+    let response = app
+        .post_signed(&body, SECRET_NEW, &unique("delivery"))
+        .await;
     assert_eq!(response.status().as_u16(), 202);
     let answer: Value = response.json().await.unwrap();
     let event_id = answer["event_ids"][0].as_str().unwrap().to_owned();
@@ -279,6 +310,10 @@ async fn a_bus_failure_answers_503_and_the_retry_is_accepted_once_the_bus_is_bac
         .await
         .unwrap();
     let response = app.post_signed(&body, SECRET_NEW, &delivery).await;
-    assert_eq!(response.status().as_u16(), 202, "the retry is not taken for a duplicate");
+    assert_eq!(
+        response.status().as_u16(),
+        202,
+        "the retry is not taken for a duplicate"
+    );
     app.stop().await;
 }

@@ -60,10 +60,14 @@ impl FakeEventBridge {
 /// UTF-8 bytes, plus 14 for Time.
 pub fn entry_size(entry: &Value) -> usize {
     let len = |k: &str| entry[k].as_str().map_or(0, str::len);
-    let resources: usize = entry["Resources"]
-        .as_array()
-        .map_or(0, |r| r.iter().filter_map(Value::as_str).map(str::len).sum());
-    len("Source") + len("DetailType") + len("Detail") + resources + entry.get("Time").map_or(0, |_| 14)
+    let resources: usize = entry["Resources"].as_array().map_or(0, |r| {
+        r.iter().filter_map(Value::as_str).map(str::len).sum()
+    });
+    len("Source")
+        + len("DetailType")
+        + len("Detail")
+        + resources
+        + entry.get("Time").map_or(0, |_| 14)
 }
 
 async fn put_events(
@@ -89,8 +93,8 @@ async fn put_events(
     let results: Vec<Value> = entries
         .iter()
         .map(|entry| {
-            let detail: Value =
-                serde_json::from_str(entry["Detail"].as_str().unwrap_or("null")).unwrap_or_default();
+            let detail: Value = serde_json::from_str(entry["Detail"].as_str().unwrap_or("null"))
+                .unwrap_or_default();
             let id = detail["id"].as_str().unwrap_or("").to_owned();
             let before = {
                 let mut seen = state.seen.lock().unwrap();

@@ -3,11 +3,11 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use serde_json::Value;
 use sir_jira_bridge::{
     bus::{EmbeddedQueue, QueueStats},
-    worker::EventHandler,
     config::{Config, Settings},
     secret::Secret,
     startup::Application,
     verify::jira::sign,
+    worker::EventHandler,
 };
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
@@ -158,7 +158,9 @@ where
 /// they fail and say how to run them.
 pub fn moto_endpoint() -> String {
     std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
-        panic!("MOTO_ENDPOINT is unset: run scripts/test, which starts moto's server for the AWS tests")
+        panic!(
+            "MOTO_ENDPOINT is unset: run scripts/test, which starts moto's server for the AWS tests"
+        )
     })
 }
 
@@ -188,7 +190,10 @@ pub fn unique(prefix: &str) -> String {
 /// A fresh DynamoDB table in moto, with the store on it.
 pub async fn dynamo_store(sdk: &aws_config::SdkConfig) -> sir_jira_bridge::store::DynamoStore {
     let store = sir_jira_bridge::store::DynamoStore::from_sdk(sdk, unique("sir-state"));
-    store.create_table().await.expect("create the table in moto");
+    store
+        .create_table()
+        .await
+        .expect("create the table in moto");
     store
 }
 
@@ -237,7 +242,12 @@ impl AwsApp {
         }
     }
 
-    pub async fn post_signed(&self, body: &[u8], secret: &str, delivery: &str) -> reqwest::Response {
+    pub async fn post_signed(
+        &self,
+        body: &[u8],
+        secret: &str,
+        delivery: &str,
+    ) -> reqwest::Response {
         self.client
             .post(format!("http://{}/webhooks/jira", self.addr))
             .header("content-type", "application/json")
@@ -304,7 +314,9 @@ pub async fn create_queue(
     name: &str,
     redrive: Option<(String, u32)>,
 ) -> String {
-    let mut request = aws_sdk_sqs::Client::new(sdk).create_queue().queue_name(name);
+    let mut request = aws_sdk_sqs::Client::new(sdk)
+        .create_queue()
+        .queue_name(name);
     if let Some((arn, max)) = redrive {
         request = request.attributes(
             aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
@@ -328,7 +340,12 @@ pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
 }
 
 /// Bodies of the messages that arrive on `url` within `within`, deleting them.
-pub async fn drain_queue(sdk: &aws_config::SdkConfig, url: &str, want: usize, within: Duration) -> Vec<Value> {
+pub async fn drain_queue(
+    sdk: &aws_config::SdkConfig,
+    url: &str,
+    want: usize,
+    within: Duration,
+) -> Vec<Value> {
     let sqs = aws_sdk_sqs::Client::new(sdk);
     let deadline = tokio::time::Instant::now() + within;
     let mut bodies = Vec::new();

@@ -56,7 +56,10 @@ async fn secrets_load_from_ssm_secrets_manager_and_files() {
         let r = app.post_signed(&body, secret, delivery).await;
         assert_eq!(r.status().as_u16(), 202, "{delivery}");
     }
-    assert_eq!(app.post_signed(&body, SECRET_OLD, "s-4").await.status(), 401);
+    assert_eq!(
+        app.post_signed(&body, SECRET_OLD, "s-4").await.status(),
+        401
+    );
     let r = app
         .client
         .post(format!("http://{}/webhooks/jira", app.addr))
@@ -77,11 +80,12 @@ async fn a_missing_or_weak_secret_stops_start_up_naming_the_reference_not_the_va
     let missing = format!("/{}/absent", unique("sir"));
     let mut settings = test_settings(dir.path());
     settings.automation_secret = Some(Secret::new(format!("ssm:{missing}")));
-    let err = Application::build_with_aws(Config::from_settings(settings).unwrap(), Some(sdk.clone()))
-        .await
-        .err()
-        .expect("start-up fails")
-        .to_string();
+    let err =
+        Application::build_with_aws(Config::from_settings(settings).unwrap(), Some(sdk.clone()))
+            .await
+            .err()
+            .expect("start-up fails")
+            .to_string();
     assert!(err.contains("automation_secret"), "{err}");
     assert!(err.contains(&missing), "{err}");
 
@@ -109,5 +113,8 @@ async fn a_missing_or_weak_secret_stops_start_up_naming_the_reference_not_the_va
     let message = err.to_string();
     assert!(message.contains("jira_webhook_secrets"), "{message}");
     assert!(message.contains("shorter than 16"), "{message}");
-    assert!(!message.contains("tooshort"), "the value never shows: {message}");
+    assert!(
+        !message.contains("tooshort"),
+        "the value never shows: {message}"
+    );
 }

@@ -58,8 +58,9 @@ async fn setup() -> Setup {
     let dlq_arn = queue_arn(&sqs, &dlq_url).await;
     let url = create_queue(&sdk, &unique("sir-work"), Some((dlq_arn, 2))).await;
     let dir = tempfile::tempdir().unwrap();
-    let store: Arc<dyn StateStore> =
-        Arc::new(SqliteStore::new(Db::open(&dir.path().join("s.sqlite3")).unwrap()));
+    let store: Arc<dyn StateStore> = Arc::new(SqliteStore::new(
+        Db::open(&dir.path().join("s.sqlite3")).unwrap(),
+    ));
     let config = QueueConfig {
         workers: 1,
         max_attempts: 8,
@@ -68,8 +69,8 @@ async fn setup() -> Setup {
         backoff_max: Duration::from_millis(2),
         retention: Duration::from_secs(3600),
     };
-    let source = SqsSource::new(sqs.clone(), &url, store.clone(), config)
-        .with_wait(Duration::from_secs(1));
+    let source =
+        SqsSource::new(sqs.clone(), &url, store.clone(), config).with_wait(Duration::from_secs(1));
     Setup {
         sdk,
         sqs,
@@ -194,7 +195,13 @@ async fn retryable_failures_back_off_and_the_redrive_policy_dead_letters_them() 
     assert_eq!(moved.len(), 1);
     assert_eq!(moved[0]["detail"]["id"], sent.id.to_string().as_str());
     // Retryable failures are the queue's to dead-letter, not the store's.
-    assert!(s.store.list_dead_letters(None, 10).await.unwrap().is_empty());
+    assert!(
+        s.store
+            .list_dead_letters(None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 #[tokio::test]
@@ -325,7 +332,10 @@ async fn sqs_workers_process_what_the_gateway_published() {
     })
     .await;
     assert!(processed, "the worker never received the event");
-    assert_eq!(recorder.0.lock().unwrap()[0].event.jira_issue_key(), "SEC-42");
+    assert_eq!(
+        recorder.0.lock().unwrap()[0].event.jira_issue_key(),
+        "SEC-42"
+    );
 
     let sqs = aws_sdk_sqs::Client::new(&sdk);
     let deleted = eventually(Duration::from_secs(5), || async {

@@ -218,7 +218,10 @@ async fn mappings_list_in_pages(s: &dyn StateStore) {
         assert!(ids.contains(&format!("50000000{i:02}").as_str()));
     }
     // Every mapping is listed once, by its case: the issue side is not listed again.
-    assert_eq!(seen.len(), ids.iter().collect::<std::collections::HashSet<_>>().len());
+    assert_eq!(
+        seen.len(),
+        ids.iter().collect::<std::collections::HashSet<_>>().len()
+    );
     assert!(seen.iter().any(|m| m.issue_key == "LIST-3"));
 }
 
@@ -341,7 +344,10 @@ async fn blobs(s: &dyn StateStore) {
     assert_eq!(s.blob("raw/none").await.unwrap(), None);
     s.put_blob("raw/a", b"first", hour).await.unwrap();
     s.put_blob("raw/a", b"second", hour).await.unwrap();
-    assert_eq!(s.blob("raw/a").await.unwrap().as_deref(), Some(&b"second"[..]));
+    assert_eq!(
+        s.blob("raw/a").await.unwrap().as_deref(),
+        Some(&b"second"[..])
+    );
     s.put_blob("raw/empty", b"", hour).await.unwrap();
     assert_eq!(s.blob("raw/empty").await.unwrap(), Some(vec![]));
 
@@ -350,7 +356,10 @@ async fn blobs(s: &dyn StateStore) {
     s.put_blob("event/big", &big, hour).await.unwrap();
     assert_eq!(s.blob("event/big").await.unwrap(), Some(big.clone()));
     s.put_blob("event/big", &big[..1000], hour).await.unwrap();
-    assert_eq!(s.blob("event/big").await.unwrap().as_deref(), Some(&big[..1000]));
+    assert_eq!(
+        s.blob("event/big").await.unwrap().as_deref(),
+        Some(&big[..1000])
+    );
 
     // Expired blobs read as absent even while still stored.
     s.put_blob("raw/short", b"x", Duration::from_millis(20))

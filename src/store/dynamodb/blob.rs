@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
 
 use super::{
     DynamoStore, describe_err,
-    item::{Item, b, expiry, get_n, get_s, item, n, opt_b, opt_n, s, EXPIRES_MS, PK, SK},
+    item::{EXPIRES_MS, Item, PK, SK, b, expiry, get_n, get_s, item, n, opt_b, opt_n, s},
 };
 use crate::{db::now_ms, store::StoreError};
 
@@ -69,7 +69,9 @@ impl DynamoStore {
             return Ok(None);
         };
         if get_s(first, SK)? != "PART#00000" {
-            return Err(StoreError::Corrupt(format!("blob {key}: first part missing")));
+            return Err(StoreError::Corrupt(format!(
+                "blob {key}: first part missing"
+            )));
         }
         if opt_n(first, EXPIRES_MS)?.is_some_and(|at| at <= now_ms()) {
             return Ok(None);
@@ -96,10 +98,7 @@ impl DynamoStore {
         let requests = items
             .into_iter()
             .map(|it| {
-                let key: Item = it
-                    .into_iter()
-                    .filter(|(k, _)| k == PK || k == SK)
-                    .collect();
+                let key: Item = it.into_iter().filter(|(k, _)| k == PK || k == SK).collect();
                 let delete = DeleteRequest::builder()
                     .set_key(Some(key))
                     .build()
@@ -111,7 +110,11 @@ impl DynamoStore {
     }
 
     /// Every item of partition `pk` in sort-key order, strongly consistent.
-    async fn query_all(&self, pk: String, projection: Option<&str>) -> Result<Vec<Item>, StoreError> {
+    async fn query_all(
+        &self,
+        pk: String,
+        projection: Option<&str>,
+    ) -> Result<Vec<Item>, StoreError> {
         let mut items = Vec::new();
         let mut start = None;
         loop {

@@ -24,9 +24,7 @@ use aws_sdk_dynamodb::{
 };
 use rand::Rng;
 
-use self::item::{
-    EXPIRES_MS, Item, b, expiry, get_n, get_s, item, key, n, opt_b, opt_n, opt_s, s,
-};
+use self::item::{EXPIRES_MS, Item, b, expiry, get_n, get_s, item, key, n, opt_b, opt_n, opt_s, s};
 use super::{Claim, DeadLetter, InsertOutcome, LedgerEntry, Mapping, Side, StateStore, StoreError};
 use crate::{aws::describe, db::now_ms};
 
@@ -77,7 +75,11 @@ impl DynamoStore {
         &self.table
     }
 
-    async fn get(&self, pk: impl Into<String>, sk: impl Into<String>) -> Result<Option<Item>, StoreError> {
+    async fn get(
+        &self,
+        pk: impl Into<String>,
+        sk: impl Into<String>,
+    ) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
@@ -215,7 +217,9 @@ impl StateStore for DynamoStore {
                 .set_item(Some(claim))
                 .condition_expression("attribute_not_exists(pk) OR expires_at_ms <= :now")
                 .expression_attribute_values(":now", n(now))
-                .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+                .return_values_on_condition_check_failure(
+                    ReturnValuesOnConditionCheckFailure::AllOld,
+                )
                 .send()
                 .await;
             let existing = match result {
@@ -367,7 +371,10 @@ impl StateStore for DynamoStore {
                 .table_name(&self.table)
                 .key_condition_expression("pk = :pk AND sk BETWEEN :from AND :to")
                 .expression_attribute_values(":pk", s(MAPPING_PK))
-                .expression_attribute_values(":from", s(skip.clone().unwrap_or_else(|| "CASE#".into())))
+                .expression_attribute_values(
+                    ":from",
+                    s(skip.clone().unwrap_or_else(|| "CASE#".into())),
+                )
                 .expression_attribute_values(":to", s("CASE$"))
                 .consistent_read(true)
                 .limit(i32::try_from(limit - found.len() + 1).unwrap_or(i32::MAX))
@@ -448,7 +455,9 @@ impl StateStore for DynamoStore {
             format!("LEASE#{name}"),
             "LEASE",
             "lease",
-            [("owner", s(owner))].into_iter().chain(expiry(now + ms(ttl))),
+            [("owner", s(owner))]
+                .into_iter()
+                .chain(expiry(now + ms(ttl))),
         );
         let result = self
             .client
@@ -537,7 +546,12 @@ impl StateStore for DynamoStore {
                 .client
                 .put_item()
                 .table_name(&self.table)
-                .set_item(Some(item(DEAD_LETTER_PK, l.id.clone(), "dead_letter", attrs)))
+                .set_item(Some(item(
+                    DEAD_LETTER_PK,
+                    l.id.clone(),
+                    "dead_letter",
+                    attrs,
+                )))
                 .condition_expression("attribute_not_exists(pk)")
                 .send()
                 .await;

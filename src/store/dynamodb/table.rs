@@ -8,7 +8,10 @@ use aws_sdk_dynamodb::types::{
     TimeToLiveSpecification,
 };
 
-use super::{DynamoStore, describe_err, item::{PK, SK, TTL}};
+use super::{
+    DynamoStore, describe_err,
+    item::{PK, SK, TTL},
+};
 use crate::store::StoreError;
 
 impl DynamoStore {
