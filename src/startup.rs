@@ -72,6 +72,13 @@ impl Application {
             .await?;
         if let Some(path) = config.ensure_webhook_secret()? {
             tracing::info!(path = %path.display(), "using the generated Jira webhook secret (show it with `print-webhook-secret`)");
+            if !config.backends.uses_sqlite() {
+                // On AWS the data directory is rarely kept across restarts or shared by
+                // replicas: each would generate its own secret.
+                tracing::warn!(
+                    "no jira_webhook_secrets configured on AWS backends: set one, e.g. ssm:/<parameter>"
+                );
+            }
         }
         let need_sdk = |what| sdk.as_ref().ok_or(StartupError::NoAws(what));
 

@@ -38,9 +38,11 @@ pub struct Outgoing {
 
 #[async_trait]
 pub trait EventBus: Send + Sync {
-    /// Durably hands all events to the bus, or fails so the sender retries. Publishing an
-    /// event id that is already on the bus is a no-op, so retries never duplicate; publishing
-    /// a dead-lettered event again (replay) makes it due once more.
+    /// Durably hands all events to the bus, or fails so the sender retries. On the embedded
+    /// queue, publishing an event id that is already on the bus is a no-op, so retries never
+    /// duplicate, and publishing a dead-lettered event again (replay) makes it due once more.
+    /// EventBridge cannot deduplicate: a republished event is delivered again, which
+    /// idempotent consumers absorb.
     async fn publish(&self, events: &[Outgoing]) -> Result<(), BusError>;
 }
 
