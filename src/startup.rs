@@ -9,10 +9,10 @@ use crate::{
     bus::EmbeddedQueue,
     config::{Config, ConfigError},
     db::{Db, DbError},
-    http::{self, AppState, Counters, JiraIntake},
+    http::{self, AppState, Counters, JiraIntake, SnsIntake},
     intake::Intake,
     store::{SqliteStore, StateStore},
-    verify::jira::JiraVerifier,
+    verify::{jira::JiraVerifier, sns::HttpFetcher},
     worker::{EventHandler, LogOnlyHandler, WorkerPool},
 };
 
@@ -29,6 +29,8 @@ pub enum StartupError {
     },
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("cannot build the HTTP client for SNS certificates: {0}")]
+    HttpClient(String),
 }
 
 pub struct Application {
@@ -51,6 +53,8 @@ impl Application {
         let store: Arc<dyn StateStore> = Arc::new(SqliteStore::new(db.clone()));
         let queue = Arc::new(EmbeddedQueue::new(db, config.queue.clone()));
         let intake = Intake::new(store.clone(), queue.clone(), config.intake.dedupe_ttl);
+        let fetcher = HttpFetcher::new(config.sns.endpoint_url.clone())
+            .map_err(|e| StartupError::HttpClient(e.to_string()))?;
 
         let state = AppState {
             intake,
@@ -63,6 +67,7 @@ impl Application {
                 ),
                 config: config.intake.clone(),
             }),
+            sns: Arc::new(SnsIntake::new(&config.sns, Arc::new(fetcher))),
             counters: Arc::new(Counters::default()),
         };
 
@@ -138,6 +143,7 @@ impl Application {
                 "no jira_project_keys configured: events from every project are accepted"
             );
         }
+        log_sns_settings(&config);
 
         let workers = WorkerPool::spawn(
             config.queue.workers,
@@ -163,6 +169,34 @@ impl Application {
         let _ = janitor.await;
         tracing::info!("stopped");
         served.map_err(StartupError::Serve)
+    }
+}
+
+fn log_sns_settings(config: &Config) {
+    let sns = &config.sns;
+    if sns.topic_arns.is_empty() {
+        tracing::warn!(
+            sns_webhook_url = %config.sns_webhook_url(),
+            "no sns_topic_arns configured: POST /webhooks/sns refuses every message (403)"
+        );
+    } else {
+        tracing::info!(
+            sns_webhook_url = %config.sns_webhook_url(),
+            topics = ?sns.topic_arns.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+            "sns intake open: subscribe sns_webhook_url to these topics (confirmed automatically)"
+        );
+    }
+    if !sns.extra_cert_hosts.is_empty() {
+        tracing::warn!(
+            hosts = ?sns.extra_cert_hosts,
+            "sns_extra_cert_hosts: certificates are also trusted from these hosts"
+        );
+    }
+    if let Some(endpoint) = &sns.endpoint_url {
+        tracing::warn!(
+            endpoint = %endpoint,
+            "sns_endpoint_url: SNS certificate and SubscribeURL fetches go to this endpoint, not AWS (emulators only)"
+        );
     }
 }
 

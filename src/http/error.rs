@@ -8,12 +8,16 @@ use axum::{
 };
 use serde_json::json;
 
-use crate::{intake::IntakeError, verify::jira::VerifyError};
+use crate::intake::IntakeError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// Authentication failed (signature, secret, SNS certificate); the text never holds secrets.
     #[error("{0}")]
-    Unauthorized(VerifyError),
+    Unauthorized(String),
+    /// Authenticated, but not allowed here (an SNS topic outside the allow-list).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("request body exceeds the limit of {limit} bytes")]
     PayloadTooLarge { limit: usize },
     #[error("{0}")]
@@ -28,6 +32,7 @@ impl ApiError {
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::PayloadTooLarge { .. } => {
                 (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
             }
