@@ -4,6 +4,7 @@ use serde_json::Value;
 use sir_jira_bridge::{
     bus::{EmbeddedQueue, QueueStats},
     config::{Config, Settings},
+    http::AppState,
     secret::Secret,
     startup::Application,
     verify::jira::sign,
@@ -19,7 +20,12 @@ pub const AUTOMATION_HEADER: &str = "x-automation-secret";
 
 /// A fixture payload from `tests/fixtures/jira/`, byte for byte.
 pub fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/jira/{name}", env!("CARGO_MANIFEST_DIR"));
+    fixture_in("jira", name)
+}
+
+/// A fixture payload from `tests/fixtures/<dir>/`, byte for byte.
+pub fn fixture_in(dir: &str, name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/{dir}/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
@@ -41,6 +47,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub queue: Arc<EmbeddedQueue>,
     pub counters: Arc<sir_jira_bridge::http::Counters>,
+    /// The running app's state (verifiers, caches), for inspection.
+    pub state: AppState,
     stop: CancellationToken,
     handle: Option<JoinHandle<()>>,
     _dir: TempDir,
@@ -60,7 +68,8 @@ impl TestApp {
             .unwrap();
         let addr = app.local_addr();
         let queue = app.queue();
-        let counters = app.state().counters;
+        let state = app.state();
+        let counters = state.counters.clone();
         let stop = CancellationToken::new();
         let token = stop.clone();
         let handle = tokio::spawn(async move {
@@ -73,6 +82,7 @@ impl TestApp {
             client: reqwest::Client::new(),
             queue,
             counters,
+            state,
             stop,
             handle: Some(handle),
             _dir: dir,

@@ -6,4 +6,5 @@ mod jira_webhook;
 mod process;
 mod queue;
 mod schema;
+mod sns;
 mod store_contract;

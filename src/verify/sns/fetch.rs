@@ -44,8 +44,8 @@ pub trait Fetcher: Send + Sync {
 
 pub struct HttpFetcher {
     client: reqwest::Client,
-    /// Origin to send requests to instead of the URL's own (emulators); the URL's host still
-    /// goes in the `Host` header, which is also how an emulator such as moto routes it.
+    /// Origin to send requests to instead of the URL's own: an emulator such as moto, which
+    /// serves the certificate path of its own messages.
     endpoint: Option<Url>,
 }
 
@@ -80,8 +80,7 @@ impl Fetcher for HttpFetcher {
         let transport = |e: reqwest::Error| FetchError::Transport(e.without_url().to_string());
         let mut request = self.client.get(self.target(url.url()));
         if self.endpoint.is_some() {
-            let host = url.url().host_str().unwrap_or_default();
-            request = request.header(header::HOST, host);
+            request = request.header(header::AUTHORIZATION, emulator_authorization(url.url()));
         }
         let mut response = request.send().await.map_err(transport)?;
         if !response.status().is_success() {
@@ -104,6 +103,22 @@ impl Fetcher for HttpFetcher {
     }
 }
 
+/// An emulator serving every AWS service on one port (moto) picks the service from the
+/// credential scope of a SigV4 `Authorization` header. This placeholder names `sns` and the
+/// region of the URL's host; it authorizes nothing and is only ever sent to the configured
+/// emulator endpoint, never to AWS.
+fn emulator_authorization(url: &Url) -> String {
+    let region = url
+        .host_str()
+        .and_then(|h| h.strip_prefix("sns."))
+        .and_then(|h| h.split('.').next())
+        .unwrap_or("us-east-1");
+    format!(
+        "AWS4-HMAC-SHA256 Credential=sir-jira-bridge/20000101/{region}/sns/aws4_request, \
+         SignedHeaders=host, Signature=0"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +130,7 @@ mod tests {
         assert_eq!(f.target(&url).as_str(), "http://127.0.0.1:5000/a/b.pem?x=1");
         let f = HttpFetcher::new(None).unwrap();
         assert_eq!(f.target(&url), url);
+        assert!(emulator_authorization(&url).contains("/us-east-1/sns/aws4_request"));
     }
 
     #[test]
