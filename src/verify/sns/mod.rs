@@ -184,7 +184,8 @@ mod tests {
             bytes[last] ^= 0x01;
             *s = String::from_utf8(bytes).unwrap();
         };
-        let edits: [(&str, fn(&mut SnsMessage) -> &mut String); 5] = [
+        type Field = fn(&mut SnsMessage) -> &mut String;
+        let edits: [(&str, Field); 5] = [
             ("Message", |m| &mut m.message),
             ("MessageId", |m| &mut m.message_id),
             ("Subject", |m| m.subject.as_mut().unwrap()),
