@@ -35,8 +35,12 @@ pub enum Command {
     },
     /// Print the Jira webhook secret to paste into Jira's webhook settings (stdout only).
     PrintWebhookSecret,
+    /// Print the admin API's bearer token (stdout only).
+    PrintAdminToken,
     /// Print the JSON Schema of the events the gateway publishes.
     EventSchema,
+    /// Print the OpenAPI document of the HTTP API.
+    Openapi,
 }
 
 /// Sample delivery sent by `send-test-webhook`: a Jira "issue created" admin webhook.
@@ -82,6 +86,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             for secret in &config.intake.webhook_secrets {
                 println!("{}", secret.expose());
             }
+        }
+        Command::PrintAdminToken => {
+            config.ensure_admin_token()?;
+            if let Some(token) = &config.admin_token {
+                println!("{}", token.expose());
+            }
+        }
+        Command::Openapi => {
+            println!(
+                "{}",
+                crate::http::openapi_document()
+                    .to_pretty_json()
+                    .map_err(|e| anyhow::anyhow!("{e}"))?
+            );
         }
         Command::EventSchema => {
             println!(

@@ -12,6 +12,8 @@ pub mod domain;
 pub mod event;
 pub mod http;
 pub mod intake;
+pub mod metrics;
+pub mod peers;
 pub mod secret;
 pub mod startup;
 pub mod store;

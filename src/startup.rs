@@ -9,8 +9,10 @@ use crate::{
     bus::EmbeddedQueue,
     config::{Config, ConfigError},
     db::{Db, DbError},
-    http::{self, AppState, Counters, JiraIntake, SnsIntake},
+    http::{self, AppState, JiraIntake, SnsIntake},
     intake::Intake,
+    metrics::Metrics,
+    peers::PeerHealth,
     store::{SqliteStore, StateStore},
     verify::{jira::JiraVerifier, sns::HttpFetcher},
     worker::{EventHandler, LogOnlyHandler, WorkerPool},
@@ -49,16 +51,22 @@ impl Application {
         if let Some(path) = config.ensure_webhook_secret()? {
             tracing::info!(path = %path.display(), "using the generated Jira webhook secret (show it with `print-webhook-secret`)");
         }
+        if let Some(path) = config.ensure_admin_token()? {
+            tracing::info!(path = %path.display(), "using the generated admin API token (show it with `print-admin-token`)");
+        }
         let db = Db::open(&config.database_path())?;
         let store: Arc<dyn StateStore> = Arc::new(SqliteStore::new(db.clone()));
         let queue = Arc::new(EmbeddedQueue::new(db, config.queue.clone()));
         let intake = Intake::new(store.clone(), queue.clone(), config.intake.dedupe_ttl);
+        let metrics = Arc::new(Metrics::new());
         let fetcher = HttpFetcher::new(config.sns.endpoint_url.clone())
             .map_err(|e| StartupError::HttpClient(e.to_string()))?;
 
         let state = AppState {
             intake,
             store,
+            bus: queue.clone(),
+            event_log: Some(queue.clone()),
             jira: Arc::new(JiraIntake {
                 verifier: JiraVerifier::new(
                     config.intake.webhook_secrets.clone(),
@@ -67,8 +75,11 @@ impl Application {
                 ),
                 config: config.intake.clone(),
             }),
-            sns: Arc::new(SnsIntake::new(&config.sns, Arc::new(fetcher))),
-            counters: Arc::new(Counters::default()),
+            sns: Arc::new(SnsIntake::new(&config.sns, Arc::new(fetcher), &metrics)),
+            metrics,
+            peers: Arc::new(PeerHealth::default()),
+            admin_token: config.admin_token.clone(),
+            openapi: Arc::new(serde_json::Value::Null),
         };
 
         let listener = TcpListener::bind(config.listen_addr)
@@ -149,6 +160,7 @@ impl Application {
             config.queue.workers,
             queue.clone(),
             handler,
+            state.metrics.clone(),
             config.queue.lease,
             config.shutdown_grace,
             stop.clone(),

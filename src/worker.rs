@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     bus::{Delivery, EventSource, Failure},
     event::EventEnvelope,
+    metrics::{EventLabels, Metrics, OutcomeLabels},
 };
 
 #[async_trait]
@@ -27,7 +28,7 @@ impl EventHandler for LogOnlyHandler {
         tracing::info!(
             event_id = %envelope.id,
             event_type = envelope.event.type_name(),
-            issue_key = envelope.event.jira_issue_key(),
+            issue_key = envelope.event.jira_issue_key().unwrap_or(""),
             delivery_id = %envelope.delivery_id,
             event = %serde_json::to_string(&envelope.event).unwrap_or_default(),
             "event processed (no sync configured: logged only)"
@@ -47,6 +48,7 @@ impl WorkerPool {
         count: usize,
         source: Arc<dyn EventSource>,
         handler: Arc<dyn EventHandler>,
+        metrics: Arc<Metrics>,
         lease: Duration,
         grace: Duration,
         shutdown: CancellationToken,
@@ -57,6 +59,7 @@ impl WorkerPool {
                 id: worker,
                 source: source.clone(),
                 handler: handler.clone(),
+                metrics: metrics.clone(),
                 heartbeat: lease / 3,
                 grace,
                 shutdown: shutdown.clone(),
@@ -75,6 +78,7 @@ struct Worker {
     id: usize,
     source: Arc<dyn EventSource>,
     handler: Arc<dyn EventHandler>,
+    metrics: Arc<Metrics>,
     heartbeat: Duration,
     grace: Duration,
     shutdown: CancellationToken,
@@ -138,17 +142,32 @@ impl Worker {
             }
         };
 
-        let settled = match outcome {
-            Some(Ok(())) => self.source.ack(&delivery).await,
+        let event_type = env.event.type_name();
+        let (settled, outcome) = match outcome {
+            Some(Ok(())) => {
+                let latency = time::OffsetDateTime::now_utc() - env.received_at;
+                self.metrics
+                    .sync_latency
+                    .get_or_create(&EventLabels { event_type })
+                    .observe(latency.as_seconds_f64().max(0.0));
+                (self.source.ack(&delivery).await, "done")
+            }
             Some(Err(failure)) => {
                 tracing::warn!(parent: &span, error = %failure.error, retryable = failure.retryable, "event failed");
-                self.source.nack(&delivery, &failure).await
+                (self.source.nack(&delivery, &failure).await, "failed")
             }
             None => {
                 tracing::warn!(parent: &span, "shutdown grace over: handing the event back");
-                self.source.release(&delivery).await
+                (self.source.release(&delivery).await, "released")
             }
         };
+        self.metrics
+            .processed
+            .get_or_create(&OutcomeLabels {
+                event_type,
+                outcome,
+            })
+            .inc();
         if let Err(e) = settled {
             // The lease runs out and the event is handed out again: at-least-once holds.
             tracing::error!(parent: &span, error = %e, "cannot settle event");

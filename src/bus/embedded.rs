@@ -12,7 +12,7 @@ use rand::Rng;
 use rusqlite::{OptionalExtension, params};
 use tokio::sync::Notify;
 
-use super::{BusError, Delivery, EventBus, EventSource, Failure, Outgoing};
+use super::{BusError, Delivery, EventBus, EventLog, EventSource, Failure, Outgoing};
 use crate::{
     config::QueueConfig,
     db::{Db, DbError, now_ms},
@@ -32,9 +32,33 @@ pub struct EmbeddedQueue {
     notify: Notify,
 }
 
+/// Which events to list.
+#[derive(Debug, Clone)]
+pub struct EventFilter {
+    pub event_type: Option<String>,
+    /// `ready`, `leased`, `done` or `dead`.
+    pub state: Option<String>,
+    /// Only events older than this position (paging: the last `seq` of the previous page).
+    pub before: Option<i64>,
+    pub limit: usize,
+}
+
+impl Default for EventFilter {
+    fn default() -> Self {
+        Self {
+            event_type: None,
+            state: None,
+            before: None,
+            limit: 50,
+        }
+    }
+}
+
 /// An event in the queue and how far its processing got.
 #[derive(Debug, Clone)]
 pub struct QueuedEvent {
+    /// Position in the queue; later events have larger values.
+    pub seq: i64,
     pub envelope: EventEnvelope,
     /// `ready`, `leased`, `done` or `dead`.
     pub state: String,
@@ -91,31 +115,44 @@ impl EmbeddedQueue {
             .await?)
     }
 
-    /// The most recent events, newest first, with their processing state.
-    pub async fn recent(&self, limit: usize) -> Result<Vec<QueuedEvent>, BusError> {
+    /// Events newest first, with their processing state, matching `filter`.
+    pub async fn recent(&self, filter: &EventFilter) -> Result<Vec<QueuedEvent>, BusError> {
+        let filter = filter.clone();
         let rows = self
             .db
             .read(move |c| {
                 let mut stmt = c.prepare_cached(
-                    "SELECT payload, state, attempts, last_error FROM queue
-                     ORDER BY seq DESC LIMIT ?1",
+                    "SELECT seq, payload, state, attempts, last_error FROM queue
+                     WHERE (?1 IS NULL OR event_type = ?1) AND (?2 IS NULL OR state = ?2)
+                       AND (?3 IS NULL OR seq < ?3)
+                     ORDER BY seq DESC LIMIT ?4",
                 )?;
                 let rows = stmt
-                    .query_map([limit as i64], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, u32>(2)?,
-                            r.get::<_, Option<String>>(3)?,
-                        ))
-                    })?
+                    .query_map(
+                        params![
+                            filter.event_type,
+                            filter.state,
+                            filter.before,
+                            filter.limit as i64
+                        ],
+                        |r| {
+                            Ok((
+                                r.get::<_, i64>(0)?,
+                                r.get::<_, String>(1)?,
+                                r.get::<_, String>(2)?,
+                                r.get::<_, u32>(3)?,
+                                r.get::<_, Option<String>>(4)?,
+                            ))
+                        },
+                    )?
                     .collect::<Result<Vec<_>, _>>()?;
                 Ok(rows)
             })
             .await?;
         rows.into_iter()
-            .map(|(payload, state, attempts, last_error)| {
+            .map(|(seq, payload, state, attempts, last_error)| {
                 Ok(QueuedEvent {
+                    seq,
                     envelope: Self::parse(&payload)?,
                     state,
                     attempts,
@@ -151,6 +188,17 @@ impl EmbeddedQueue {
 
     fn parse(payload: &str) -> Result<EventEnvelope, BusError> {
         serde_json::from_str(payload).map_err(|e| BusError::Decode(e.to_string()))
+    }
+}
+
+#[async_trait]
+impl EventLog for EmbeddedQueue {
+    async fn recent(&self, filter: &EventFilter) -> Result<Vec<QueuedEvent>, BusError> {
+        EmbeddedQueue::recent(self, filter).await
+    }
+
+    async fn stats(&self) -> Result<QueueStats, BusError> {
+        EmbeddedQueue::stats(self).await
     }
 }
 

@@ -7,7 +7,7 @@ mod embedded;
 use async_trait::async_trait;
 use bytes::Bytes;
 
-pub use embedded::{EmbeddedQueue, QueueStats, QueuedEvent};
+pub use embedded::{EmbeddedQueue, EventFilter, QueueStats, QueuedEvent};
 
 use crate::event::EventEnvelope;
 
@@ -68,4 +68,13 @@ pub trait EventSource: Send + Sync {
     async fn release(&self, delivery: &Delivery) -> Result<(), BusError>;
     /// Resolves when new events may be available, or after `max_wait`.
     async fn wait_for_work(&self, max_wait: std::time::Duration);
+}
+
+/// What the bus can tell about the events it holds (the admin API and metrics). The embedded
+/// queue keeps every event and its processing state; a bus that does not (EventBridge) has none.
+#[async_trait]
+pub trait EventLog: Send + Sync {
+    /// Events newest first, matching `filter`.
+    async fn recent(&self, filter: &EventFilter) -> Result<Vec<QueuedEvent>, BusError>;
+    async fn stats(&self) -> Result<QueueStats, BusError>;
 }

@@ -2,15 +2,15 @@
 //! defaults. Every layer fills the same [`Settings`] (all optional); [`Config::from_settings`]
 //! applies defaults and validates, naming the setting that is wrong.
 
+mod generated_secret;
 mod settings;
-mod webhook_secret;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use axum::http::HeaderName;
 
+pub use generated_secret::{ADMIN_TOKEN_FILE, WEBHOOK_SECRET_FILE, load_or_create_secret};
 pub use settings::{LogFormat, LogLevel, Settings};
-pub use webhook_secret::{WEBHOOK_SECRET_FILE, load_or_create_webhook_secret};
 
 use crate::{
     domain::{ProjectKey, TopicArn},
@@ -67,6 +67,9 @@ pub struct Config {
     pub sns: SnsConfig,
     pub queue: QueueConfig,
     pub shutdown_grace: Duration,
+    /// Bearer token of the admin API (`/v1`). None until start-up fills it from the data
+    /// directory's generated token.
+    pub admin_token: Option<Secret>,
 }
 
 #[derive(Debug, Clone)]
@@ -292,6 +295,15 @@ impl Config {
             sns,
             queue,
             shutdown_grace: secs("shutdown_grace_secs", s.shutdown_grace_secs, 20, 1)?,
+            admin_token: match s.admin_token.filter(|t| !t.is_empty()) {
+                Some(t) if t.expose().len() < 16 => {
+                    return Err(ConfigError::invalid(
+                        "admin_token",
+                        "is shorter than 16 characters",
+                    ));
+                }
+                other => other,
+            },
         })
     }
 
@@ -327,8 +339,18 @@ impl Config {
         if !self.intake.webhook_secrets.is_empty() {
             return Ok(None);
         }
-        let (secret, path) = load_or_create_webhook_secret(&self.data_dir)?;
+        let (secret, path) = load_or_create_secret(&self.data_dir, WEBHOOK_SECRET_FILE)?;
         self.intake.webhook_secrets.push(secret);
+        Ok(Some(path))
+    }
+
+    /// Same for the admin token; `print-admin-token` shows it.
+    pub fn ensure_admin_token(&mut self) -> Result<Option<PathBuf>, ConfigError> {
+        if self.admin_token.is_some() {
+            return Ok(None);
+        }
+        let (token, path) = load_or_create_secret(&self.data_dir, ADMIN_TOKEN_FILE)?;
+        self.admin_token = Some(token);
         Ok(Some(path))
     }
 }

@@ -136,6 +136,16 @@ pub struct Settings {
     #[arg(long, global = true, env = "SIR_JIRA_RETENTION_SECS")]
     pub retention_secs: Option<u64>,
 
+    /// Bearer token for the admin API under /v1 (at least 16 characters).
+    /// [default: generated once into <data_dir>/admin-token]
+    #[arg(
+        long,
+        global = true,
+        env = "SIR_JIRA_ADMIN_TOKEN",
+        hide_env_values = true
+    )]
+    pub admin_token: Option<Secret>,
+
     /// Seconds to finish in-flight work on SIGTERM before leases are released [default: 20].
     #[arg(long, global = true, env = "SIR_JIRA_SHUTDOWN_GRACE_SECS")]
     pub shutdown_grace_secs: Option<u64>,
@@ -185,6 +195,7 @@ impl Settings {
             backoff_max_ms: self.backoff_max_ms.or(lower.backoff_max_ms),
             retention_secs: self.retention_secs.or(lower.retention_secs),
             shutdown_grace_secs: self.shutdown_grace_secs.or(lower.shutdown_grace_secs),
+            admin_token: self.admin_token.or(lower.admin_token),
         }
     }
 }

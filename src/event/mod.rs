@@ -56,6 +56,8 @@ pub enum Origin {
     /// A Jira Automation "Send message to Amazon SNS topic" (or anything else published to an
     /// allowed topic), delivered by an SNS HTTPS subscription and verified by SNS's signature.
     JiraAutomationSns,
+    /// An operator's request through the admin API.
+    AdminApi,
 }
 
 /// The event, tagged by `type` with its payload in `data`.
@@ -74,6 +76,22 @@ pub enum Event {
     JiraCommentUpdated(jira::CommentEvent),
     #[serde(rename = "jira.comment.deleted")]
     JiraCommentDeleted(jira::CommentEvent),
+    /// An operator asked for a full sync of one SIR case to its Jira issue.
+    #[serde(rename = "sync.case.requested")]
+    SyncCaseRequested(SyncCaseRequest),
+    /// An operator asked for a full sync of one Jira issue to its SIR case.
+    #[serde(rename = "sync.issue.requested")]
+    SyncIssueRequested(SyncIssueRequest),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SyncCaseRequest {
+    pub case_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SyncIssueRequest {
+    pub issue_key: String,
 }
 
 impl Event {
@@ -86,6 +104,8 @@ impl Event {
             Event::JiraCommentCreated(_) => "jira.comment.created",
             Event::JiraCommentUpdated(_) => "jira.comment.updated",
             Event::JiraCommentDeleted(_) => "jira.comment.deleted",
+            Event::SyncCaseRequested(_) => "sync.case.requested",
+            Event::SyncIssueRequested(_) => "sync.issue.requested",
         }
     }
 
@@ -98,18 +118,22 @@ impl Event {
             Event::JiraCommentCreated(e)
             | Event::JiraCommentUpdated(e)
             | Event::JiraCommentDeleted(e) => e.issue.project_key.as_deref(),
+            Event::SyncIssueRequested(e) => e.issue_key.rsplit_once('-').map(|(p, _)| p),
+            Event::SyncCaseRequested(_) => None,
         }
     }
 
-    /// The Jira issue key the event is about.
-    pub fn jira_issue_key(&self) -> &str {
+    /// The Jira issue key the event is about, when it names one.
+    pub fn jira_issue_key(&self) -> Option<&str> {
         match self {
             Event::JiraIssueCreated(e)
             | Event::JiraIssueUpdated(e)
-            | Event::JiraIssueDeleted(e) => &e.issue.key,
+            | Event::JiraIssueDeleted(e) => Some(&e.issue.key),
             Event::JiraCommentCreated(e)
             | Event::JiraCommentUpdated(e)
-            | Event::JiraCommentDeleted(e) => &e.issue.key,
+            | Event::JiraCommentDeleted(e) => Some(&e.issue.key),
+            Event::SyncIssueRequested(e) => Some(&e.issue_key),
+            Event::SyncCaseRequested(_) => None,
         }
     }
 }

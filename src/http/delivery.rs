@@ -1,5 +1,5 @@
 //! Steps every webhook route shares: reading a bounded body, the project filter, and handing
-//! the events to the intake with the same answers.
+//! the events to the intake with the same answers and metrics.
 
 use axum::{
     Json,
@@ -7,10 +7,14 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use serde_json::json;
 
-use super::{ApiError, AppState, Counters};
-use crate::{bus::Outgoing, event::Event, intake::Accepted};
+use super::{ApiError, AppState, WebhookAck};
+use crate::{
+    bus::Outgoing,
+    event::Event,
+    intake::Accepted,
+    metrics::{EventLabels, ReasonLabels, SourceLabels},
+};
 
 /// Reads the body, refusing with 413 as soon as it is known to exceed `limit`: from
 /// `Content-Length` before reading anything, otherwise while streaming.
@@ -37,12 +41,21 @@ pub async fn read_limited(
     })
 }
 
-/// Which route a delivery came in by; log lines keep their per-route wording (operators and
-/// the process tests look for them).
+/// Which route a delivery came in by: the `source` label of the metrics. Log lines keep their
+/// per-route wording (operators and the process tests look for them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Source {
     Jira,
     Sns,
+}
+
+impl Source {
+    pub fn label(self) -> &'static str {
+        match self {
+            Source::Jira => "jira",
+            Source::Sns => "sns",
+        }
+    }
 }
 
 /// `Some(answer)` when the event's project is not configured: the delivery is acknowledged
@@ -58,7 +71,14 @@ pub fn ignore_other_projects(
     if allowed.is_empty() || allowed.iter().any(|k| k.as_str() == project) {
         return None;
     }
-    Counters::bump(&state.counters.ignored_project);
+    state
+        .metrics
+        .ignored
+        .get_or_create(&ReasonLabels {
+            source: source.label(),
+            reason: "project_not_configured",
+        })
+        .inc();
     let issue_key = event.jira_issue_key();
     let reason = "project not configured";
     match source {
@@ -81,13 +101,7 @@ pub fn ignore_other_projects(
             )
         }
     }
-    Some(
-        (
-            StatusCode::OK,
-            Json(json!({"status": "ignored", "reason": "project not configured"})),
-        )
-            .into_response(),
-    )
+    Some(ack(StatusCode::OK, "ignored", Vec::new(), Some(reason)))
 }
 
 /// Dedupes on `key` and queues the events: 202 once they are durably queued, 200 for a
@@ -105,8 +119,12 @@ pub async fn accept(
         .collect();
     match state.intake.accept(key, outgoing).await? {
         Accepted::Published(ids) => {
-            Counters::bump(&state.counters.accepted);
             for (event_id, event_type) in &summary {
+                state
+                    .metrics
+                    .accepted
+                    .get_or_create(&EventLabels { event_type })
+                    .inc();
                 match source {
                     Source::Jira => tracing::info!(
                         delivery_id,
@@ -122,19 +140,35 @@ pub async fn accept(
                     ),
                 }
             }
-            Ok((
-                StatusCode::ACCEPTED,
-                Json(json!({"status": "accepted", "event_ids": ids})),
-            )
-                .into_response())
+            Ok(ack(StatusCode::ACCEPTED, "accepted", ids, None))
         }
         Accepted::Duplicate => {
-            Counters::bump(&state.counters.duplicates);
+            state
+                .metrics
+                .duplicates
+                .get_or_create(&SourceLabels {
+                    source: source.label(),
+                })
+                .inc();
             match source {
                 Source::Jira => tracing::info!(delivery_id, "duplicate jira delivery acknowledged"),
                 Source::Sns => tracing::info!(delivery_id, "duplicate sns delivery acknowledged"),
             }
-            Ok((StatusCode::OK, Json(json!({"status": "duplicate"}))).into_response())
+            Ok(ack(StatusCode::OK, "duplicate", Vec::new(), None))
         }
     }
+}
+
+fn ack(
+    status: StatusCode,
+    outcome: &'static str,
+    event_ids: Vec<String>,
+    reason: Option<&'static str>,
+) -> Response {
+    let body = WebhookAck {
+        status: outcome,
+        event_ids,
+        reason,
+    };
+    (status, Json(body)).into_response()
 }

@@ -1,31 +1,34 @@
-//! The HTTP gateway: one route table, one state, one error type.
+//! The HTTP gateway: one route table (which also generates the OpenAPI document), one state,
+//! one error type.
 
+pub mod admin;
 mod delivery;
 mod error;
+pub mod extract;
 mod health;
 mod jira;
+mod metrics;
+mod openapi;
 mod sns;
 
-use std::{
-    collections::BTreeMap,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
-    },
-};
+use std::sync::Arc;
 
-use axum::{
-    Router,
-    routing::{get, post},
-};
+use axum::{Extension, Router, middleware};
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
-pub use error::ApiError;
+pub use error::{ApiError, ErrorBody};
+pub use jira::WebhookAck;
 
 use crate::{
+    bus::{EventBus, EventLog},
     config::{IntakeConfig, SnsConfig},
     domain::TopicArn,
     intake::Intake,
+    metrics::Metrics,
+    peers::PeerHealth,
+    secret::Secret,
     store::StateStore,
     verify::{
         jira::JiraVerifier,
@@ -38,9 +41,16 @@ use crate::{
 pub struct AppState {
     pub intake: Intake,
     pub store: Arc<dyn StateStore>,
+    pub bus: Arc<dyn EventBus>,
+    /// The bus's record of events, when it keeps one (the embedded queue).
+    pub event_log: Option<Arc<dyn EventLog>>,
     pub jira: Arc<JiraIntake>,
     pub sns: Arc<SnsIntake>,
-    pub counters: Arc<Counters>,
+    pub metrics: Arc<Metrics>,
+    pub peers: Arc<PeerHealth>,
+    pub admin_token: Option<Secret>,
+    /// The OpenAPI document, generated once from the route table.
+    pub openapi: Arc<serde_json::Value>,
 }
 
 /// Settings of the Jira route, fixed at start-up.
@@ -59,69 +69,70 @@ pub struct SnsIntake {
 
 impl SnsIntake {
     /// `fetcher` is how certificates and SubscribeURLs are fetched: HTTP in the service.
-    pub fn new(config: &SnsConfig, fetcher: Arc<dyn Fetcher>) -> SnsIntake {
+    pub fn new(config: &SnsConfig, fetcher: Arc<dyn Fetcher>, metrics: &Metrics) -> SnsIntake {
         SnsIntake {
             verifier: SnsVerifier::new(
                 UrlRules::new(config.extra_cert_hosts.clone()),
                 fetcher,
                 config.cert_cache_size,
                 config.cert_cache_ttl,
+                metrics.sns_certificate_fetches.clone(),
             ),
             topic_arns: config.topic_arns.clone(),
         }
     }
 }
 
-/// Counters of what the gateway refused or dropped (exported by the metrics endpoint later).
-#[derive(Debug, Default)]
-pub struct Counters {
-    pub accepted: AtomicU64,
-    pub duplicates: AtomicU64,
-    pub ignored_project: AtomicU64,
-    pub verification_failures: AtomicU64,
-    /// SNS subscriptions confirmed by visiting their SubscribeURL.
-    pub sns_confirmations: AtomicU64,
-    /// SNS UnsubscribeConfirmation messages seen (logged, never acted on).
-    pub sns_unsubscribe_confirmations: AtomicU64,
-    /// SNS messages from topics outside the allow-list.
-    pub sns_topic_refused: AtomicU64,
-    /// SNS messages refused by verification, by reason (`bad_signature`, `cert_url_refused`, …).
-    pub sns_verification_failures: ReasonCounts,
+/// The route table. Every route is annotated, so the document cannot drift from the code.
+fn routes() -> OpenApiRouter<AppState> {
+    let admin = OpenApiRouter::new()
+        .routes(routes!(admin::mappings::list))
+        .routes(routes!(admin::mappings::by_case))
+        .routes(routes!(admin::mappings::by_issue))
+        .routes(routes!(admin::events::list))
+        .routes(routes!(admin::dead_letters::list))
+        .routes(routes!(admin::dead_letters::show))
+        .routes(routes!(admin::dead_letters::replay_one))
+        .routes(routes!(admin::dead_letters::replay_matching))
+        .routes(routes!(admin::resync::case))
+        .routes(routes!(admin::resync::issue))
+        .routes(routes!(admin::status::status))
+        .route_layer(middleware::from_fn(admin::require_token));
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(metrics::metrics))
+        .routes(routes!(openapi::document))
+        .routes(routes!(jira::receive))
+        .routes(routes!(sns::receive))
+        .nest("/v1", admin)
 }
 
-impl Counters {
-    pub fn bump(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
+/// The OpenAPI document of the whole API, as committed in `openapi/openapi.json`.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
 }
 
-/// Counts by a short static reason label.
-#[derive(Debug, Default)]
-pub struct ReasonCounts(Mutex<BTreeMap<&'static str, u64>>);
-
-impl ReasonCounts {
-    pub fn bump(&self, reason: &'static str) {
-        *self
-            .0
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(reason)
-            .or_default() += 1;
-    }
-
-    pub fn get(&self, reason: &str) -> u64 {
-        let counts = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        counts.get(reason).copied().unwrap_or(0)
-    }
-}
-
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/webhooks/jira", post(jira::receive))
-        .route("/webhooks/sns", post(sns::receive))
+pub fn router(mut state: AppState) -> Router {
+    let (router, api) = routes().split_for_parts();
+    state.openapi = Arc::new(serde_json::to_value(&api).expect("the OpenAPI document serializes"));
+    router
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(Extension(admin::AdminToken(state.admin_token.clone())))
         .with_state(state)
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route".into())
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }

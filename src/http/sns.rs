@@ -13,15 +13,17 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::{
-    ApiError, AppState, Counters,
+    ApiError, AppState, ErrorBody, WebhookAck,
     delivery::{self, Source, read_limited},
 };
 use crate::{
     bus::Outgoing,
     event::{EventEnvelope, Origin, jira},
+    metrics::ReasonLabels,
     verify::sns::{MessageType, SnsMessage, SnsVerifyError},
 };
 
@@ -29,6 +31,82 @@ const MESSAGE_TYPE_HEADER: &str = "x-amz-sns-message-type";
 const TOPIC_ARN_HEADER: &str = "x-amz-sns-topic-arn";
 const RAW_DELIVERY_HEADER: &str = "x-amz-sns-rawdelivery";
 
+/// An SNS message as SNS POSTs it to an HTTP/S subscription (SNS labels it `text/plain`; the
+/// gateway reads the body whatever the content type). Documentation only: the handler parses
+/// the raw body itself, keeping every signed string exactly as received.
+#[derive(Serialize, ToSchema)]
+#[serde(tag = "Type")]
+#[allow(dead_code)]
+enum SnsDelivery {
+    Notification(SnsNotification),
+    SubscriptionConfirmation(SnsConfirmation),
+    UnsubscribeConfirmation(SnsConfirmation),
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+#[allow(dead_code)]
+struct SnsNotification {
+    /// Unique per message and the same across SNS's retries: the dedupe key.
+    #[schema(min_length = 1, max_length = 256)]
+    message_id: String,
+    /// Must be in `sns_topic_arns`.
+    topic_arn: String,
+    subject: Option<String>,
+    /// The published message: Jira Automation's `{"automationData": {"IssueId": "SEC-1"}}`,
+    /// its "Issue data (Jira format)", or a Jira webhook body.
+    message: String,
+    timestamp: String,
+    /// `1` (SHA1withRSA) or `2` (SHA256withRSA).
+    signature_version: String,
+    /// Base64 RSA signature over the string to sign.
+    signature: String,
+    /// https, `sns.<region>.amazonaws.com[.cn]`, path ending `.pem`.
+    #[serde(rename = "SigningCertURL")]
+    signing_cert_url: String,
+    #[serde(rename = "UnsubscribeURL")]
+    unsubscribe_url: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "PascalCase")]
+#[allow(dead_code)]
+struct SnsConfirmation {
+    #[schema(min_length = 1, max_length = 256)]
+    message_id: String,
+    token: String,
+    /// Must be in `sns_topic_arns`.
+    topic_arn: String,
+    message: String,
+    /// Visited to confirm a subscription (same host rules as the certificate URL).
+    #[serde(rename = "SubscribeURL")]
+    subscribe_url: String,
+    timestamp: String,
+    /// `1` (SHA1withRSA) or `2` (SHA256withRSA).
+    signature_version: String,
+    signature: String,
+    #[serde(rename = "SigningCertURL")]
+    signing_cert_url: String,
+}
+
+/// Receives a message from an SNS HTTP/S subscription (typically Jira Automation's "Send
+/// message to Amazon SNS topic"): verifies SNS's signature, confirms subscriptions to allowed
+/// topics, and queues a Notification as a normalized event. Real SNS also sends
+/// `x-amz-sns-message-type` (which must agree with `Type`); raw message delivery
+/// (`x-amz-sns-rawdelivery: true`) is refused.
+#[utoipa::path(operation_id = "receive_sns_message", post, path = "/webhooks/sns", tag = "webhooks",
+    request_body(content = SnsDelivery, content_type = "application/json",
+        description = "The SNS message envelope (SNS sends it as `text/plain; charset=UTF-8`)"),
+    responses(
+        (status = 202, description = "Notification verified and durably queued", body = WebhookAck),
+        (status = 200, description = "Duplicate MessageId, project not configured, subscription confirmed, or unsubscribe acknowledged", body = WebhookAck),
+        (status = 400, description = "Not an SNS message, x-amz-sns-message-type disagrees with Type, raw delivery, or an unknown Message shape", body = ErrorBody),
+        (status = 401, description = "Bad signature, unsupported SignatureVersion, refused SigningCertURL or SubscribeURL, or an unusable certificate", body = ErrorBody),
+        (status = 403, description = "Topic not in sns_topic_arns", body = ErrorBody),
+        (status = 409, description = "A copy of this message is still being accepted; retry", body = ErrorBody),
+        (status = 413, description = "Body over the configured limit", body = ErrorBody),
+        (status = 503, description = "Certificate host, SubscribeURL, queue or state store unavailable; retry", body = ErrorBody),
+    ))]
 pub async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -56,7 +134,7 @@ pub async fn receive(
         .map_err(|e| verification_failed(&state, &msg, e))?;
 
     if !sns.topic_arns.iter().any(|t| t.as_str() == msg.topic_arn) {
-        Counters::bump(&state.counters.sns_topic_refused);
+        state.metrics.sns_topic_refused.inc();
         tracing::warn!(
             topic_arn = msg.topic_arn,
             message_type = msg.kind.as_str(),
@@ -81,14 +159,14 @@ pub async fn receive(
         MessageType::UnsubscribeConfirmation => {
             // Someone unsubscribed the gateway (or asked SNS to). Visiting the SubscribeURL
             // would resubscribe it: that is an operator's decision, so it is only reported.
-            Counters::bump(&state.counters.sns_unsubscribe_confirmations);
+            state.metrics.sns_unsubscribe_confirmations.inc();
             tracing::warn!(
                 topic_arn = msg.topic_arn,
                 message_id = msg.message_id,
                 "sns UnsubscribeConfirmation received: this gateway no longer receives the \
                  topic's messages; resubscribe it if that was not intended"
             );
-            Ok((StatusCode::OK, Json(json!({"status": "acknowledged"}))).into_response())
+            Ok(ack("acknowledged"))
         }
     }
 }
@@ -115,9 +193,28 @@ fn check_headers_agree(headers: &HeaderMap, msg: &SnsMessage) -> Result<(), ApiE
     Ok(())
 }
 
+fn ack(status: &'static str) -> Response {
+    let body = WebhookAck {
+        status,
+        event_ids: Vec::new(),
+        reason: None,
+    };
+    (StatusCode::OK, Json(body)).into_response()
+}
+
+fn count_failure(state: &AppState, reason: &'static str) {
+    state
+        .metrics
+        .verification_failures
+        .get_or_create(&ReasonLabels {
+            source: "sns",
+            reason,
+        })
+        .inc();
+}
+
 fn verification_failed(state: &AppState, msg: &SnsMessage, e: SnsVerifyError) -> ApiError {
-    Counters::bump(&state.counters.verification_failures);
-    state.counters.sns_verification_failures.bump(e.reason());
+    count_failure(state, e.reason());
     tracing::warn!(
         reason = e.reason(),
         error = %e,
@@ -158,10 +255,7 @@ async fn notification(
 async fn confirm_subscription(state: &AppState, msg: &SnsMessage) -> Result<Response, ApiError> {
     let verifier = &state.sns.verifier;
     let url = verifier.subscribe_url(msg).map_err(|e| {
-        state
-            .counters
-            .sns_verification_failures
-            .bump("subscribe_url_refused");
+        count_failure(state, "subscribe_url_refused");
         tracing::warn!(topic_arn = msg.topic_arn, reason = %e, "sns SubscribeURL refused");
         ApiError::Unauthorized(format!("SubscribeURL refused: {e}"))
     })?;
@@ -171,11 +265,11 @@ async fn confirm_subscription(state: &AppState, msg: &SnsMessage) -> Result<Resp
         tracing::error!(topic_arn = msg.topic_arn, error = %e, "cannot confirm sns subscription");
         ApiError::Unavailable(format!("cannot confirm the subscription: {e}"))
     })?;
-    Counters::bump(&state.counters.sns_confirmations);
+    state.metrics.sns_confirmations.inc();
     tracing::info!(
         topic_arn = msg.topic_arn,
         message_id = msg.message_id,
         "sns subscription confirmed"
     );
-    Ok((StatusCode::OK, Json(json!({"status": "confirmed"}))).into_response())
+    Ok(ack("confirmed"))
 }

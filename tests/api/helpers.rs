@@ -4,10 +4,11 @@ use serde_json::Value;
 use sir_jira_bridge::{
     bus::{EmbeddedQueue, QueueStats},
     config::{Config, Settings},
-    http::AppState,
     secret::Secret,
     startup::Application,
+    store::StateStore,
     verify::jira::sign,
+    worker::EventHandler,
 };
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
@@ -17,6 +18,7 @@ pub const SECRET_OLD: &str = "old-webhook-secret-0123456789";
 pub const SECRET_NEW: &str = "new-webhook-secret-0123456789";
 pub const AUTOMATION_SECRET: &str = "automation-secret-0123456789";
 pub const AUTOMATION_HEADER: &str = "x-automation-secret";
+pub const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
 
 /// A fixture payload from `tests/fixtures/jira/`, byte for byte.
 pub fn fixture(name: &str) -> Vec<u8> {
@@ -37,6 +39,7 @@ pub fn test_settings(data_dir: &std::path::Path) -> Settings {
         data_dir: Some(data_dir.to_owned()),
         jira_webhook_secrets: Some(vec![Secret::new(SECRET_OLD), Secret::new(SECRET_NEW)]),
         automation_secret: Some(Secret::new(AUTOMATION_SECRET)),
+        admin_token: Some(Secret::new(ADMIN_TOKEN)),
         workers: Some(0),
         ..Settings::default()
     }
@@ -46,9 +49,7 @@ pub struct TestApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
     pub queue: Arc<EmbeddedQueue>,
-    pub counters: Arc<sir_jira_bridge::http::Counters>,
-    /// The running app's state (verifiers, caches), for inspection.
-    pub state: AppState,
+    pub store: Arc<dyn StateStore>,
     stop: CancellationToken,
     handle: Option<JoinHandle<()>>,
     _dir: TempDir,
@@ -60,16 +61,26 @@ impl TestApp {
     }
 
     pub async fn spawn_with(customize: impl FnOnce(&mut Settings)) -> TestApp {
+        Self::spawn_with_handler(customize, None).await
+    }
+
+    /// Spawns with the workers running `handler` instead of the log-only one.
+    pub async fn spawn_with_handler(
+        customize: impl FnOnce(&mut Settings),
+        handler: Option<Arc<dyn EventHandler>>,
+    ) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = test_settings(dir.path());
         customize(&mut settings);
-        let app = Application::build(Config::from_settings(settings).unwrap())
+        let mut app = Application::build(Config::from_settings(settings).unwrap())
             .await
             .unwrap();
+        if let Some(handler) = handler {
+            app = app.with_handler(handler);
+        }
         let addr = app.local_addr();
         let queue = app.queue();
-        let state = app.state();
-        let counters = state.counters.clone();
+        let store = app.state().store;
         let stop = CancellationToken::new();
         let token = stop.clone();
         let handle = tokio::spawn(async move {
@@ -81,8 +92,7 @@ impl TestApp {
             addr,
             client: reqwest::Client::new(),
             queue,
-            counters,
-            state,
+            store,
             stop,
             handle: Some(handle),
             _dir: dir,
@@ -109,6 +119,48 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// GET on the admin API with the token; returns status and JSON body.
+    pub async fn admin_get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// POST on the admin API with the token and a JSON body.
+    pub async fn admin_post(&self, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// The value of one sample on `/metrics`, e.g. `sir_jira_events_accepted_total{event_type="jira.issue.created"}`;
+    /// 0 when absent.
+    pub async fn metric(&self, sample: &str) -> f64 {
+        let text = self
+            .client
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find_map(|l| l.strip_prefix(sample).and_then(|v| v.trim().parse().ok()))
+            .unwrap_or(0.0)
     }
 
     pub async fn stats(&self) -> QueueStats {

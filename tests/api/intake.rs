@@ -12,8 +12,10 @@ use sir_jira_bridge::{
     bus::{BusError, EmbeddedQueue, EventBus, Outgoing},
     config::{Config, IntakeConfig, Settings},
     db::Db,
-    http::{AppState, Counters, JiraIntake, SnsIntake, router},
+    http::{AppState, JiraIntake, SnsIntake, router},
     intake::Intake,
+    metrics::Metrics,
+    peers::PeerHealth,
     secret::Secret,
     store::{SqliteStore, StateStore},
     verify::{
@@ -71,12 +73,18 @@ pub fn parts_with(customize: impl FnOnce(&mut Settings), fetcher: Arc<dyn Fetche
         up: AtomicBool::new(false),
         inner: queue.clone(),
     });
+    let metrics = Arc::new(Metrics::new());
     let state = AppState {
         intake: Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl),
         store,
+        bus: bus.clone(),
+        event_log: Some(queue.clone()),
         jira: Arc::new(jira_intake(config.intake)),
-        sns: Arc::new(SnsIntake::new(&config.sns, fetcher)),
-        counters: Arc::new(Counters::default()),
+        sns: Arc::new(SnsIntake::new(&config.sns, fetcher, &metrics)),
+        metrics,
+        peers: Arc::new(PeerHealth::default()),
+        admin_token: None,
+        openapi: Arc::new(serde_json::Value::Null),
     };
     Parts {
         state,

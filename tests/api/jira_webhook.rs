@@ -1,12 +1,22 @@
 //! `POST /webhooks/jira` through real HTTP.
 
 use serde_json::{Value, json};
-use sir_jira_bridge::event::{Event, Origin};
+use sir_jira_bridge::{
+    bus::EventFilter,
+    event::{Event, Origin},
+};
 
 use crate::helpers::*;
 
 async fn only_event(app: &TestApp) -> sir_jira_bridge::bus::QueuedEvent {
-    let events = app.queue.recent(10).await.unwrap();
+    let events = app
+        .queue
+        .recent(&EventFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(events.len(), 1, "expected exactly one queued event");
     events.into_iter().next().unwrap()
 }
@@ -84,7 +94,14 @@ async fn comments_become_comment_events_from_either_webhook_shape() {
         let r = app.post_signed(&fixture(file), SECRET_NEW, delivery).await;
         assert_eq!(r.status().as_u16(), 202, "{file}");
     }
-    let events = app.queue.recent(10).await.unwrap();
+    let events = app
+        .queue
+        .recent(&EventFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     assert_eq!(events.len(), 2);
     for queued in events {
         let Event::JiraCommentCreated(e) = queued.envelope.event else {
@@ -196,12 +213,12 @@ async fn rejections_have_their_status_a_json_reason_and_queue_nothing() {
     expect_error(r, 400).await;
 
     assert_eq!(app.queued().await, 0);
-    assert_eq!(
-        app.counters
-            .accepted
-            .load(std::sync::atomic::Ordering::Relaxed),
-        0
-    );
+    let failures = |reason: &'static str| {
+        format!("sir_jira_verification_failures_total{{source=\"jira\",reason=\"{reason}\"}}")
+    };
+    assert_eq!(app.metric(&failures("missing")).await, 1.0);
+    assert_eq!(app.metric(&failures("bad_signature")).await, 1.0);
+    assert_eq!(app.metric(&failures("unsupported_method")).await, 1.0);
 }
 
 fn sign_hex(method: &str, bytes: &[u8]) -> String {
@@ -312,7 +329,16 @@ async fn without_an_identifier_the_body_hash_dedupes() {
         assert!(r.status().is_success());
     }
     assert_eq!(app.queued().await, 1);
-    let env = app.queue.recent(1).await.unwrap().remove(0).envelope;
+    let env = app
+        .queue
+        .recent(&EventFilter {
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .remove(0)
+        .envelope;
     assert!(
         env.delivery_id.starts_with("body-sha256:"),
         "{}",
@@ -333,12 +359,9 @@ async fn events_of_other_projects_are_acknowledged_dropped_and_counted() {
         .await;
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(app.queued().await, 0);
-    assert_eq!(
-        app.counters
-            .ignored_project
-            .load(std::sync::atomic::Ordering::Relaxed),
-        2
-    );
+    let ignored =
+        "sir_jira_ignored_deliveries_total{source=\"jira\",reason=\"project_not_configured\"}";
+    assert_eq!(app.metric(ignored).await, 2.0);
 
     let ops = String::from_utf8(fixture("issue_created.json"))
         .unwrap()
@@ -372,7 +395,14 @@ async fn automation_requests_authenticate_with_the_shared_secret_header() {
     let r = send(json!({"hello": "world"}), "a-3").await.unwrap();
     expect_error(r, 400).await;
 
-    let mut events = app.queue.recent(10).await.unwrap();
+    let mut events = app
+        .queue
+        .recent(&EventFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     events.reverse();
     assert_eq!(events.len(), 2);
     for queued in &events {

@@ -1,5 +1,6 @@
 //! The integration suite: one binary, shared helpers, a module per area.
 
+mod admin;
 mod helpers;
 mod intake;
 mod jira_webhook;

@@ -22,6 +22,7 @@ use serde_json::{Value, json};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use sir_jira_bridge::{
+    bus::EventFilter,
     event::{Event, Origin},
     http::router,
     verify::sns::{AllowedUrl, FetchError, Fetcher},
@@ -250,8 +251,24 @@ async fn post_json(app: &TestApp, msg: &Value) -> reqwest::Response {
     post(app, msg.to_string(), message_type.as_deref()).await
 }
 
-fn cert_fetches(app: &TestApp) -> u64 {
-    app.state.sns.verifier.cert_fetches()
+/// Certificate fetches the app started, from its `/metrics`.
+async fn cert_fetches(app: &TestApp) -> f64 {
+    app.metric("sir_jira_sns_certificate_fetches_total").await
+}
+
+/// SNS verification failures with `reason`, from the app's `/metrics`.
+async fn failures(app: &TestApp, reason: &str) -> f64 {
+    app.metric(&format!(
+        "sir_jira_verification_failures_total{{source=\"sns\",reason=\"{reason}\"}}"
+    ))
+    .await
+}
+
+fn recent(limit: usize) -> EventFilter {
+    EventFilter {
+        limit,
+        ..EventFilter::default()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -278,7 +295,7 @@ async fn a_signed_automation_notification_is_verified_normalized_and_queued() {
     let answer: Value = response.json().await.unwrap();
     assert_eq!(answer["status"], "accepted");
 
-    let events = app.queue.recent(10).await.unwrap();
+    let events = app.queue.recent(&recent(10)).await.unwrap();
     assert_eq!(events.len(), 1);
     let env = &events[0].envelope;
     assert_eq!(answer["event_ids"][0], env.id.to_string());
@@ -377,10 +394,7 @@ async fn a_one_byte_change_in_any_signed_field_is_refused() {
     expect_error(post_json(&app, &msg).await, 401).await;
 
     assert_eq!(app.queued().await + app2.queued().await, 0);
-    assert_eq!(
-        app.counters.sns_verification_failures.get("bad_signature"),
-        6
-    );
+    assert_eq!(failures(&app, "bad_signature").await, 6.0);
     // The untouched message still verifies.
     assert_eq!(post_json(&app, &good).await.status().as_u16(), 202);
 }
@@ -405,7 +419,7 @@ async fn every_message_format_normalizes_like_the_jira_route() {
     let r = post_json(&app, &notification("m-issue", &issue_data, None, "2")).await;
     assert_eq!(r.status().as_u16(), 202);
 
-    let events = app.queue.recent(10).await.unwrap();
+    let events = app.queue.recent(&recent(10)).await.unwrap();
     let by_delivery = |id: &str| {
         events
             .iter()
@@ -502,7 +516,8 @@ async fn a_confirmation_for_an_allowed_topic_is_confirmed_by_visiting_subscribe_
         )),
         "{requests:?}"
     );
-    assert_eq!(app.counters.sns_confirmations.load(Ordering::Relaxed), 1);
+    let confirmed = "sir_jira_sns_subscriptions_confirmed_total";
+    assert_eq!(app.metric(confirmed).await, 1.0);
     assert_eq!(app.queued().await, 0);
 
     // Also with SignatureVersion 2.
@@ -510,7 +525,7 @@ async fn a_confirmation_for_an_allowed_topic_is_confirmed_by_visiting_subscribe_
     msg["SignatureVersion"] = json!("2");
     resign(&mut msg);
     assert_eq!(post_json(&app, &msg).await.status().as_u16(), 200);
-    assert_eq!(app.counters.sns_confirmations.load(Ordering::Relaxed), 2);
+    assert_eq!(app.metric(confirmed).await, 2.0);
 }
 
 #[tokio::test]
@@ -528,7 +543,7 @@ async fn other_topics_are_403_and_nothing_is_fetched() {
     expect_error(post_json(&app, &msg).await, 403).await;
 
     assert!(aws.requests().is_empty(), "{:?}", aws.requests());
-    assert_eq!(app.counters.sns_topic_refused.load(Ordering::Relaxed), 2);
+    assert_eq!(app.metric("sir_jira_sns_topic_refused_total").await, 2.0);
     assert_eq!(app.queued().await, 0);
 
     // With no topics configured, everything is refused and the answer says why.
@@ -550,10 +565,9 @@ async fn an_unsubscribe_confirmation_is_counted_and_never_acted_on() {
     assert_eq!(r.status().as_u16(), 200);
     assert_eq!(r.json::<Value>().await.unwrap()["status"], "acknowledged");
     assert_eq!(
-        app.counters
-            .sns_unsubscribe_confirmations
-            .load(Ordering::Relaxed),
-        1
+        app.metric("sir_jira_sns_unsubscribe_confirmations_total")
+            .await,
+        1.0
     );
     // Only the certificate was fetched: the SubscribeURL (which would resubscribe) was not.
     assert_eq!(aws.requests().len(), 1);
@@ -592,12 +606,10 @@ async fn certificate_url_attacks_are_refused_without_any_request() {
     // Nothing reached the stand-in (where every fetch of this app goes), and the app never
     // started a fetch at all.
     assert!(aws.requests().is_empty(), "{:?}", aws.requests());
-    assert_eq!(cert_fetches(&app), 0);
+    assert_eq!(cert_fetches(&app).await, 0.0);
     assert_eq!(
-        app.counters
-            .sns_verification_failures
-            .get("cert_url_refused"),
-        attacks.len() as u64
+        failures(&app, "cert_url_refused").await,
+        attacks.len() as f64
     );
     assert_eq!(app.queued().await, 0);
 
@@ -627,7 +639,7 @@ async fn a_burst_of_100_notifications_costs_one_certificate_fetch() {
         assert_eq!(task.await.unwrap().as_u16(), 202);
     }
     assert_eq!(aws.cert_requests(), 1);
-    assert_eq!(cert_fetches(&app), 1);
+    assert_eq!(cert_fetches(&app).await, 1.0);
     assert_eq!(app.queued().await, 100);
 }
 
@@ -771,19 +783,21 @@ async fn moto_delivers_a_signed_notification_end_to_end() {
         app.queued().await >= 1
     })
     .await;
-    let failures = [
+    let mut refused = Vec::new();
+    for reason in [
         "bad_signature",
         "bad_certificate",
         "cert_fetch_failed",
         "cert_url_refused",
-    ]
-    .map(|r| (r, app.counters.sns_verification_failures.get(r)));
+    ] {
+        refused.push((reason, failures(&app, reason).await));
+    }
     assert!(
         delivered,
-        "no event queued; verification failures: {failures:?}"
+        "no event queued; verification failures: {refused:?}"
     );
 
-    let events = app.queue.recent(10).await.unwrap();
+    let events = app.queue.recent(&recent(10)).await.unwrap();
     assert_eq!(events.len(), 1);
     let env = &events[0].envelope;
     assert_eq!(env.origin, Origin::JiraAutomationSns);
@@ -793,6 +807,10 @@ async fn moto_delivers_a_signed_notification_end_to_end() {
     };
     assert_eq!(e.issue.key, "SEC-7");
     assert!(!e.complete);
-    assert_eq!(cert_fetches(&app), 1, "moto's certificate was fetched once");
-    assert!(failures.iter().all(|(_, n)| *n == 0), "{failures:?}");
+    assert_eq!(
+        cert_fetches(&app).await,
+        1.0,
+        "moto's certificate was fetched once"
+    );
+    assert!(refused.iter().all(|(_, n)| *n == 0.0), "{refused:?}");
 }

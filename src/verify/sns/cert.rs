@@ -3,13 +3,11 @@
 
 use std::{
     collections::HashMap,
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, Mutex},
     time::{Duration, SystemTime},
 };
 
+use prometheus_client::metrics::counter::Counter;
 use rsa::{RsaPublicKey, pkcs8::DecodePublicKey, traits::PublicKeyParts};
 use tokio::{sync::OnceCell, time::Instant};
 use x509_cert::{
@@ -92,7 +90,8 @@ pub struct CertCache {
     slots: Mutex<HashMap<AllowedUrl, Arc<Slot>>>,
     capacity: usize,
     ttl: Duration,
-    fetches: AtomicU64,
+    /// Shared with the metrics registry when the service builds it.
+    fetches: Counter,
 }
 
 struct Slot {
@@ -112,13 +111,19 @@ impl Slot {
 }
 
 impl CertCache {
-    pub fn new(fetcher: Arc<dyn Fetcher>, capacity: usize, ttl: Duration) -> CertCache {
+    /// `fetches` counts every fetch started (pass a registered counter to export it).
+    pub fn new(
+        fetcher: Arc<dyn Fetcher>,
+        capacity: usize,
+        ttl: Duration,
+        fetches: Counter,
+    ) -> CertCache {
         CertCache {
             fetcher,
             slots: Mutex::new(HashMap::new()),
             capacity: capacity.max(1),
             ttl,
-            fetches: AtomicU64::new(0),
+            fetches,
         }
     }
 
@@ -133,7 +138,7 @@ impl CertCache {
 
     /// How many certificate fetches were started.
     pub fn fetches(&self) -> u64 {
-        self.fetches.load(Ordering::Relaxed)
+        self.fetches.get()
     }
 
     fn slot(&self, url: &AllowedUrl) -> Arc<Slot> {
@@ -164,7 +169,7 @@ impl CertCache {
     }
 
     async fn load(&self, url: &AllowedUrl) -> Loaded {
-        self.fetches.fetch_add(1, Ordering::Relaxed);
+        self.fetches.inc();
         let result = match self.fetcher.get(url, MAX_CERT_BYTES).await {
             Ok(pem) => SigningCert::from_pem(&pem).and_then(|cert| {
                 cert.check_valid_at(SystemTime::now())?;

@@ -103,7 +103,7 @@ impl SnsMessage {
         let required = |v: Option<String>, name| v.ok_or(MessageError::Missing(name));
         // The MessageId becomes the dedupe key; SNS sends a UUID.
         let message_id = required(wire.message_id, "MessageId")?;
-        if message_id.is_empty() || message_id.len() > 256 {
+        if message_id.is_empty() || message_id.chars().count() > 256 {
             return Err(MessageError::Invalid("MessageId"));
         }
         Ok(SnsMessage {

@@ -11,6 +11,7 @@ mod url_rules;
 use std::{sync::Arc, time::Duration};
 
 use base64::{Engine, engine::general_purpose::STANDARD};
+use prometheus_client::metrics::counter::Counter;
 use rsa::Pkcs1v15Sign;
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
@@ -78,10 +79,11 @@ impl SnsVerifier {
         fetcher: Arc<dyn Fetcher>,
         cache_size: usize,
         cache_ttl: Duration,
+        cert_fetches: Counter,
     ) -> SnsVerifier {
         SnsVerifier {
             rules,
-            certs: CertCache::new(fetcher.clone(), cache_size, cache_ttl),
+            certs: CertCache::new(fetcher.clone(), cache_size, cache_ttl, cert_fetches),
             fetcher,
         }
     }
@@ -158,7 +160,13 @@ mod tests {
     use super::{testkit::*, *};
 
     fn verifier(fetcher: Arc<FakeFetcher>) -> SnsVerifier {
-        SnsVerifier::new(UrlRules::default(), fetcher, 8, Duration::from_secs(3600))
+        SnsVerifier::new(
+            UrlRules::default(),
+            fetcher,
+            8,
+            Duration::from_secs(3600),
+            Counter::default(),
+        )
     }
 
     #[tokio::test]
@@ -320,7 +328,12 @@ mod tests {
         let third = CERT_URL.replace("test.pem", "third.pem");
         fetcher.answer(&other, Ok(key().cert_pem.clone().into()));
         fetcher.answer(&third, Ok(key().cert_pem.clone().into()));
-        let cache = CertCache::new(fetcher.clone(), 2, Duration::from_secs(60));
+        let cache = CertCache::new(
+            fetcher.clone(),
+            2,
+            Duration::from_secs(60),
+            Counter::default(),
+        );
         let rules = UrlRules::default();
         let url = |u: &str| rules.signing_cert_url(u).unwrap();
 

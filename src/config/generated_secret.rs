@@ -1,6 +1,6 @@
-//! The webhook secret of a fresh install: generated once, kept in the data directory with
-//! owner-only permissions, never logged. Operators read it with `print-webhook-secret` to paste
-//! into Jira, or replace it by configuring `jira_webhook_secrets`.
+//! Secrets of a fresh install (the Jira webhook secret, the admin token): generated once, kept in
+//! the data directory with owner-only permissions, never logged. Operators read them with
+//! `print-webhook-secret` / `print-admin-token`, or replace them by configuring their own.
 
 use std::{
     io::Write,
@@ -13,9 +13,14 @@ use super::ConfigError;
 use crate::secret::Secret;
 
 pub const WEBHOOK_SECRET_FILE: &str = "jira-webhook-secret";
+pub const ADMIN_TOKEN_FILE: &str = "admin-token";
 
-pub fn load_or_create_webhook_secret(data_dir: &Path) -> Result<(Secret, PathBuf), ConfigError> {
-    let path = data_dir.join(WEBHOOK_SECRET_FILE);
+/// Reads `data_dir/file`, creating it with 32 random bytes (hex) when absent.
+pub fn load_or_create_secret(
+    data_dir: &Path,
+    file: &str,
+) -> Result<(Secret, PathBuf), ConfigError> {
+    let path = data_dir.join(file);
     let err = |source| ConfigError::WebhookSecret {
         path: path.clone(),
         source,
@@ -63,8 +68,10 @@ mod tests {
     #[test]
     fn generated_once_then_reused_with_private_permissions() {
         let dir = tempfile::tempdir().unwrap();
-        let (a, path) = load_or_create_webhook_secret(dir.path()).unwrap();
-        let (b, _) = load_or_create_webhook_secret(dir.path()).unwrap();
+        let (a, path) = load_or_create_secret(dir.path(), WEBHOOK_SECRET_FILE).unwrap();
+        let (b, _) = load_or_create_secret(dir.path(), WEBHOOK_SECRET_FILE).unwrap();
+        let (c, _) = load_or_create_secret(dir.path(), ADMIN_TOKEN_FILE).unwrap();
+        assert_ne!(a.expose(), c.expose());
         assert_eq!(a.expose(), b.expose());
         assert_eq!(a.expose().len(), 64);
         #[cfg(unix)]

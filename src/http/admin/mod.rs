@@ -1,0 +1,80 @@
+//! The admin API under `/v1`: see and repair what the integration did. Every route needs the
+//! admin bearer token.
+
+pub mod dead_letters;
+pub mod events;
+pub mod mappings;
+pub mod resync;
+pub mod status;
+
+use axum::{Extension, extract::Request, http::header, middleware::Next, response::Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::ApiError;
+use crate::secret::Secret;
+
+/// Largest page any list endpoint returns.
+pub const MAX_PAGE: usize = 500;
+pub const DEFAULT_PAGE: usize = 50;
+
+/// The admin token, handed to the auth middleware as a request extension.
+#[derive(Clone)]
+pub struct AdminToken(pub Option<Secret>);
+
+/// Rejects requests without `Authorization: Bearer <admin token>` (constant-time comparison).
+pub async fn require_token(
+    Extension(AdminToken(expected)): Extension<AdminToken>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let presented = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
+    match (presented, &expected) {
+        (Some(token), Some(expected)) if expected.ct_eq(token) => Ok(next.run(request).await),
+        (None, _) => Err(ApiError::Unauthorized("missing bearer token".into())),
+        _ => Err(ApiError::Unauthorized("invalid bearer token".into())),
+    }
+}
+
+/// Checks a `limit` query parameter against the documented range.
+pub fn page_size(limit: Option<usize>) -> Result<usize, ApiError> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(_) => Err(ApiError::BadRequest(format!(
+            "limit must be between 1 and {MAX_PAGE}"
+        ))),
+    }
+}
+
+/// One page of a list, with the cursor of the next page when there may be one.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass as `after` (or `before`) to get the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+/// A case id as SIR writes it: 10 to 32 digits.
+pub fn case_id(value: &str) -> Result<&str, ApiError> {
+    if (10..=32).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(value)
+    } else {
+        Err(ApiError::BadRequest(
+            "case id must be 10 to 32 digits".into(),
+        ))
+    }
+}
+
+/// A Jira issue key such as `SEC-42`.
+pub fn issue_key(value: &str) -> Result<&str, ApiError> {
+    match crate::domain::ProjectKey::of_issue_key(value) {
+        Some(_) => Ok(value),
+        None => Err(ApiError::BadRequest(
+            "issue key must look like PROJ-123".into(),
+        )),
+    }
+}

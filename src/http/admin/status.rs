@@ -1,0 +1,81 @@
+use axum::{Json, extract::State};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::{
+    http::{ApiError, AppState, ErrorBody},
+    peers::{Peer, PeerState},
+};
+
+/// Checkpoint the poller writes after each run (JSON `{"at": …, "result": …}`).
+pub const POLLER_LAST_RUN: &str = "poller.last_run";
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Status {
+    pub version: &'static str,
+    /// The embedded queue; absent when the bus keeps no queue here (EventBridge).
+    pub queue: Option<QueueStatus>,
+    pub poller: PollerStatus,
+    pub peers: Peers,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueueStatus {
+    /// Events waiting or being processed.
+    pub depth: u64,
+    pub ready: u64,
+    pub leased: u64,
+    pub done: u64,
+    pub dead: u64,
+    /// Age of the oldest event not yet processed, in seconds.
+    pub oldest_pending_age_secs: Option<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PollerStatus {
+    /// The poller's last run and its result, as it recorded them; absent until it has run.
+    pub last_run: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Peers {
+    pub jira: PeerState,
+    pub sir: PeerState,
+}
+
+/// Queue depth, oldest pending age, the poller's last run, peers' health and the version.
+#[utoipa::path(operation_id = "get_status", get, path = "/status", tag = "admin", security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "OK", body = Status),
+        (status = 401, description = "Missing or invalid bearer token", body = ErrorBody), (status = 503, description = "State store or bus unavailable; retry", body = ErrorBody),
+    ))]
+pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
+    let queue = match &state.event_log {
+        Some(log) => {
+            let s = log.stats().await?;
+            Some(QueueStatus {
+                depth: s.ready + s.leased,
+                ready: s.ready,
+                leased: s.leased,
+                done: s.done,
+                dead: s.dead,
+                oldest_pending_age_secs: s.oldest_pending_ms.map(|ms| ms as f64 / 1000.0),
+            })
+        }
+        None => None,
+    };
+    let last_run = state
+        .store
+        .checkpoint(POLLER_LAST_RUN)
+        .await?
+        .map(|v| serde_json::from_str(&v).unwrap_or(serde_json::Value::String(v)));
+    Ok(Json(Status {
+        version: env!("CARGO_PKG_VERSION"),
+        queue,
+        poller: PollerStatus { last_run },
+        peers: Peers {
+            jira: state.peers.get(Peer::Jira),
+            sir: state.peers.get(Peer::Sir),
+        },
+    }))
+}
