@@ -67,6 +67,14 @@ pub struct Metrics {
     pub sync_latency: Family<EventLabels, Histogram>,
     /// Calls to Jira and SIR by operation and HTTP status (429s included).
     pub peer_calls: Family<PeerCallLabels, Counter>,
+    /// SNS subscriptions confirmed by visiting their SubscribeURL.
+    pub sns_confirmations: Counter,
+    /// SNS UnsubscribeConfirmation messages (logged, never acted on).
+    pub sns_unsubscribe_confirmations: Counter,
+    /// SNS messages refused because their topic is not allowed.
+    pub sns_topic_refused: Counter,
+    /// SNS signing certificate fetches started (a burst shares one).
+    pub sns_certificate_fetches: Counter,
     queue_events: Family<StateLabels, Gauge>,
     queue_oldest_age: Gauge<f64, std::sync::atomic::AtomicU64>,
     /// Serialises renders so concurrent scrapes do not interleave gauge updates.
@@ -134,6 +142,30 @@ impl Metrics {
             "Calls to Jira and SIR by operation and HTTP status",
             peer_calls.clone(),
         );
+        let sns_confirmations = Counter::default();
+        registry.register(
+            "sns_subscriptions_confirmed",
+            "SNS subscriptions confirmed by visiting their SubscribeURL",
+            sns_confirmations.clone(),
+        );
+        let sns_unsubscribe_confirmations = Counter::default();
+        registry.register(
+            "sns_unsubscribe_confirmations",
+            "SNS UnsubscribeConfirmation messages received (logged, not acted on)",
+            sns_unsubscribe_confirmations.clone(),
+        );
+        let sns_topic_refused = Counter::default();
+        registry.register(
+            "sns_topic_refused",
+            "SNS messages refused because their topic is not in sns_topic_arns",
+            sns_topic_refused.clone(),
+        );
+        let sns_certificate_fetches = Counter::default();
+        registry.register(
+            "sns_certificate_fetches",
+            "SNS signing certificate fetches started",
+            sns_certificate_fetches.clone(),
+        );
         let queue_events = Family::<StateLabels, Gauge>::default();
         registry.register(
             "queue_events",
@@ -156,6 +188,10 @@ impl Metrics {
             processed,
             sync_latency,
             peer_calls,
+            sns_confirmations,
+            sns_unsubscribe_confirmations,
+            sns_topic_refused,
+            sns_certificate_fetches,
             queue_events,
             queue_oldest_age,
             render_lock: Mutex::new(()),

@@ -12,12 +12,12 @@ use crate::{
     bus::{EmbeddedQueue, EventBridgeBus, EventBus, EventLog, EventSource, SqsSource},
     config::{BusBackend, Config, ConfigError, ConsumerBackend, StoreBackend},
     db::{Db, DbError},
-    http::{self, AppState, JiraIntake},
+    http::{self, AppState, JiraIntake, SnsIntake},
     intake::Intake,
     metrics::Metrics,
     peers::PeerHealth,
     store::{DynamoStore, SqliteStore, StateStore},
-    verify::jira::JiraVerifier,
+    verify::{jira::JiraVerifier, sns::HttpFetcher},
     worker::{EventHandler, LogOnlyHandler, WorkerPool},
 };
 
@@ -36,6 +36,8 @@ pub enum StartupError {
     Serve(std::io::Error),
     #[error("{0} needs the AWS SDK, but none was configured")]
     NoAws(&'static str),
+    #[error("cannot build the HTTP client for SNS certificates: {0}")]
+    HttpClient(String),
 }
 
 pub struct Application {
@@ -124,6 +126,9 @@ impl Application {
             ))),
         };
         let intake = Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl);
+        let metrics = Arc::new(Metrics::new());
+        let fetcher = HttpFetcher::new(config.sns.endpoint_url.clone())
+            .map_err(|e| StartupError::HttpClient(e.to_string()))?;
 
         let state = AppState {
             intake,
@@ -138,7 +143,8 @@ impl Application {
                 ),
                 config: config.intake.clone(),
             }),
-            metrics: Arc::new(Metrics::new()),
+            sns: Arc::new(SnsIntake::new(&config.sns, Arc::new(fetcher), &metrics)),
+            metrics,
             peers: Arc::new(PeerHealth::default()),
             admin_token: config.admin_token.clone(),
             openapi: Arc::new(serde_json::Value::Null),
@@ -225,6 +231,7 @@ impl Application {
                 "no jira_project_keys configured: events from every project are accepted"
             );
         }
+        log_sns_settings(&config);
 
         let workers = source.map(|source| {
             WorkerPool::spawn(
@@ -255,6 +262,34 @@ impl Application {
         let _ = janitor.await;
         tracing::info!("stopped");
         served.map_err(StartupError::Serve)
+    }
+}
+
+fn log_sns_settings(config: &Config) {
+    let sns = &config.sns;
+    if sns.topic_arns.is_empty() {
+        tracing::warn!(
+            sns_webhook_url = %config.sns_webhook_url(),
+            "no sns_topic_arns configured: POST /webhooks/sns refuses every message (403)"
+        );
+    } else {
+        tracing::info!(
+            sns_webhook_url = %config.sns_webhook_url(),
+            topics = ?sns.topic_arns.iter().map(|t| t.as_str()).collect::<Vec<_>>(),
+            "sns intake open: subscribe sns_webhook_url to these topics (confirmed automatically)"
+        );
+    }
+    if !sns.extra_cert_hosts.is_empty() {
+        tracing::warn!(
+            hosts = ?sns.extra_cert_hosts,
+            "sns_extra_cert_hosts: certificates are also trusted from these hosts"
+        );
+    }
+    if let Some(endpoint) = &sns.endpoint_url {
+        tracing::warn!(
+            endpoint = %endpoint,
+            "sns_endpoint_url: SNS certificate and SubscribeURL fetches go to this endpoint, not AWS (emulators only)"
+        );
     }
 }
 

@@ -18,7 +18,11 @@ pub use generated_secret::{ADMIN_TOKEN_FILE, WEBHOOK_SECRET_FILE, load_or_create
 pub use secret_ref::SecretRef;
 pub use settings::{BusKind, ConsumerKind, LogFormat, LogLevel, Settings, StoreKind};
 
-use crate::{aws::SecretResolver, domain::ProjectKey, secret::Secret};
+use crate::{
+    aws::SecretResolver,
+    domain::{ProjectKey, TopicArn},
+    secret::Secret,
+};
 
 /// Prefix of every environment variable the service reads.
 pub const ENV_PREFIX: &str = "SIR_JIRA_";
@@ -73,6 +77,7 @@ pub struct Config {
     pub log_level: LogLevel,
     pub log_format: LogFormat,
     pub intake: IntakeConfig,
+    pub sns: SnsConfig,
     pub queue: QueueConfig,
     pub shutdown_grace: Duration,
     /// Bearer token of the admin API (`/v1`). None until start-up fills it from the data
@@ -105,6 +110,19 @@ pub struct IntakeConfig {
     pub project_keys: Vec<ProjectKey>,
     pub max_body_bytes: usize,
     pub dedupe_ttl: Duration,
+}
+
+/// Settings of `POST /webhooks/sns`.
+#[derive(Debug, Clone)]
+pub struct SnsConfig {
+    /// Topics whose messages are accepted; empty refuses every message (403).
+    pub topic_arns: Vec<TopicArn>,
+    /// Hosts trusted for certificate and SubscribeURL fetches besides AWS's own (lowercase).
+    pub extra_cert_hosts: Vec<String>,
+    /// Where certificate and SubscribeURL fetches go instead of the named host (emulators).
+    pub endpoint_url: Option<url::Url>,
+    pub cert_cache_size: usize,
+    pub cert_cache_ttl: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -239,6 +257,51 @@ impl Config {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| ConfigError::invalid("jira_project_keys", e.to_string()))?;
 
+        let sns = SnsConfig {
+            topic_arns: s
+                .sns_topic_arns
+                .unwrap_or_default()
+                .iter()
+                .filter(|a| !a.trim().is_empty())
+                .map(|a| TopicArn::parse(a.trim()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| ConfigError::invalid("sns_topic_arns", e.to_string()))?,
+            extra_cert_hosts: s
+                .sns_extra_cert_hosts
+                .unwrap_or_default()
+                .iter()
+                .filter(|h| !h.trim().is_empty())
+                .map(|h| cert_host(h.trim()))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|reason| ConfigError::invalid("sns_extra_cert_hosts", reason))?,
+            endpoint_url: s
+                .sns_endpoint_url
+                .filter(|u| !u.trim().is_empty())
+                .map(|u| endpoint_origin(u.trim()))
+                .transpose()
+                .map_err(|reason| ConfigError::invalid("sns_endpoint_url", reason))?,
+            cert_cache_size: match s.sns_cert_cache_size.unwrap_or(32) {
+                n @ 1..=10_000 => n,
+                _ => {
+                    return Err(ConfigError::invalid(
+                        "sns_cert_cache_size",
+                        "must be between 1 and 10000",
+                    ));
+                }
+            },
+            cert_cache_ttl: Duration::from_secs(
+                match s.sns_cert_cache_ttl_secs.unwrap_or(86_400) {
+                    n @ 1..=604_800 => n,
+                    _ => {
+                        return Err(ConfigError::invalid(
+                            "sns_cert_cache_ttl_secs",
+                            "must be between 1 and 604800",
+                        ));
+                    }
+                },
+            ),
+        };
+
         let max_body_bytes = s.max_body_bytes.unwrap_or(1024 * 1024);
         if !(1024..=64 * 1024 * 1024).contains(&max_body_bytes) {
             return Err(ConfigError::invalid(
@@ -303,6 +366,7 @@ impl Config {
                 // Jira retries for about half an hour; a day leaves a wide margin.
                 dedupe_ttl: secs("dedupe_ttl_secs", s.dedupe_ttl_secs, 24 * 3600, 60)?,
             },
+            sns,
             queue,
             shutdown_grace: secs("shutdown_grace_secs", s.shutdown_grace_secs, 20, 1)?,
             admin_token,
@@ -367,15 +431,23 @@ impl Config {
 
     /// The URL to register in Jira for admin webhooks.
     pub fn jira_webhook_url(&self) -> String {
-        let base = self.public_url.clone().unwrap_or_else(|| {
+        format!("{}/webhooks/jira", self.base_url())
+    }
+
+    /// The URL to subscribe to SNS topics (protocol https, or http for tests).
+    pub fn sns_webhook_url(&self) -> String {
+        format!("{}/webhooks/sns", self.base_url())
+    }
+
+    fn base_url(&self) -> String {
+        self.public_url.clone().unwrap_or_else(|| {
             let host = if self.listen_addr.ip().is_unspecified() {
                 "127.0.0.1".to_owned()
             } else {
                 self.listen_addr.ip().to_string()
             };
             format!("http://{host}:{}", self.listen_addr.port())
-        });
-        format!("{base}/webhooks/jira")
+        })
     }
 
     /// Fills the webhook secrets from the data directory when none are configured, creating a
@@ -406,6 +478,51 @@ impl Config {
         self.admin_token = Some(token);
         Ok(Some(path))
     }
+}
+
+/// A host name trusted for SNS certificate fetches: a DNS name, never an IP address (the
+/// rules refuse addresses in URLs, and an extra host must not reopen that door).
+fn cert_host(host: &str) -> Result<String, String> {
+    let host = host.to_ascii_lowercase();
+    let labels_ok = host.split('.').all(|l| {
+        !l.is_empty()
+            && l.len() <= 63
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    });
+    if !labels_ok || !host.contains('.') || host.len() > 253 {
+        return Err(format!("`{host}` is not a host name"));
+    }
+    if host.parse::<std::net::IpAddr>().is_ok()
+        || host
+            .rsplit('.')
+            .next()
+            .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(format!(
+            "`{host}` is an IP address; only host names are accepted"
+        ));
+    }
+    Ok(host)
+}
+
+/// An origin (`scheme://host[:port]`) to send SNS fetches to; nothing else may be in it.
+fn endpoint_origin(value: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(value).map_err(|e| format!("not a URL: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err("must start with http:// or https://".into());
+    }
+    if url.host().is_none()
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.query().is_some()
+        || url.fragment().is_some()
+        || url.path() != "/"
+    {
+        return Err("must be an origin only: scheme://host[:port]".into());
+    }
+    Ok(url)
 }
 
 #[cfg(test)]
@@ -637,5 +754,60 @@ aws_endpoint_url = "http://127.0.0.1:5000/"
         .unwrap_err()
         .to_string();
         assert!(err.contains("listen_adr"), "{err}");
+    }
+
+    #[test]
+    fn sns_settings_are_validated() {
+        let c = Config::from_settings(Settings::default()).unwrap();
+        assert!(c.sns.topic_arns.is_empty());
+        assert!(c.sns.extra_cert_hosts.is_empty());
+        assert!(c.sns.endpoint_url.is_none());
+
+        let c = Config::from_settings(Settings {
+            sns_topic_arns: Some(vec![
+                "arn:aws:sns:us-east-1:123456789012:JiraNotificationsTopic".into(),
+            ]),
+            sns_extra_cert_hosts: Some(vec!["SNS.us-iso-east-1.c2s.ic.gov".into()]),
+            sns_endpoint_url: Some("http://127.0.0.1:5000".into()),
+            ..Settings::default()
+        })
+        .unwrap();
+        assert_eq!(c.sns.topic_arns.len(), 1);
+        assert_eq!(c.sns.extra_cert_hosts, ["sns.us-iso-east-1.c2s.ic.gov"]);
+        assert_eq!(
+            c.sns.endpoint_url.unwrap().as_str(),
+            "http://127.0.0.1:5000/"
+        );
+
+        let refused = [
+            Settings {
+                sns_topic_arns: Some(vec!["arn:aws:sqs:us-east-1:123456789012:q".into()]),
+                ..Settings::default()
+            },
+            Settings {
+                sns_extra_cert_hosts: Some(vec!["10.0.0.1".into()]),
+                ..Settings::default()
+            },
+            Settings {
+                sns_extra_cert_hosts: Some(vec!["https://sns.example.com".into()]),
+                ..Settings::default()
+            },
+            Settings {
+                sns_endpoint_url: Some("http://127.0.0.1:5000/path".into()),
+                ..Settings::default()
+            },
+            Settings {
+                sns_endpoint_url: Some("ftp://127.0.0.1".into()),
+                ..Settings::default()
+            },
+            Settings {
+                sns_cert_cache_size: Some(0),
+                ..Settings::default()
+            },
+        ];
+        for s in refused {
+            let msg = Config::from_settings(s).unwrap_err().to_string();
+            assert!(msg.contains("setting `sns_"), "{msg}");
+        }
     }
 }

@@ -70,6 +70,40 @@ pub struct Settings {
     )]
     pub jira_project_keys: Option<Vec<String>>,
 
+    /// Comma-separated SNS topic ARNs whose messages `POST /webhooks/sns` accepts; any other
+    /// topic gets 403 [default: none, so the SNS route refuses everything].
+    #[arg(
+        long,
+        global = true,
+        env = "SIR_JIRA_SNS_TOPIC_ARNS",
+        value_delimiter = ','
+    )]
+    pub sns_topic_arns: Option<Vec<String>>,
+
+    /// Comma-separated hosts trusted for SigningCertURL and SubscribeURL besides AWS's
+    /// `sns.<region>.amazonaws.com[.cn]` (other partitions); still https only [default: none].
+    #[arg(
+        long,
+        global = true,
+        env = "SIR_JIRA_SNS_EXTRA_CERT_HOSTS",
+        value_delimiter = ','
+    )]
+    pub sns_extra_cert_hosts: Option<Vec<String>>,
+
+    /// Origin that certificate and SubscribeURL fetches go to instead of the host the message
+    /// names, after the URL passed the rules (an emulator such as moto) [default: off].
+    #[arg(long, global = true, env = "SIR_JIRA_SNS_ENDPOINT_URL")]
+    pub sns_endpoint_url: Option<String>,
+
+    /// SNS signing certificates kept in memory [default: 32].
+    #[arg(long, global = true, env = "SIR_JIRA_SNS_CERT_CACHE_SIZE")]
+    pub sns_cert_cache_size: Option<usize>,
+
+    /// Seconds a fetched SNS signing certificate is reused, never past its own expiry
+    /// [default: 86400].
+    #[arg(long, global = true, env = "SIR_JIRA_SNS_CERT_CACHE_TTL_SECS")]
+    pub sns_cert_cache_ttl_secs: Option<u64>,
+
     /// Largest accepted webhook body in bytes [default: 1048576].
     #[arg(long, global = true, env = "SIR_JIRA_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
@@ -184,6 +218,13 @@ impl Settings {
             automation_header: self.automation_header.or(lower.automation_header),
             automation_secret: self.automation_secret.or(lower.automation_secret),
             jira_project_keys: self.jira_project_keys.or(lower.jira_project_keys),
+            sns_topic_arns: self.sns_topic_arns.or(lower.sns_topic_arns),
+            sns_extra_cert_hosts: self.sns_extra_cert_hosts.or(lower.sns_extra_cert_hosts),
+            sns_endpoint_url: self.sns_endpoint_url.or(lower.sns_endpoint_url),
+            sns_cert_cache_size: self.sns_cert_cache_size.or(lower.sns_cert_cache_size),
+            sns_cert_cache_ttl_secs: self
+                .sns_cert_cache_ttl_secs
+                .or(lower.sns_cert_cache_ttl_secs),
             max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
             dedupe_ttl_secs: self.dedupe_ttl_secs.or(lower.dedupe_ttl_secs),
             workers: self.workers.or(lower.workers),

@@ -53,6 +53,9 @@ pub enum Origin {
     JiraWebhook,
     /// A Jira Automation "Send web request" verified by the shared-secret header.
     JiraAutomation,
+    /// A Jira Automation "Send message to Amazon SNS topic" (or anything else published to an
+    /// allowed topic), delivered by an SNS HTTPS subscription and verified by SNS's signature.
+    JiraAutomationSns,
     /// An operator's request through the admin API.
     AdminApi,
 }

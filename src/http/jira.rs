@@ -1,22 +1,18 @@
 //! `POST /webhooks/jira`: admin webhooks and Automation web requests.
 
-use axum::{
-    Json,
-    body::{Body, Bytes},
-    extract::State,
-    http::{HeaderMap, StatusCode, header},
-    response::IntoResponse,
-};
+use axum::{body::Body, extract::State, http::HeaderMap, response::Response};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use super::{ApiError, AppState, ErrorBody};
+use super::{
+    ApiError, AppState, ErrorBody,
+    delivery::{self, Source, read_limited},
+};
 use crate::{
     bus::Outgoing,
     event::{EventEnvelope, Origin, jira},
-    intake::Accepted,
-    metrics::{EventLabels, ReasonLabels, SourceLabels},
+    metrics::ReasonLabels,
     verify::jira::JiraAuth,
 };
 
@@ -25,7 +21,8 @@ const DELIVERY_ID_HEADER: &str = "x-atlassian-webhook-identifier";
 /// What the gateway answers a delivery it did not refuse.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct WebhookAck {
-    /// `accepted`, `duplicate` or `ignored`.
+    /// `accepted`, `duplicate` or `ignored`; on the SNS route also `confirmed` (subscription)
+    /// and `acknowledged` (UnsubscribeConfirmation).
     pub status: &'static str,
     /// Ids of the events put on the bus (`accepted` only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -61,7 +58,7 @@ pub async fn receive(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Body,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Response, ApiError> {
     let limit = state.jira.config.max_body_bytes;
     let body = read_limited(&headers, body, limit).await?;
 
@@ -92,97 +89,17 @@ pub async fn receive(
         .map(str::to_owned)
         .unwrap_or_else(|| format!("body-sha256:{}", hex::encode(Sha256::digest(&body))));
 
-    let project = event.jira_project().unwrap_or("");
-    let allowed = &state.jira.config.project_keys;
-    if !allowed.is_empty() && !allowed.iter().any(|k| k.as_str() == project) {
-        state
-            .metrics
-            .ignored
-            .get_or_create(&ReasonLabels {
-                source: "jira",
-                reason: "project_not_configured",
-            })
-            .inc();
-        tracing::info!(
-            delivery_id,
-            project,
-            issue_key = event.jira_issue_key(),
-            reason = "project not configured",
-            "jira delivery ignored"
-        );
-        return Ok((
-            StatusCode::OK,
-            Json(WebhookAck {
-                status: "ignored",
-                event_ids: Vec::new(),
-                reason: Some("project not configured"),
-            }),
-        ));
+    if let Some(ignored) =
+        delivery::ignore_other_projects(&state, &event, Source::Jira, &delivery_id)
+    {
+        return Ok(ignored);
     }
 
     let envelope = EventEnvelope::new(origin, delivery_id.clone(), event);
-    let (event_id, event_type) = (envelope.id, envelope.event.type_name());
     let outgoing = vec![Outgoing {
         envelope,
         raw: Some(body),
     }];
-    match state
-        .intake
-        .accept(&format!("jira:{delivery_id}"), outgoing)
-        .await?
-    {
-        Accepted::Published(ids) => {
-            state
-                .metrics
-                .accepted
-                .get_or_create(&EventLabels { event_type })
-                .inc();
-            tracing::info!(delivery_id, %event_id, event_type, "jira delivery accepted and queued");
-            Ok((
-                StatusCode::ACCEPTED,
-                Json(WebhookAck {
-                    status: "accepted",
-                    event_ids: ids,
-                    reason: None,
-                }),
-            ))
-        }
-        Accepted::Duplicate => {
-            state
-                .metrics
-                .duplicates
-                .get_or_create(&SourceLabels { source: "jira" })
-                .inc();
-            tracing::info!(delivery_id, "duplicate jira delivery acknowledged");
-            Ok((
-                StatusCode::OK,
-                Json(WebhookAck {
-                    status: "duplicate",
-                    event_ids: Vec::new(),
-                    reason: None,
-                }),
-            ))
-        }
-    }
-}
-
-/// Reads the body, refusing with 413 as soon as it is known to exceed `limit`: from
-/// `Content-Length` before reading anything, otherwise while streaming.
-async fn read_limited(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(ApiError::PayloadTooLarge { limit });
-    }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-        if too_large {
-            ApiError::PayloadTooLarge { limit }
-        } else {
-            ApiError::BadRequest(format!("cannot read request body: {e}"))
-        }
-    })
+    let key = format!("jira:{delivery_id}");
+    delivery::accept(&state, Source::Jira, &key, &delivery_id, outgoing).await
 }

@@ -2,12 +2,14 @@
 //! one error type.
 
 pub mod admin;
+mod delivery;
 mod error;
 pub mod extract;
 mod health;
 mod jira;
 mod metrics;
 mod openapi;
+mod sns;
 
 use std::sync::Arc;
 
@@ -21,13 +23,17 @@ pub use jira::WebhookAck;
 
 use crate::{
     bus::{EventBus, EventLog},
-    config::IntakeConfig,
+    config::{IntakeConfig, SnsConfig},
+    domain::TopicArn,
     intake::Intake,
     metrics::Metrics,
     peers::PeerHealth,
     secret::Secret,
     store::StateStore,
-    verify::jira::JiraVerifier,
+    verify::{
+        jira::JiraVerifier,
+        sns::{Fetcher, SnsVerifier, UrlRules},
+    },
 };
 
 /// Everything a handler may need; cheap to clone.
@@ -39,6 +45,7 @@ pub struct AppState {
     /// The bus's record of events, when it keeps one (the embedded queue).
     pub event_log: Option<Arc<dyn EventLog>>,
     pub jira: Arc<JiraIntake>,
+    pub sns: Arc<SnsIntake>,
     pub metrics: Arc<Metrics>,
     pub peers: Arc<PeerHealth>,
     pub admin_token: Option<Secret>,
@@ -50,6 +57,30 @@ pub struct AppState {
 pub struct JiraIntake {
     pub verifier: JiraVerifier,
     pub config: IntakeConfig,
+}
+
+/// Settings of the SNS route, fixed at start-up. Body limit and project filter are the Jira
+/// route's (`jira.config`): the same deliveries, by another path.
+pub struct SnsIntake {
+    pub verifier: SnsVerifier,
+    /// Topics whose messages are accepted; empty refuses all.
+    pub topic_arns: Vec<TopicArn>,
+}
+
+impl SnsIntake {
+    /// `fetcher` is how certificates and SubscribeURLs are fetched: HTTP in the service.
+    pub fn new(config: &SnsConfig, fetcher: Arc<dyn Fetcher>, metrics: &Metrics) -> SnsIntake {
+        SnsIntake {
+            verifier: SnsVerifier::new(
+                UrlRules::new(config.extra_cert_hosts.clone()),
+                fetcher,
+                config.cert_cache_size,
+                config.cert_cache_ttl,
+                metrics.sns_certificate_fetches.clone(),
+            ),
+            topic_arns: config.topic_arns.clone(),
+        }
+    }
 }
 
 /// The route table. Every route is annotated, so the document cannot drift from the code.
@@ -73,6 +104,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(metrics::metrics))
         .routes(routes!(openapi::document))
         .routes(routes!(jira::receive))
+        .routes(routes!(sns::receive))
         .nest("/v1", admin)
 }
 

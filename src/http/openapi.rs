@@ -15,7 +15,7 @@ use super::AppState;
     ),
     modifiers(&BearerAuth),
     tags(
-        (name = "webhooks", description = "Deliveries from Jira"),
+        (name = "webhooks", description = "Deliveries from Jira, directly or through an SNS topic"),
         (name = "health", description = "Liveness, readiness, metrics"),
         (name = "admin", description = "Inspect and repair what the integration did (bearer token)"),
     )

@@ -22,7 +22,12 @@ pub const ADMIN_TOKEN: &str = "admin-token-0123456789abcdef";
 
 /// A fixture payload from `tests/fixtures/jira/`, byte for byte.
 pub fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/jira/{name}", env!("CARGO_MANIFEST_DIR"));
+    fixture_in("jira", name)
+}
+
+/// A fixture payload from `tests/fixtures/<dir>/`, byte for byte.
+pub fn fixture_in(dir: &str, name: &str) -> Vec<u8> {
+    let path = format!("{}/tests/fixtures/{dir}/{name}", env!("CARGO_MANIFEST_DIR"));
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 

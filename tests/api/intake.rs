@@ -10,15 +10,18 @@ use async_trait::async_trait;
 use axum::{body::Body, http::Request};
 use sir_jira_bridge::{
     bus::{BusError, EmbeddedQueue, EventBus, Outgoing},
-    config::{Config, IntakeConfig},
+    config::{Config, IntakeConfig, Settings},
     db::Db,
-    http::{AppState, JiraIntake, router},
+    http::{AppState, JiraIntake, SnsIntake, router},
     intake::Intake,
     metrics::Metrics,
     peers::PeerHealth,
     secret::Secret,
     store::{SqliteStore, StateStore},
-    verify::jira::{JiraVerifier, sign},
+    verify::{
+        jira::{JiraVerifier, sign},
+        sns::{Fetcher, HttpFetcher},
+    },
 };
 use std::time::Duration;
 
@@ -30,8 +33,8 @@ use tower::ServiceExt;
 use crate::helpers::*;
 
 /// A bus that is down until switched on, then hands events to a real embedded queue.
-struct FlakyBus {
-    up: AtomicBool,
+pub struct FlakyBus {
+    pub up: AtomicBool,
     inner: Arc<EmbeddedQueue>,
 }
 
@@ -46,16 +49,23 @@ impl EventBus for FlakyBus {
     }
 }
 
-struct Parts {
-    state: AppState,
-    bus: Arc<FlakyBus>,
-    queue: Arc<EmbeddedQueue>,
+pub struct Parts {
+    pub state: AppState,
+    pub bus: Arc<FlakyBus>,
+    pub queue: Arc<EmbeddedQueue>,
     _dir: tempfile::TempDir,
 }
 
 fn parts() -> Parts {
+    parts_with(|_| {}, Arc::new(HttpFetcher::new(None).unwrap()))
+}
+
+/// The app's state over a bus that is down until `bus.up` is set; SNS fetches go to `fetcher`.
+pub fn parts_with(customize: impl FnOnce(&mut Settings), fetcher: Arc<dyn Fetcher>) -> Parts {
     let dir = tempfile::tempdir().unwrap();
-    let config = Config::from_settings(test_settings(dir.path())).unwrap();
+    let mut settings = test_settings(dir.path());
+    customize(&mut settings);
+    let config = Config::from_settings(settings).unwrap();
     let db = Db::open(&config.database_path()).unwrap();
     let store: Arc<dyn StateStore> = Arc::new(SqliteStore::new(db.clone()));
     let queue = Arc::new(EmbeddedQueue::new(db, config.queue.clone()));
@@ -63,13 +73,15 @@ fn parts() -> Parts {
         up: AtomicBool::new(false),
         inner: queue.clone(),
     });
+    let metrics = Arc::new(Metrics::new());
     let state = AppState {
         intake: Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl),
         store,
         bus: bus.clone(),
         event_log: Some(queue.clone()),
         jira: Arc::new(jira_intake(config.intake)),
-        metrics: Arc::new(Metrics::new()),
+        sns: Arc::new(SnsIntake::new(&config.sns, fetcher, &metrics)),
+        metrics,
         peers: Arc::new(PeerHealth::default()),
         admin_token: None,
         openapi: Arc::new(serde_json::Value::Null),

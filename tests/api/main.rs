@@ -11,5 +11,6 @@ mod process;
 mod queue;
 mod schema;
 mod secrets;
+mod sns;
 mod sqs;
 mod store_contract;
