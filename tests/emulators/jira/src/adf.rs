@@ -522,10 +522,8 @@ fn collect_text(node: &Value, out: &mut String) {
             for child in children(node) {
                 collect_text(child, out);
             }
-            if BLOCK_NODES.contains(&kind) || kind == "listItem" {
-                if !out.ends_with('\n') {
-                    out.push('\n');
-                }
+            if (BLOCK_NODES.contains(&kind) || kind == "listItem") && !out.ends_with('\n') {
+                out.push('\n');
             }
         }
     }
@@ -593,7 +591,8 @@ mod tests {
 
     #[test]
     fn wiki_round_trips_plain_text() {
-        let text = "First line\nsecond line\n\nh2. Details\n* one\n* two\n\n{code}\nx = 1\n{code}";
+        let text =
+            "First line\nsecond line\n\nh2. Details\n\n* one\n* two\n\n{code}\nx = 1\n{code}";
         let d = from_wiki(text);
         assert_eq!(validate(&d), Ok(()));
         assert_eq!(to_wiki(&d), text);

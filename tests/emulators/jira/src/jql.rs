@@ -362,7 +362,8 @@ pub fn parse(input: &str) -> Result<Query, JiraError> {
         pos: 0,
     };
     let mut filter = None;
-    if !p.tokens.is_empty() && !(p.keyword("order") && p.keyword_at(1, "by")) {
+    let only_order_by = p.keyword("order") && p.keyword_at(1, "by");
+    if !p.tokens.is_empty() && !only_order_by {
         filter = Some(p.or_expr()?);
     }
     let mut order = Vec::new();
@@ -519,30 +520,25 @@ fn check_values(
         ))
     };
     for v in operand_values(operand) {
-        match field {
-            Field::Project => {
-                if state.site.project_ci(v).is_none() {
-                    return Err(missing(v));
-                }
-            }
-            Field::Status => {
-                if !state
-                    .site
-                    .all_statuses()
-                    .iter()
-                    .any(|s| s.id == v || s.name.eq_ignore_ascii_case(v))
-                {
-                    return Err(missing(v));
-                }
-            }
+        let known = match field {
+            Field::Project => state.site.project_ci(v).is_some(),
+            Field::Status => state
+                .site
+                .all_statuses()
+                .iter()
+                .any(|s| s.id == v || s.name.eq_ignore_ascii_case(v)),
             Field::Key => {
                 if state.issue(v).is_none() {
                     return Err(jql_error(format!(
                         "An issue with key '{v}' does not exist for field '{name}'."
                     )));
                 }
+                true
             }
-            _ => {}
+            _ => true,
+        };
+        if !known {
+            return Err(missing(v));
         }
     }
     Ok(())

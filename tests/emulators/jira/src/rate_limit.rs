@@ -61,7 +61,7 @@ impl RateLimiter {
         let limit = self.config.advertised_limit;
         let refuse = match self.config.policy {
             RateLimitPolicy::Off => false,
-            RateLimitPolicy::EveryKth { k } => k > 0 && self.counted % u64::from(k) == 0,
+            RateLimitPolicy::EveryKth { k } => k > 0 && self.counted.is_multiple_of(u64::from(k)),
             RateLimitPolicy::Next { .. } => {
                 if self.refusals_left > 0 {
                     self.refusals_left -= 1;

@@ -514,7 +514,7 @@ impl Dispatcher {
         let settings = self.settings();
         let duplicate = settings
             .duplicate_every
-            .is_some_and(|k| n % u64::from(k) == 0);
+            .is_some_and(|k| n.is_multiple_of(u64::from(k)));
         let index = {
             let mut records = self.records.lock().expect("lock");
             records.push(DeliveryRecord {

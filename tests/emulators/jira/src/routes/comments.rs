@@ -84,8 +84,7 @@ pub async fn get(
     let issue = state.issue_or_404(&key)?;
     let comment = issue
         .comment_ids
-        .iter()
-        .any(|c| *c == id)
+        .contains(&id)
         .then(|| state.comment(&id))
         .flatten()
         .ok_or_else(|| JiraError::not_found(format!("Can not find a comment for the id: {id}.")))?;

@@ -8,7 +8,7 @@ use axum::{
     body::Bytes,
     extract::DefaultBodyLimit,
     extract::{Request, State as AxumState},
-    http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header},
     middleware::{self, Next},
     response::{IntoResponse, Response},
     routing::{get, post},
