@@ -33,12 +33,12 @@ async fn jql_filters_by_project_labels_key_and_status() {
     };
     assert_eq!(
         keys(&q(r#"project = SEC AND labels = "aws-sir-1""#).await),
-        [a.clone()]
+        vec![a.as_str()]
     );
-    assert_eq!(keys(&q(&format!("key = {b}")).await), [b.clone()]);
+    assert_eq!(keys(&q(&format!("key = {b}")).await), vec![b.as_str()]);
     assert_eq!(
         keys(&q(r#"labels = security-ir AND status = "In Progress""#).await),
-        [b.clone()]
+        vec![b.as_str()]
     );
     assert_eq!(
         keys(&q("labels in (aws-sir-1, aws-sir-2) ORDER BY key ASC").await),
@@ -51,7 +51,7 @@ async fn jql_filters_by_project_labels_key_and_status() {
     );
     assert_eq!(
         keys(&q(r#"summary ~ "alp" AND project = SEC"#).await),
-        [a.clone()]
+        vec![a.as_str()]
     );
     let r = q("project = SEC AND labels = nope").await;
     assert_eq!(r.body["issues"], json!([]));
