@@ -3,6 +3,7 @@
 mod admin;
 mod helpers;
 mod intake;
+mod jira_emulator;
 mod jira_webhook;
 mod process;
 mod queue;
