@@ -536,3 +536,32 @@ impl Default for WebhookConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_example_file_parses_and_compiles() {
+        let text = include_str!("../emulator.example.toml");
+        let config = EmulatorConfig::from_toml(text).unwrap();
+        assert_eq!(config.projects[0].workflow, "incident");
+        assert_eq!(config.custom_fields[1].kind, CustomFieldKind::Labels);
+        assert_eq!(config.rate_limit.policy, RateLimitPolicy::Off);
+        crate::site::Site::compile(&config, "http://x".into()).unwrap();
+    }
+
+    #[test]
+    fn an_empty_file_is_the_default_site() {
+        let config = EmulatorConfig::from_toml("").unwrap();
+        assert_eq!(config.projects[0].key, "SEC");
+        assert!(
+            EmulatorConfig::from_toml("nonsense = 1").is_err(),
+            "unknown keys are refused"
+        );
+        let policy: RateLimitConfig =
+            toml::from_str("policy = { kind = \"every-kth\", k = 2 }\nretry_after_secs = 0")
+                .unwrap();
+        assert_eq!(policy.policy, RateLimitPolicy::EveryKth { k: 2 });
+    }
+}
