@@ -61,6 +61,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(secret) = args.webhook_secret {
         config.webhooks.secret = Some(secret);
     }
+    let stop = shutdown_signal();
     let emulator = JiraEmulator::start_on(config, SocketAddr::new(args.bind, args.port)).await?;
     let account = emulator.integration_account();
     println!(
@@ -74,26 +75,36 @@ async fn main() -> anyhow::Result<()> {
         account.api_token.as_deref().unwrap_or("-"),
         account.pat.as_deref().unwrap_or("-")
     );
-    shutdown_signal().await;
+    stop.await;
     emulator.shutdown().await;
+    println!("jira-emulator stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Registers the handlers now, before start-up, so an early SIGTERM is not lost to the default
+/// action (which would skip the graceful shutdown).
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let term = signal(SignalKind::terminate());
+        let int = signal(SignalKind::interrupt());
+        async move {
+            match (term, int) {
+                (Ok(mut term), Ok(mut int)) => {
+                    tokio::select! {
+                        _ = term.recv() => {},
+                        _ = int.recv() => {},
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -96,7 +96,7 @@ impl RateLimiter {
             )
             .with_header("retry-after", retry_after.to_string()));
         }
-        let retry_after = self.retry_after_secs();
+        let retry_after = self.config.retry_after_secs;
         let reset = OffsetDateTime::now_utc() + time::Duration::seconds(retry_after as i64);
         let reset = reset
             .format(format_description!("[year]-[month]-[day]T[hour]:[minute]Z"))
@@ -109,20 +109,6 @@ impl RateLimiter {
                 .with_header("x-ratelimit-reset", reset)
                 .with_header("ratelimit-reason", self.config.reason.clone()),
         )
-    }
-
-    fn retry_after_secs(&self) -> u64 {
-        match self.config.policy {
-            // A fixed window advertises when it opens again, unless a value was forced.
-            RateLimitPolicy::Budget { window_ms, .. }
-                if self.config.retry_after_secs == u64::MAX =>
-            {
-                let left =
-                    Duration::from_millis(window_ms).saturating_sub(self.window_start.elapsed());
-                left.as_secs() + u64::from(left.subsec_nanos() > 0)
-            }
-            _ => self.config.retry_after_secs,
-        }
     }
 }
 
