@@ -6,6 +6,7 @@ mod eventbridge;
 mod fake_eventbridge;
 mod helpers;
 mod intake;
+mod jira_emulator;
 mod jira_webhook;
 mod process;
 mod queue;
