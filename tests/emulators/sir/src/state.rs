@@ -485,7 +485,9 @@ impl State {
     /// `lastUpdatedDate` may be in the past; later changes still move it forward.
     pub fn seed_case(&mut self, actor: &Principal, seed: SeedCase) -> String {
         let now = self.clock.now();
-        let created = seed.created_date.unwrap_or(now);
+        // A case cannot be updated before it exists: without a creation date, it was created
+        // when it was last updated.
+        let created = seed.created_date.or(seed.last_updated_date).unwrap_or(now);
         let last_updated = seed.last_updated_date.unwrap_or(created).max(created);
         let idx = self.insert(actor, seed.case, created);
         let case = &mut self.cases[idx];

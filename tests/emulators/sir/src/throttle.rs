@@ -126,7 +126,7 @@ impl Injector {
             ThrottleMode::Off => false,
             ThrottleMode::EveryNth(k) => {
                 self.throttle_calls += 1;
-                *k > 0 && self.throttle_calls % *k == 0
+                *k > 0 && self.throttle_calls.is_multiple_of(*k)
             }
             ThrottleMode::Next(n) => {
                 if *n > 0 {
@@ -164,7 +164,7 @@ impl Injector {
             FaultMode::Off => false,
             FaultMode::EveryNth(k) => {
                 self.fault_calls += 1;
-                *k > 0 && self.fault_calls % *k == 0
+                *k > 0 && self.fault_calls.is_multiple_of(*k)
             }
             FaultMode::Next(n) => {
                 if *n > 0 {
