@@ -58,3 +58,90 @@ async fn the_binary_serves_seeded_cases() {
     assert_eq!(out.items().len(), 25);
     assert!(out.items()[0].title().unwrap().starts_with("Seeded case"));
 }
+
+#[tokio::test]
+async fn the_control_api_drives_a_separate_process() {
+    let emu = crate::start().await;
+    let http = reqwest::Client::new();
+    let base = emu.endpoint_url();
+    let seeded: serde_json::Value = http
+        .post(format!("{base}/_emulator/seed"))
+        .body(r#"{"count": 3}"#)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = seeded["caseIds"][0].as_str().unwrap().to_string();
+    let resp = http
+        .post(format!("{base}/_emulator/analyst/cases/{id}/comment"))
+        .body(r#"{"body": "from a script"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let resp = http
+        .post(format!("{base}/_emulator/analyst/cases/{id}/close"))
+        .body(r#"{"closureCode": "Duplicate"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        emu.case(&id).unwrap().closure_code,
+        Some(sir_emulator::ClosureCode::Duplicate)
+    );
+
+    let resp = http
+        .put(format!("{base}/_emulator/throttle"))
+        .body(r#"{"mode": "next", "n": 1}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let client = aws_sdk_securityir::Client::from_conf(
+        emu.sdk_config(sir_emulator::INTEGRATION_ACCESS_KEY_ID)
+            .retry_config(aws_sdk_securityir::config::retry::RetryConfig::disabled())
+            .build(),
+    );
+    assert!(client.list_cases().send().await.is_err());
+    assert!(client.list_cases().send().await.is_ok());
+
+    let log: serde_json::Value = http
+        .get(format!("{base}/_emulator/requests"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let ops: Vec<&str> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["operation"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ops,
+        ["ListCases", "ListCases"],
+        "control calls are not logged"
+    );
+    assert_eq!(log[0]["status"], 429);
+
+    let events: serde_json::Value = http
+        .get(format!("{base}/_emulator/events"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let types: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["detail-type"].as_str().unwrap())
+        .collect();
+    assert_eq!(types, ["Case Comment Added", "Case Closed"]);
+}
