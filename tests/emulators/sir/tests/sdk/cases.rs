@@ -528,3 +528,89 @@ async fn memberships_are_readable() {
         .into_service_error();
     assert!(err.is_resource_not_found_exception());
 }
+
+#[tokio::test]
+async fn get_case_and_list_comments_have_the_fixture_members() {
+    let emu = start().await;
+    let client = emu.sdk_client();
+    let id = create(&client, "Shapes").await;
+    client
+        .update_case()
+        .case_id(&id)
+        .actual_incident_start_date(DateTime::from_secs(1_764_164_100))
+        .send()
+        .await
+        .unwrap();
+    client
+        .create_case_comment()
+        .case_id(&id)
+        .body("Key disabled")
+        .send()
+        .await
+        .unwrap();
+    // The members of shared/fixtures/sir/get_case.json (closure members appear once closed).
+    let (_, _, body) = raw(&emu, Method::GET, &format!("/v1/cases/{id}/get-case"), None).await;
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let mut keys: Vec<&str> = json
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    let mut expected = vec![
+        "title",
+        "caseArn",
+        "description",
+        "caseStatus",
+        "engagementType",
+        "reportedIncidentStartDate",
+        "actualIncidentStartDate",
+        "impactedAwsRegions",
+        "threatActorIpAddresses",
+        "pendingAction",
+        "impactedAccounts",
+        "watchers",
+        "createdDate",
+        "lastUpdatedDate",
+        "resolverType",
+        "impactedServices",
+        "caseAttachments",
+        "caseMetadata",
+    ];
+    expected.sort();
+    assert_eq!(keys, expected);
+
+    // The members of shared/fixtures/sir/list_comments.json's items.
+    let (_, _, body) = raw(
+        &emu,
+        Method::POST,
+        &format!("/v1/cases/{id}/list-comments"),
+        Some(serde_json::json!({})),
+    )
+    .await;
+    let json: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let mut keys: Vec<&str> = json["items"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "body",
+            "commentId",
+            "createdDate",
+            "creator",
+            "lastUpdatedBy",
+            "lastUpdatedDate"
+        ]
+    );
+    assert_eq!(json["total"], 1);
+    assert!(
+        json.get("nextToken").is_none(),
+        "the last page has no nextToken"
+    );
+}
