@@ -56,6 +56,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             app.run_until_stopped(signal).await?;
         }
         Command::SendTestWebhook { url } => {
+            resolve_secrets(&mut config).await?;
             config.ensure_webhook_secret()?;
             let url = url
                 .map(|u| format!("{}/webhooks/jira", u.trim_end_matches('/')))
@@ -82,6 +83,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::PrintWebhookSecret => {
+            resolve_secrets(&mut config).await?;
             config.ensure_webhook_secret()?;
             for secret in &config.intake.webhook_secrets {
                 println!("{}", secret.expose());
@@ -108,6 +110,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// Fetches secrets given by reference, loading the AWS SDK only if one is kept in AWS.
+async fn resolve_secrets(config: &mut Config) -> anyhow::Result<()> {
+    let sdk = match config.secrets_need_aws() {
+        true => Some(crate::aws::load(&config.aws).await),
+        false => None,
+    };
+    config
+        .resolve_secrets(&crate::aws::SecretResolver::new(sdk.as_ref()))
+        .await?;
     Ok(())
 }
 

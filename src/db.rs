@@ -171,7 +171,8 @@ fn writer_loop(conn: Connection, mut jobs: mpsc::Receiver<Job>) {
 }
 
 /// Schema changes, applied in order; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE queue (
     seq          INTEGER PRIMARY KEY AUTOINCREMENT,
     event_id     TEXT NOT NULL UNIQUE,
@@ -233,7 +234,16 @@ CREATE TABLE dead_letters (
     failed_at  INTEGER NOT NULL
 );
 CREATE INDEX dead_letters_failed ON dead_letters (failed_at, id);
-"#];
+"#,
+    r#"
+CREATE TABLE blobs (
+    key        TEXT PRIMARY KEY,
+    data       BLOB NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+CREATE INDEX blobs_expiry ON blobs (expires_at);
+"#,
+];
 
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {
     let applied: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;

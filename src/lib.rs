@@ -4,6 +4,7 @@
 //! [`store::StateStore`]); [`startup::Application`] wires the embedded default (SQLite queue
 //! and store), and the AWS deployments wire EventBridge, SQS and DynamoDB behind the same traits.
 
+pub mod aws;
 pub mod bus;
 pub mod cli;
 pub mod config;

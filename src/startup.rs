@@ -1,19 +1,22 @@
-//! Wiring: builds the application for the embedded default and runs it until shut down.
+//! Wiring: builds the application from the configured backends (embedded queue or
+//! EventBridge, SQLite or DynamoDB, in-process or SQS consumers) and runs it until shut down.
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
+use aws_config::SdkConfig;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    bus::EmbeddedQueue,
-    config::{Config, ConfigError},
+    aws::{self, SecretResolver},
+    bus::{EmbeddedQueue, EventBridgeBus, EventBus, EventLog, EventSource, SqsSource},
+    config::{BusBackend, Config, ConfigError, ConsumerBackend, StoreBackend},
     db::{Db, DbError},
     http::{self, AppState, JiraIntake},
     intake::Intake,
     metrics::Metrics,
     peers::PeerHealth,
-    store::{SqliteStore, StateStore},
+    store::{DynamoStore, SqliteStore, StateStore},
     verify::jira::JiraVerifier,
     worker::{EventHandler, LogOnlyHandler, WorkerPool},
 };
@@ -31,6 +34,8 @@ pub enum StartupError {
     },
     #[error("server error: {0}")]
     Serve(std::io::Error),
+    #[error("{0} needs the AWS SDK, but none was configured")]
+    NoAws(&'static str),
 }
 
 pub struct Application {
@@ -38,30 +43,93 @@ pub struct Application {
     local_addr: SocketAddr,
     config: Config,
     state: AppState,
-    queue: Arc<EmbeddedQueue>,
+    /// Present when the bus is the embedded queue.
+    queue: Option<Arc<EmbeddedQueue>>,
+    /// What the workers read; `None` when consumers run elsewhere.
+    source: Option<Arc<dyn EventSource>>,
     handler: Arc<dyn EventHandler>,
 }
 
 impl Application {
-    /// Opens the data directory, binds the listener (port 0 picks a free port) and prepares
-    /// everything; nothing runs until [`Application::run_until_stopped`].
-    pub async fn build(mut config: Config) -> Result<Application, StartupError> {
+    /// Loads the AWS SDK configuration when a backend or a secret needs it, then
+    /// [`Application::build_with_aws`].
+    pub async fn build(config: Config) -> Result<Application, StartupError> {
+        let sdk = match config.needs_aws() {
+            true => Some(aws::load(&config.aws).await),
+            false => None,
+        };
+        Self::build_with_aws(config, sdk).await
+    }
+
+    /// Resolves secret references, opens the backends, binds the listener (port 0 picks a
+    /// free port) and prepares everything; nothing runs until
+    /// [`Application::run_until_stopped`]. `sdk` serves every AWS backend (tests pass one
+    /// pointing at an emulator).
+    pub async fn build_with_aws(
+        mut config: Config,
+        sdk: Option<SdkConfig>,
+    ) -> Result<Application, StartupError> {
+        config
+            .resolve_secrets(&SecretResolver::new(sdk.as_ref()))
+            .await?;
         if let Some(path) = config.ensure_webhook_secret()? {
             tracing::info!(path = %path.display(), "using the generated Jira webhook secret (show it with `print-webhook-secret`)");
+            if !config.backends.uses_sqlite() {
+                // On AWS the data directory is rarely kept across restarts or shared by
+                // replicas: each would generate its own secret.
+                tracing::warn!(
+                    "no jira_webhook_secrets configured on AWS backends: set one, e.g. ssm:/<parameter>"
+                );
+            }
         }
         if let Some(path) = config.ensure_admin_token()? {
             tracing::info!(path = %path.display(), "using the generated admin API token (show it with `print-admin-token`)");
         }
-        let db = Db::open(&config.database_path())?;
-        let store: Arc<dyn StateStore> = Arc::new(SqliteStore::new(db.clone()));
-        let queue = Arc::new(EmbeddedQueue::new(db, config.queue.clone()));
-        let intake = Intake::new(store.clone(), queue.clone(), config.intake.dedupe_ttl);
+        let need_sdk = |what| sdk.as_ref().ok_or(StartupError::NoAws(what));
+
+        let db = match config.backends.uses_sqlite() {
+            true => Some(Db::open(&config.database_path())?),
+            false => None,
+        };
+        let store: Arc<dyn StateStore> = match (&config.backends.store, &db) {
+            (StoreBackend::Sqlite, Some(db)) => Arc::new(SqliteStore::new(db.clone())),
+            (StoreBackend::DynamoDb { table }, _) => {
+                Arc::new(DynamoStore::from_sdk(need_sdk("store = dynamodb")?, table))
+            }
+            (StoreBackend::Sqlite, None) => unreachable!("uses_sqlite covers store = sqlite"),
+        };
+        let queue = match (&config.backends.bus, &db) {
+            (BusBackend::Embedded, Some(db)) => Some(Arc::new(EmbeddedQueue::new(
+                db.clone(),
+                config.queue.clone(),
+            ))),
+            _ => None,
+        };
+        let bus: Arc<dyn EventBus> = match (&config.backends.bus, &queue) {
+            (BusBackend::Embedded, Some(queue)) => queue.clone(),
+            (BusBackend::EventBridge(eb), _) => Arc::new(EventBridgeBus::new(
+                aws_sdk_eventbridge::Client::new(need_sdk("bus = eventbridge")?),
+                eb.clone(),
+                store.clone(),
+            )),
+            (BusBackend::Embedded, None) => unreachable!("uses_sqlite covers bus = embedded"),
+        };
+        let source: Option<Arc<dyn EventSource>> = match &config.backends.consumer {
+            ConsumerBackend::InProcess => queue.clone().map(|q| q as Arc<dyn EventSource>),
+            ConsumerBackend::Sqs { queue_url } => Some(Arc::new(SqsSource::new(
+                aws_sdk_sqs::Client::new(need_sdk("consumer = sqs")?),
+                queue_url,
+                store.clone(),
+                config.queue.clone(),
+            ))),
+        };
+        let intake = Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl);
 
         let state = AppState {
             intake,
             store,
-            bus: queue.clone(),
-            event_log: Some(queue.clone()),
+            bus,
+            event_log: queue.clone().map(|q| q as Arc<dyn EventLog>),
             jira: Arc::new(JiraIntake {
                 verifier: JiraVerifier::new(
                     config.intake.webhook_secrets.clone(),
@@ -90,6 +158,7 @@ impl Application {
             config,
             state,
             queue,
+            source,
             handler: Arc::new(LogOnlyHandler),
         })
     }
@@ -102,8 +171,8 @@ impl Application {
         self.local_addr.port()
     }
 
-    /// The embedded queue, for inspection (tests, admin API).
-    pub fn queue(&self) -> Arc<EmbeddedQueue> {
+    /// The embedded queue, for inspection (tests, admin API); `None` with another bus.
+    pub fn queue(&self) -> Option<Arc<EmbeddedQueue>> {
         self.queue.clone()
     }
 
@@ -130,15 +199,23 @@ impl Application {
             config,
             state,
             queue,
+            source,
             handler,
         } = self;
         let stop = CancellationToken::new();
+        let database = match config.backends.uses_sqlite() {
+            true => config.database_path().display().to_string(),
+            false => String::new(),
+        };
 
         tracing::info!(
             listen = %format!("http://{local_addr}"),
             jira_webhook_url = %config.jira_webhook_url(),
-            database = %config.database_path().display(),
-            workers = config.queue.workers,
+            database,
+            bus = ?config.backends.bus,
+            store = ?config.backends.store,
+            consumer = ?config.backends.consumer,
+            workers = source.as_ref().map_or(0, |_| config.queue.workers),
             projects = ?config.intake.project_keys.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
             automation = config.intake.automation_secret.is_some(),
             "gateway listening: point a Jira admin webhook (Settings > System > WebHooks) at jira_webhook_url with the webhook secret"
@@ -149,15 +226,17 @@ impl Application {
             );
         }
 
-        let workers = WorkerPool::spawn(
-            config.queue.workers,
-            queue.clone(),
-            handler,
-            state.metrics.clone(),
-            config.queue.lease,
-            config.shutdown_grace,
-            stop.clone(),
-        );
+        let workers = source.map(|source| {
+            WorkerPool::spawn(
+                config.queue.workers,
+                source,
+                handler,
+                state.metrics.clone(),
+                config.queue.lease,
+                config.shutdown_grace,
+                stop.clone(),
+            )
+        });
         let janitor = tokio::spawn(janitor(queue, state.store.clone(), stop.clone()));
 
         let app = http::router(state);
@@ -170,7 +249,9 @@ impl Application {
             })
             .await;
         stop.cancel();
-        workers.join().await;
+        if let Some(workers) = workers {
+            workers.join().await;
+        }
         let _ = janitor.await;
         tracing::info!("stopped");
         served.map_err(StartupError::Serve)
@@ -178,14 +259,22 @@ impl Application {
 }
 
 /// Purges finished events past retention and expired dedupe keys and leases.
-async fn janitor(queue: Arc<EmbeddedQueue>, store: Arc<dyn StateStore>, stop: CancellationToken) {
+async fn janitor(
+    queue: Option<Arc<EmbeddedQueue>>,
+    store: Arc<dyn StateStore>,
+    stop: CancellationToken,
+) {
     let mut tick = tokio::time::interval(Duration::from_secs(300));
     loop {
         tokio::select! {
             _ = stop.cancelled() => return,
             _ = tick.tick() => {}
         }
-        match (queue.purge_finished().await, store.purge_expired().await) {
+        let purged = match &queue {
+            Some(queue) => queue.purge_finished().await,
+            None => Ok(0),
+        };
+        match (purged, store.purge_expired().await) {
             (Ok(events), Ok(keys)) if events + keys > 0 => {
                 tracing::debug!(events, keys, "purged expired rows");
             }

@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rand::Rng;
 use rusqlite::{OptionalExtension, params};
 use tokio::sync::Notify;
 
@@ -177,13 +176,7 @@ impl EmbeddedQueue {
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
-        let base = self.config.backoff_base.as_millis() as u64;
-        let max = self.config.backoff_max.as_millis() as u64;
-        let exp = base.saturating_mul(1u64 << attempt.saturating_sub(1).min(30));
-        let capped = exp.min(max);
-        // "Equal jitter": half fixed, half random, so retries spread without collapsing to 0.
-        let half = capped / 2;
-        Duration::from_millis(half + rand::rng().random_range(0..=half))
+        super::backoff(self.config.backoff_base, self.config.backoff_max, attempt)
     }
 
     fn parse(payload: &str) -> Result<EventEnvelope, BusError> {

@@ -1,13 +1,21 @@
 //! The event bus seam. Publishing ([`EventBus`]) and consuming ([`EventSource`]) are separate
 //! traits because in AWS they are separate services (EventBridge in, SQS or Lambda out); the
-//! embedded queue implements both over the SQLite file.
+//! embedded queue implements both over the SQLite file; in AWS, [`EventBridgeBus`] publishes
+//! and [`SqsSource`] consumes.
 
 mod embedded;
+pub mod eventbridge;
+mod sqs;
+
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use rand::Rng;
 
 pub use embedded::{EmbeddedQueue, EventFilter, QueueStats, QueuedEvent};
+pub use eventbridge::{EventBridgeBus, PublishRetry};
+pub use sqs::SqsSource;
 
 use crate::event::EventEnvelope;
 
@@ -30,9 +38,11 @@ pub struct Outgoing {
 
 #[async_trait]
 pub trait EventBus: Send + Sync {
-    /// Durably hands all events to the bus, or fails so the sender retries. Publishing an
-    /// event id that is already on the bus is a no-op, so retries never duplicate; publishing
-    /// a dead-lettered event again (replay) makes it due once more.
+    /// Durably hands all events to the bus, or fails so the sender retries. On the embedded
+    /// queue, publishing an event id that is already on the bus is a no-op, so retries never
+    /// duplicate, and publishing a dead-lettered event again (replay) makes it due once more.
+    /// EventBridge cannot deduplicate: a republished event is delivered again, which
+    /// idempotent consumers absorb.
     async fn publish(&self, events: &[Outgoing]) -> Result<(), BusError>;
 }
 
@@ -77,4 +87,16 @@ pub trait EventLog: Send + Sync {
     /// Events newest first, matching `filter`.
     async fn recent(&self, filter: &EventFilter) -> Result<Vec<QueuedEvent>, BusError>;
     async fn stats(&self) -> Result<QueueStats, BusError>;
+}
+
+/// Delay before retry number `attempt` (1-based): `base` doubled per attempt up to `max`, with
+/// "equal jitter" (half fixed, half random) so retries spread without collapsing to zero.
+pub(crate) fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
+    let base = base.as_millis() as u64;
+    let max = max.as_millis() as u64;
+    let capped = base
+        .saturating_mul(1u64 << attempt.saturating_sub(1).min(30))
+        .min(max);
+    let half = capped / 2;
+    Duration::from_millis(half + rand::rng().random_range(0..=half))
 }

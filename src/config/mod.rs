@@ -2,17 +2,23 @@
 //! defaults. Every layer fills the same [`Settings`] (all optional); [`Config::from_settings`]
 //! applies defaults and validates, naming the setting that is wrong.
 
+mod backends;
 mod generated_secret;
+mod secret_ref;
 mod settings;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use axum::http::HeaderName;
 
+pub use backends::{
+    AwsConfig, Backends, BusBackend, ConsumerBackend, EventBridgeConfig, StoreBackend,
+};
 pub use generated_secret::{ADMIN_TOKEN_FILE, WEBHOOK_SECRET_FILE, load_or_create_secret};
-pub use settings::{LogFormat, LogLevel, Settings};
+pub use secret_ref::SecretRef;
+pub use settings::{BusKind, ConsumerKind, LogFormat, LogLevel, Settings, StoreKind};
 
-use crate::{domain::ProjectKey, secret::Secret};
+use crate::{aws::SecretResolver, domain::ProjectKey, secret::Secret};
 
 /// Prefix of every environment variable the service reads.
 pub const ENV_PREFIX: &str = "SIR_JIRA_";
@@ -31,6 +37,12 @@ pub enum ConfigError {
         setting: &'static str,
         env: String,
         flag: String,
+        reason: String,
+    },
+    #[error("setting `{setting}`: cannot resolve the secret reference {reference}: {reason}")]
+    SecretRef {
+        setting: &'static str,
+        reference: String,
         reason: String,
     },
     #[error("cannot prepare the webhook secret in {path}: {source}")]
@@ -66,7 +78,20 @@ pub struct Config {
     /// Bearer token of the admin API (`/v1`). None until start-up fills it from the data
     /// directory's generated token.
     pub admin_token: Option<Secret>,
+    pub backends: Backends,
+    pub aws: AwsConfig,
+    /// Secret settings given as references (`ssm:…`), until [`Config::resolve_secrets`].
+    pending_secrets: Vec<PendingSecret>,
 }
+
+#[derive(Debug, Clone)]
+struct PendingSecret {
+    setting: &'static str,
+    reference: SecretRef,
+}
+
+/// Secrets shorter than this are refused: they are too easy to guess.
+const MIN_SECRET_LEN: usize = 16;
 
 #[derive(Debug, Clone)]
 pub struct IntakeConfig {
@@ -105,7 +130,9 @@ impl Config {
         Config::from_settings(cli.or(file))
     }
 
-    pub fn from_settings(s: Settings) -> Result<Config, ConfigError> {
+    pub fn from_settings(mut s: Settings) -> Result<Config, ConfigError> {
+        let workers = s.workers.unwrap_or(2);
+        let (backends, aws) = backends::from_settings(&mut s, workers)?;
         let listen_addr = s
             .listen_addr
             .as_deref()
@@ -128,12 +155,28 @@ impl Config {
             return Err(ConfigError::invalid("data_dir", "must not be empty"));
         }
 
-        let webhook_secrets = s.jira_webhook_secrets.unwrap_or_default();
-        if let Some(i) = webhook_secrets.iter().position(|k| k.expose().len() < 16) {
-            return Err(ConfigError::invalid(
-                "jira_webhook_secrets",
-                format!("secret #{} is shorter than 16 characters", i + 1),
-            ));
+        let mut pending_secrets = Vec::new();
+        let mut webhook_secrets = Vec::new();
+        for (i, secret) in s
+            .jira_webhook_secrets
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+        {
+            let setting = "jira_webhook_secrets";
+            match SecretRef::parse(secret.expose()) {
+                Some(reference) => pending_secrets.push(PendingSecret {
+                    setting,
+                    reference: reference.map_err(|e| ConfigError::invalid(setting, e))?,
+                }),
+                None if secret.expose().len() < MIN_SECRET_LEN => {
+                    return Err(ConfigError::invalid(
+                        setting,
+                        format!("secret #{} is shorter than 16 characters", i + 1),
+                    ));
+                }
+                None => webhook_secrets.push(secret),
+            }
         }
         let automation_header = s
             .automation_header
@@ -147,13 +190,43 @@ impl Config {
                 "must differ from X-Hub-Signature",
             ));
         }
-        let automation_secret = s.automation_secret.filter(|k| !k.is_empty());
-        if automation_secret
+        let mut automation_secret = s.automation_secret.filter(|k| !k.is_empty());
+        if let Some(reference) = automation_secret
             .as_ref()
-            .is_some_and(|k| k.expose().len() < 16)
+            .and_then(|k| SecretRef::parse(k.expose()))
+        {
+            let setting = "automation_secret";
+            pending_secrets.push(PendingSecret {
+                setting,
+                reference: reference.map_err(|e| ConfigError::invalid(setting, e))?,
+            });
+            automation_secret = None;
+        } else if automation_secret
+            .as_ref()
+            .is_some_and(|k| k.expose().len() < MIN_SECRET_LEN)
         {
             return Err(ConfigError::invalid(
                 "automation_secret",
+                "is shorter than 16 characters",
+            ));
+        }
+        let mut admin_token = s.admin_token.filter(|t| !t.is_empty());
+        if let Some(reference) = admin_token
+            .as_ref()
+            .and_then(|t| SecretRef::parse(t.expose()))
+        {
+            let setting = "admin_token";
+            pending_secrets.push(PendingSecret {
+                setting,
+                reference: reference.map_err(|e| ConfigError::invalid(setting, e))?,
+            });
+            admin_token = None;
+        } else if admin_token
+            .as_ref()
+            .is_some_and(|t| t.expose().len() < MIN_SECRET_LEN)
+        {
+            return Err(ConfigError::invalid(
+                "admin_token",
                 "is shorter than 16 characters",
             ));
         }
@@ -195,7 +268,7 @@ impl Config {
         };
 
         let queue = QueueConfig {
-            workers: s.workers.unwrap_or(2),
+            workers,
             max_attempts: match s.max_attempts.unwrap_or(8) {
                 0 => return Err(ConfigError::invalid("max_attempts", "must be at least 1")),
                 n => n,
@@ -232,16 +305,59 @@ impl Config {
             },
             queue,
             shutdown_grace: secs("shutdown_grace_secs", s.shutdown_grace_secs, 20, 1)?,
-            admin_token: match s.admin_token.filter(|t| !t.is_empty()) {
-                Some(t) if t.expose().len() < 16 => {
-                    return Err(ConfigError::invalid(
-                        "admin_token",
-                        "is shorter than 16 characters",
-                    ));
-                }
-                other => other,
-            },
+            admin_token,
+            backends,
+            aws,
+            pending_secrets,
         })
+    }
+
+    /// Whether start-up needs the AWS SDK: an AWS backend, or a secret kept in AWS.
+    pub fn needs_aws(&self) -> bool {
+        self.backends.uses_aws() || self.secrets_need_aws()
+    }
+
+    /// Whether a secret reference points into AWS (SSM or Secrets Manager).
+    pub fn secrets_need_aws(&self) -> bool {
+        self.pending_secrets.iter().any(|p| p.reference.needs_aws())
+    }
+
+    /// Fetches every secret given by reference and checks it like a literal one. Idempotent:
+    /// resolved references are not fetched again.
+    pub async fn resolve_secrets(&mut self, resolver: &SecretResolver) -> Result<(), ConfigError> {
+        for pending in std::mem::take(&mut self.pending_secrets) {
+            let PendingSecret { setting, reference } = pending;
+            let failed = |reason: String| ConfigError::SecretRef {
+                setting,
+                reference: reference.to_string(),
+                reason,
+            };
+            let value = resolver.resolve(&reference).await.map_err(failed)?;
+            // A list setting's parameter may hold several comma-separated secrets, so a
+            // rotation is one parameter update.
+            let values: Vec<Secret> = if setting == "jira_webhook_secrets" {
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(Secret::new)
+                    .collect()
+            } else {
+                vec![Secret::new(value.trim())]
+            };
+            if values.is_empty() || values.iter().any(|v| v.expose().len() < MIN_SECRET_LEN) {
+                return Err(failed(
+                    "the value is empty or shorter than 16 characters".into(),
+                ));
+            }
+            tracing::info!(setting, reference = %reference, "secret loaded");
+            match setting {
+                "jira_webhook_secrets" => self.intake.webhook_secrets.extend(values),
+                "admin_token" => self.admin_token = values.into_iter().next(),
+                _ => self.intake.automation_secret = values.into_iter().next(),
+            }
+        }
+        Ok(())
     }
 
     /// Path of the SQLite file holding the queue and the state.
@@ -265,7 +381,11 @@ impl Config {
     /// Fills the webhook secrets from the data directory when none are configured, creating a
     /// random one on first start. The value is never logged; `print-webhook-secret` shows it.
     pub fn ensure_webhook_secret(&mut self) -> Result<Option<PathBuf>, ConfigError> {
-        if !self.intake.webhook_secrets.is_empty() {
+        let referenced = self
+            .pending_secrets
+            .iter()
+            .any(|p| p.setting == "jira_webhook_secrets");
+        if !self.intake.webhook_secrets.is_empty() || referenced {
             return Ok(None);
         }
         let (secret, path) = load_or_create_secret(&self.data_dir, WEBHOOK_SECRET_FILE)?;
@@ -275,7 +395,11 @@ impl Config {
 
     /// Same for the admin token; `print-admin-token` shows it.
     pub fn ensure_admin_token(&mut self) -> Result<Option<PathBuf>, ConfigError> {
-        if self.admin_token.is_some() {
+        let referenced = self
+            .pending_secrets
+            .iter()
+            .any(|p| p.setting == "admin_token");
+        if self.admin_token.is_some() || referenced {
             return Ok(None);
         }
         let (token, path) = load_or_create_secret(&self.data_dir, ADMIN_TOKEN_FILE)?;
@@ -345,6 +469,160 @@ mod tests {
         assert_eq!(c.listen_addr.to_string(), "0.0.0.0:9000");
         assert_eq!(c.queue.workers, 1);
         assert_eq!(c.intake.project_keys[0].as_str(), "SEC");
+    }
+
+    #[test]
+    fn backends_default_to_the_embedded_ones_and_need_no_aws() {
+        let c = Config::from_settings(Settings::default()).unwrap();
+        assert_eq!(c.backends.bus, BusBackend::Embedded);
+        assert_eq!(c.backends.store, StoreBackend::Sqlite);
+        assert_eq!(c.backends.consumer, ConsumerBackend::InProcess);
+        assert!(!c.needs_aws());
+    }
+
+    #[test]
+    fn aws_backends_are_chosen_independently_from_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            r#"
+bus = "eventbridge"
+eventbridge_bus_name = "sir"
+store = "dynamodb"
+dynamodb_table = "sir-state"
+consumer = "sqs"
+sqs_queue_url = "https://sqs.us-east-1.amazonaws.com/123456789012/sir-events"
+aws_region = "eu-west-1"
+aws_endpoint_url = "http://127.0.0.1:5000/"
+"#,
+        )
+        .unwrap();
+        let c = Config::load(Settings {
+            config: Some(path),
+            ..Settings::default()
+        })
+        .unwrap();
+        assert_eq!(
+            c.backends.bus,
+            BusBackend::EventBridge(EventBridgeConfig {
+                bus_name: "sir".into(),
+                source: "sir-jira-bridge".into()
+            })
+        );
+        assert_eq!(
+            c.backends.store,
+            StoreBackend::DynamoDb {
+                table: "sir-state".into()
+            }
+        );
+        assert!(matches!(c.backends.consumer, ConsumerBackend::Sqs { .. }));
+        assert_eq!(c.aws.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(c.aws.endpoint_url.as_deref(), Some("http://127.0.0.1:5000"));
+        assert!(c.needs_aws());
+        // Without SQLite behind anything, nothing is written to the data directory.
+        assert!(!c.backends.uses_sqlite());
+    }
+
+    #[test]
+    fn incomplete_or_contradictory_backends_are_refused_by_name() {
+        let refused = |s: Settings, setting: &str| {
+            let msg = Config::from_settings(s).unwrap_err().to_string();
+            assert!(msg.contains(&format!("`{setting}`")), "{msg}");
+        };
+        refused(
+            Settings {
+                bus: Some(BusKind::EventBridge),
+                workers: Some(0),
+                ..Settings::default()
+            },
+            "eventbridge_bus_name",
+        );
+        refused(
+            Settings {
+                store: Some(StoreKind::DynamoDb),
+                bus: Some(BusKind::EventBridge),
+                eventbridge_bus_name: Some("b".into()),
+                workers: Some(0),
+                ..Settings::default()
+            },
+            "dynamodb_table",
+        );
+        // Workers on the embedded queue would never see an event published to EventBridge.
+        refused(
+            Settings {
+                bus: Some(BusKind::EventBridge),
+                eventbridge_bus_name: Some("b".into()),
+                ..Settings::default()
+            },
+            "consumer",
+        );
+        refused(
+            Settings {
+                consumer: Some(ConsumerKind::Sqs),
+                sqs_queue_url: Some("https://sqs/q".into()),
+                ..Settings::default()
+            },
+            "consumer",
+        );
+        refused(
+            Settings {
+                store: Some(StoreKind::DynamoDb),
+                dynamodb_table: Some("sir-state".into()),
+                ..Settings::default()
+            },
+            "store",
+        );
+        refused(
+            Settings {
+                bus: Some(BusKind::EventBridge),
+                eventbridge_bus_name: Some("b".into()),
+                event_source: Some("aws.securityir".into()),
+                workers: Some(0),
+                ..Settings::default()
+            },
+            "event_source",
+        );
+    }
+
+    #[test]
+    fn secret_references_wait_for_resolution_and_are_never_literal_secrets() {
+        let s = Settings {
+            jira_webhook_secrets: Some(vec![
+                Secret::new("ssm:/sir/webhook"),
+                Secret::new("literal-secret-0123456789"),
+            ]),
+            automation_secret: Some(Secret::new("secretsmanager:sir#automation")),
+            ..Settings::default()
+        };
+        let c = Config::from_settings(s).unwrap();
+        assert_eq!(c.intake.webhook_secrets.len(), 1, "only the literal so far");
+        assert!(c.intake.automation_secret.is_none());
+        assert!(c.secrets_need_aws());
+        let bad = Settings {
+            automation_secret: Some(Secret::new("ssm:")),
+            ..Settings::default()
+        };
+        let msg = Config::from_settings(bad).unwrap_err().to_string();
+        assert!(msg.contains("automation_secret"), "{msg}");
+    }
+
+    #[tokio::test]
+    async fn a_file_reference_resolves_without_aws() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("secret");
+        std::fs::write(&file, "  from-a-file-0123456789\n").unwrap();
+        let mut c = Config::from_settings(Settings {
+            automation_secret: Some(Secret::new(format!("file:{}", file.display()))),
+            ..Settings::default()
+        })
+        .unwrap();
+        assert!(!c.needs_aws());
+        c.resolve_secrets(&SecretResolver::new(None)).await.unwrap();
+        assert_eq!(
+            c.intake.automation_secret.unwrap().expose(),
+            "from-a-file-0123456789"
+        );
     }
 
     #[test]

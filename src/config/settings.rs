@@ -115,6 +115,45 @@ pub struct Settings {
     /// Seconds to finish in-flight work on SIGTERM before leases are released [default: 20].
     #[arg(long, global = true, env = "SIR_JIRA_SHUTDOWN_GRACE_SECS")]
     pub shutdown_grace_secs: Option<u64>,
+
+    /// Where accepted events go: the queue in the SQLite file, or Amazon EventBridge
+    /// [default: embedded].
+    #[arg(long, global = true, env = "SIR_JIRA_BUS")]
+    pub bus: Option<BusKind>,
+
+    /// Where state lives: the SQLite file, or a DynamoDB table [default: sqlite].
+    #[arg(long, global = true, env = "SIR_JIRA_STORE")]
+    pub store: Option<StoreKind>,
+
+    /// What the workers read: the embedded queue, or an SQS queue an EventBridge rule feeds
+    /// [default: in-process].
+    #[arg(long, global = true, env = "SIR_JIRA_CONSUMER")]
+    pub consumer: Option<ConsumerKind>,
+
+    /// EventBridge bus the events are put on (name or ARN; required with bus = eventbridge).
+    #[arg(long, global = true, env = "SIR_JIRA_EVENTBRIDGE_BUS_NAME")]
+    pub eventbridge_bus_name: Option<String>,
+
+    /// `source` of the events put on EventBridge [default: sir-jira-bridge].
+    #[arg(long, global = true, env = "SIR_JIRA_EVENT_SOURCE")]
+    pub event_source: Option<String>,
+
+    /// DynamoDB table holding the state (required with store = dynamodb).
+    #[arg(long, global = true, env = "SIR_JIRA_DYNAMODB_TABLE")]
+    pub dynamodb_table: Option<String>,
+
+    /// URL of the SQS queue the workers read (required with consumer = sqs).
+    #[arg(long, global = true, env = "SIR_JIRA_SQS_QUEUE_URL")]
+    pub sqs_queue_url: Option<String>,
+
+    /// AWS region [default: the SDK's chain: AWS_REGION, profile, instance metadata].
+    #[arg(long, global = true, env = "SIR_JIRA_AWS_REGION")]
+    pub aws_region: Option<String>,
+
+    /// One endpoint for every AWS service, for emulators such as moto
+    /// [default: AWS_ENDPOINT_URL, else the real AWS endpoints].
+    #[arg(long, global = true, env = "SIR_JIRA_AWS_ENDPOINT_URL")]
+    pub aws_endpoint_url: Option<String>,
 }
 
 impl Settings {
@@ -155,6 +194,15 @@ impl Settings {
             retention_secs: self.retention_secs.or(lower.retention_secs),
             shutdown_grace_secs: self.shutdown_grace_secs.or(lower.shutdown_grace_secs),
             admin_token: self.admin_token.or(lower.admin_token),
+            bus: self.bus.or(lower.bus),
+            store: self.store.or(lower.store),
+            consumer: self.consumer.or(lower.consumer),
+            eventbridge_bus_name: self.eventbridge_bus_name.or(lower.eventbridge_bus_name),
+            event_source: self.event_source.or(lower.event_source),
+            dynamodb_table: self.dynamodb_table.or(lower.dynamodb_table),
+            sqs_queue_url: self.sqs_queue_url.or(lower.sqs_queue_url),
+            aws_region: self.aws_region.or(lower.aws_region),
+            aws_endpoint_url: self.aws_endpoint_url.or(lower.aws_endpoint_url),
         }
     }
 }
@@ -196,4 +244,27 @@ impl LogFormat {
             LogFormat::Json
         }
     }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BusKind {
+    Embedded,
+    #[value(name = "eventbridge")]
+    EventBridge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    Sqlite,
+    #[value(name = "dynamodb")]
+    DynamoDb,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConsumerKind {
+    InProcess,
+    Sqs,
 }

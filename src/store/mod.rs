@@ -2,6 +2,7 @@
 //! and dead letters. One trait; SQLite implements it for the embedded default, DynamoDB in AWS.
 //! The behaviour every implementation must show is in `tests/api/store_contract.rs`.
 
+mod dynamodb;
 pub(crate) mod sqlite;
 
 use std::time::Duration;
@@ -9,6 +10,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+pub use dynamodb::DynamoStore;
 pub use sqlite::SqliteStore;
 
 #[derive(Debug, thiserror::Error)]
@@ -146,6 +148,14 @@ pub trait StateStore: Send + Sync {
     async fn dead_letter(&self, id: &str) -> Result<Option<DeadLetter>, StoreError>;
     async fn delete_dead_letter(&self, id: &str) -> Result<bool, StoreError>;
 
-    /// Drops expired delivery keys and leases; returns how many rows went.
+    /// Keeps `data` under `key` for `ttl`: the raw delivery and oversize events that the
+    /// AWS bus cannot carry itself. Overwrites whatever the key held.
+    async fn put_blob(&self, key: &str, data: &[u8], ttl: Duration) -> Result<(), StoreError>;
+    /// The bytes under `key`, unless absent or expired.
+    async fn blob(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Drops expired delivery keys, leases and blobs; returns how many rows went. A store
+    /// that expires items itself (DynamoDB TTL) may return 0: expired items never count as
+    /// present either way.
     async fn purge_expired(&self) -> Result<u64, StoreError>;
 }

@@ -359,6 +359,37 @@ impl StateStore for SqliteStore {
             .await?)
     }
 
+    async fn put_blob(&self, key: &str, data: &[u8], ttl: Duration) -> Result<(), StoreError> {
+        let (key, data) = (key.to_owned(), data.to_vec());
+        let ttl = ms(ttl);
+        Ok(self
+            .db
+            .write(move |c| {
+                c.execute(
+                    "INSERT INTO blobs (key, data, expires_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (key) DO UPDATE SET data = ?2, expires_at = ?3",
+                    params![key, data, now_ms() + ttl],
+                )?;
+                Ok(())
+            })
+            .await?)
+    }
+
+    async fn blob(&self, key: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let key = key.to_owned();
+        Ok(self
+            .db
+            .read(move |c| {
+                Ok(c.query_row(
+                    "SELECT data FROM blobs WHERE key = ?1 AND expires_at > ?2",
+                    params![key, now_ms()],
+                    |r| r.get(0),
+                )
+                .optional()?)
+            })
+            .await?)
+    }
+
     async fn purge_expired(&self) -> Result<u64, StoreError> {
         Ok(self
             .db
@@ -366,7 +397,8 @@ impl StateStore for SqliteStore {
                 let now = now_ms();
                 let a = c.execute("DELETE FROM deliveries WHERE expires_at <= ?1", [now])?;
                 let b = c.execute("DELETE FROM leases WHERE expires_at <= ?1", [now])?;
-                Ok((a + b) as u64)
+                let d = c.execute("DELETE FROM blobs WHERE expires_at <= ?1", [now])?;
+                Ok((a + b + d) as u64)
             })
             .await?)
     }

@@ -74,7 +74,7 @@ impl TestApp {
             app = app.with_handler(handler);
         }
         let addr = app.local_addr();
-        let queue = app.queue();
+        let queue = app.queue().expect("test apps run the embedded bus");
         let store = app.state().store;
         let stop = CancellationToken::new();
         let token = stop.clone();
@@ -208,4 +208,221 @@ where
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     false
+}
+
+/// The moto server `scripts/test` started. Tests of the AWS backends never skip: without it
+/// they fail and say how to run them.
+pub fn moto_endpoint() -> String {
+    std::env::var("MOTO_ENDPOINT").unwrap_or_else(|_| {
+        panic!(
+            "MOTO_ENDPOINT is unset: run scripts/test, which starts moto's server for the AWS tests"
+        )
+    })
+}
+
+/// SDK configuration for an endpoint on this machine: fake credentials and a fixed region,
+/// so the SDK never looks for real ones (nor at instance metadata).
+pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "testing", "testing", None, None, "tests",
+        ))
+        .endpoint_url(endpoint)
+        .load()
+        .await
+}
+
+/// SDK configuration pointing at moto.
+pub async fn moto_sdk() -> aws_config::SdkConfig {
+    sdk_config_for(&moto_endpoint()).await
+}
+
+/// A resource name no other test uses (tests share one moto server and run in parallel).
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// A fresh DynamoDB table in moto, with the store on it.
+pub async fn dynamo_store(sdk: &aws_config::SdkConfig) -> sir_jira_bridge::store::DynamoStore {
+    let store = sir_jira_bridge::store::DynamoStore::from_sdk(sdk, unique("sir-state"));
+    store
+        .create_table()
+        .await
+        .expect("create the table in moto");
+    store
+}
+
+/// A gateway on AWS backends (the SDK pointed at moto), from [`test_settings`] and
+/// `customize`; no embedded queue to inspect: tests read what reached AWS.
+pub struct AwsApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    stop: CancellationToken,
+    handle: Option<JoinHandle<()>>,
+    _dir: TempDir,
+}
+
+impl AwsApp {
+    pub async fn spawn(
+        sdk: &aws_config::SdkConfig,
+        customize: impl FnOnce(&mut Settings),
+        handler: Option<Arc<dyn EventHandler>>,
+    ) -> AwsApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = test_settings(dir.path());
+        customize(&mut settings);
+        let mut app = Application::build_with_aws(
+            Config::from_settings(settings).unwrap(),
+            Some(sdk.clone()),
+        )
+        .await
+        .unwrap();
+        if let Some(handler) = handler {
+            app = app.with_handler(handler);
+        }
+        let addr = app.local_addr();
+        let stop = CancellationToken::new();
+        let token = stop.clone();
+        let handle = tokio::spawn(async move {
+            app.run_until_stopped(async move { token.cancelled().await })
+                .await
+                .unwrap();
+        });
+        AwsApp {
+            addr,
+            client: reqwest::Client::new(),
+            stop,
+            handle: Some(handle),
+            _dir: dir,
+        }
+    }
+
+    pub async fn post_signed(
+        &self,
+        body: &[u8],
+        secret: &str,
+        delivery: &str,
+    ) -> reqwest::Response {
+        self.client
+            .post(format!("http://{}/webhooks/jira", self.addr))
+            .header("content-type", "application/json")
+            .header("x-atlassian-webhook-identifier", delivery)
+            .header("x-hub-signature", sign(secret, body))
+            .body(body.to_vec())
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn stop(mut self) {
+        self.stop.cancel();
+        if let Some(h) = self.handle.take() {
+            h.await.unwrap();
+        }
+    }
+}
+
+impl Drop for AwsApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// An EventBridge bus in moto with a rule (the documented pattern) that targets a new SQS
+/// queue. Returns the bus name and the queue URL.
+pub async fn bus_to_queue(sdk: &aws_config::SdkConfig, source: &str) -> (String, String) {
+    let events = aws_sdk_eventbridge::Client::new(sdk);
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let bus = unique("sir-bus");
+    events.create_event_bus().name(&bus).send().await.unwrap();
+    let queue_url = create_queue(sdk, &unique("sir-events"), None).await;
+    let queue_arn = queue_arn(&sqs, &queue_url).await;
+    let rule = unique("sir-rule");
+    events
+        .put_rule()
+        .name(&rule)
+        .event_bus_name(&bus)
+        .event_pattern(sir_jira_bridge::bus::eventbridge::jira_events_pattern(source).to_string())
+        .send()
+        .await
+        .unwrap();
+    events
+        .put_targets()
+        .rule(&rule)
+        .event_bus_name(&bus)
+        .targets(
+            aws_sdk_eventbridge::types::Target::builder()
+                .id("queue")
+                .arn(queue_arn)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap();
+    (bus, queue_url)
+}
+
+/// A new SQS queue; with `redrive`, `(dead-letter queue arn, maxReceiveCount)`.
+pub async fn create_queue(
+    sdk: &aws_config::SdkConfig,
+    name: &str,
+    redrive: Option<(String, u32)>,
+) -> String {
+    let mut request = aws_sdk_sqs::Client::new(sdk)
+        .create_queue()
+        .queue_name(name);
+    if let Some((arn, max)) = redrive {
+        request = request.attributes(
+            aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy,
+            serde_json::json!({"deadLetterTargetArn": arn, "maxReceiveCount": max.to_string()})
+                .to_string(),
+        );
+    }
+    request.send().await.unwrap().queue_url.unwrap()
+}
+
+pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
+    sqs.get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap()[&aws_sdk_sqs::types::QueueAttributeName::QueueArn]
+        .clone()
+}
+
+/// Bodies of the messages that arrive on `url` within `within`, deleting them.
+pub async fn drain_queue(
+    sdk: &aws_config::SdkConfig,
+    url: &str,
+    want: usize,
+    within: Duration,
+) -> Vec<Value> {
+    let sqs = aws_sdk_sqs::Client::new(sdk);
+    let deadline = tokio::time::Instant::now() + within;
+    let mut bodies = Vec::new();
+    while bodies.len() < want && tokio::time::Instant::now() < deadline {
+        let out = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        for m in out.messages.unwrap_or_default() {
+            bodies.push(serde_json::from_str(m.body().unwrap()).unwrap());
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle().unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+    bodies
 }

@@ -185,6 +185,12 @@ impl StateStore for DeadStore {
     async fn delete_dead_letter(&self, _: &str) -> Result<bool, StoreError> {
         Err(down())
     }
+    async fn put_blob(&self, _: &str, _: &[u8], _: Duration) -> Result<(), StoreError> {
+        Err(down())
+    }
+    async fn blob(&self, _: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Err(down())
+    }
     async fn purge_expired(&self) -> Result<u64, StoreError> {
         Err(down())
     }

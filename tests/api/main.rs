@@ -1,10 +1,15 @@
 //! The integration suite: one binary, shared helpers, a module per area.
 
 mod admin;
+mod dynamodb;
+mod eventbridge;
+mod fake_eventbridge;
 mod helpers;
 mod intake;
 mod jira_webhook;
 mod process;
 mod queue;
 mod schema;
+mod secrets;
+mod sqs;
 mod store_contract;

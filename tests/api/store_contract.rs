@@ -1,5 +1,6 @@
 //! The behaviour every `StateStore` must show. Each check takes `&dyn StateStore`; an
 //! implementation joins by adding one `#[tokio::test]` that builds it and calls `all`.
+//! SQLite runs here; DynamoDB (in moto) runs it in `dynamodb.rs`.
 
 use std::{sync::Arc, time::Duration};
 
@@ -15,10 +16,13 @@ pub async fn all(store: Arc<dyn StateStore>) {
     delivery_dedupe(store.as_ref()).await;
     concurrent_claims_have_one_winner(store.clone()).await;
     mappings_are_insert_once(store.clone()).await;
+    one_issue_cannot_mirror_two_racing_cases(store.clone()).await;
+    mappings_list_in_pages(store.as_ref()).await;
     ledger(store.as_ref()).await;
     checkpoints(store.as_ref()).await;
     leases(store.as_ref()).await;
     dead_letters(store.as_ref()).await;
+    blobs(store.as_ref()).await;
     store.ping().await.unwrap();
 }
 
@@ -26,7 +30,19 @@ pub async fn all(store: Arc<dyn StateStore>) {
 async fn sqlite_store_meets_the_contract() {
     let dir = tempfile::tempdir().unwrap();
     let db = Db::open(&dir.path().join("s.sqlite3")).unwrap();
-    all(Arc::new(SqliteStore::new(db))).await;
+    let store = Arc::new(SqliteStore::new(db));
+    all(store.clone()).await;
+
+    // SQLite expires rows by purging (DynamoDB's TTL does it on its own).
+    assert_eq!(
+        store
+            .claim_delivery("short", Duration::from_millis(1))
+            .await
+            .unwrap(),
+        Claim::New
+    );
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    assert!(store.purge_expired().await.unwrap() >= 1);
 }
 
 async fn delivery_dedupe(s: &dyn StateStore) {
@@ -60,6 +76,7 @@ async fn delivery_dedupe(s: &dyn StateStore) {
     assert_eq!(s.claim_delivery("d3", long).await.unwrap(), Claim::New);
     assert_eq!(s.claim_delivery("d4", long).await.unwrap(), Claim::New);
 
+    // Purging never brings an expired key back, whether or not it removes rows itself.
     assert_eq!(
         s.claim_delivery("d5", Duration::from_millis(1))
             .await
@@ -67,7 +84,8 @@ async fn delivery_dedupe(s: &dyn StateStore) {
         Claim::New
     );
     tokio::time::sleep(Duration::from_millis(10)).await;
-    assert!(s.purge_expired().await.unwrap() >= 1);
+    s.purge_expired().await.unwrap();
+    assert_eq!(s.claim_delivery("d5", long).await.unwrap(), Claim::New);
 }
 
 async fn concurrent_claims_have_one_winner(s: Arc<dyn StateStore>) {
@@ -90,8 +108,9 @@ async fn concurrent_claims_have_one_winner(s: Arc<dyn StateStore>) {
     assert_eq!(new, 1);
 }
 
+/// Twenty creators race for one case, each with its own issue: one wins, all read the winner.
 async fn mappings_are_insert_once(s: Arc<dyn StateStore>) {
-    let tasks: Vec<_> = (0..10)
+    let tasks: Vec<_> = (0..20)
         .map(|i| {
             let s = s.clone();
             tokio::spawn(async move {
@@ -142,6 +161,70 @@ async fn mappings_are_insert_once(s: Arc<dyn StateStore>) {
     );
 }
 
+/// Twenty cases race for one issue: one wins; the others cannot map that issue, read the
+/// winner, and leave no half-written mapping of their own case behind.
+async fn one_issue_cannot_mirror_two_racing_cases(s: Arc<dyn StateStore>) {
+    let tasks: Vec<_> = (0..20)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let m = Mapping {
+                    case_id: format!("{}", 3_000_000_000u64 + i),
+                    issue_key: "SEC-7".into(),
+                    issue_id: None,
+                };
+                (m.clone(), s.insert_mapping(&m).await.unwrap())
+            })
+        })
+        .collect();
+    let mut winners = Vec::new();
+    let mut losers = Vec::new();
+    for t in tasks {
+        match t.await.unwrap() {
+            (m, InsertOutcome::Inserted) => winners.push(m),
+            (m, InsertOutcome::Existing(seen)) => losers.push((m, seen)),
+        }
+    }
+    assert_eq!(winners.len(), 1);
+    for (mine, seen) in losers {
+        assert_eq!(seen, winners[0]);
+        assert_eq!(s.mapping_by_case(&mine.case_id).await.unwrap(), None);
+    }
+}
+
+async fn mappings_list_in_pages(s: &dyn StateStore) {
+    for i in 0..5 {
+        let m = Mapping {
+            case_id: format!("50000000{i:02}"),
+            issue_key: format!("LIST-{i}"),
+            issue_id: None,
+        };
+        assert_eq!(s.insert_mapping(&m).await.unwrap(), InsertOutcome::Inserted);
+    }
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s.list_mappings(after.as_deref(), 2).await.unwrap();
+        assert!(page.len() <= 2);
+        let Some(last) = page.last() else { break };
+        after = Some(last.case_id.clone());
+        seen.extend(page);
+    }
+    let ids: Vec<_> = seen.iter().map(|m| m.case_id.as_str()).collect();
+    let mut sorted = ids.clone();
+    sorted.sort();
+    assert_eq!(ids, sorted, "ordered by case id");
+    for i in 0..5 {
+        assert!(ids.contains(&format!("50000000{i:02}").as_str()));
+    }
+    // Every mapping is listed once, by its case: the issue side is not listed again.
+    assert_eq!(
+        seen.len(),
+        ids.iter().collect::<std::collections::HashSet<_>>().len()
+    );
+    assert!(seen.iter().any(|m| m.issue_key == "LIST-3"));
+}
+
 async fn ledger(s: &dyn StateStore) {
     assert!(s.ledger(Side::Jira, "SEC-1").await.unwrap().is_none());
     let mut entry = LedgerEntry {
@@ -174,14 +257,15 @@ async fn checkpoints(s: &dyn StateStore) {
 }
 
 async fn leases(s: &dyn StateStore) {
-    let ttl = Duration::from_millis(80);
+    // Long enough that a slow store (an emulator under a parallel suite) answers within it.
+    let ttl = Duration::from_millis(600);
     assert!(s.acquire_lease("poll", "a", ttl).await.unwrap());
     assert!(!s.acquire_lease("poll", "b", ttl).await.unwrap());
     assert!(
         s.acquire_lease("poll", "a", ttl).await.unwrap(),
         "owner renews"
     );
-    tokio::time::sleep(Duration::from_millis(120)).await;
+    tokio::time::sleep(ttl + Duration::from_millis(100)).await;
     assert!(
         s.acquire_lease("poll", "b", ttl).await.unwrap(),
         "expired lease is taken over"
@@ -221,4 +305,66 @@ async fn dead_letters(s: &dyn StateStore) {
     assert!(s.delete_dead_letter("evt-2").await.unwrap());
     assert!(!s.delete_dead_letter("evt-2").await.unwrap());
     assert!(s.dead_letter("evt-2").await.unwrap().is_none());
+
+    // A dead letter may carry a raw delivery of a megabyte (larger than a DynamoDB item).
+    // Failing again keeps its payload and raw delivery and records the new error.
+    let big = DeadLetter {
+        id: "evt-9".into(),
+        event_type: "jira.comment.created".into(),
+        payload: format!("{{\"text\":\"{}\"}}", "p".repeat(300 * 1024)),
+        raw: Some((0..1024 * 1024).map(|i| (i % 251) as u8).collect()),
+        error: "first".into(),
+        attempts: 1,
+        failed_at_ms: 5000,
+    };
+    s.put_dead_letter(&big).await.unwrap();
+    s.put_dead_letter(&DeadLetter {
+        raw: None,
+        payload: "{}".into(),
+        error: "second".into(),
+        attempts: 2,
+        failed_at_ms: 6000,
+        ..big.clone()
+    })
+    .await
+    .unwrap();
+    let back = s.dead_letter("evt-9").await.unwrap().unwrap();
+    assert_eq!(back.payload, big.payload);
+    assert_eq!(back.raw, big.raw);
+    assert_eq!((back.error.as_str(), back.attempts), ("second", 2));
+    let listed = s.list_dead_letters(Some("evt-4"), 10).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].raw, big.raw);
+    assert!(s.delete_dead_letter("evt-9").await.unwrap());
+    assert!(s.dead_letter("evt-9").await.unwrap().is_none());
+}
+
+async fn blobs(s: &dyn StateStore) {
+    let hour = Duration::from_secs(3600);
+    assert_eq!(s.blob("raw/none").await.unwrap(), None);
+    s.put_blob("raw/a", b"first", hour).await.unwrap();
+    s.put_blob("raw/a", b"second", hour).await.unwrap();
+    assert_eq!(
+        s.blob("raw/a").await.unwrap().as_deref(),
+        Some(&b"second"[..])
+    );
+    s.put_blob("raw/empty", b"", hour).await.unwrap();
+    assert_eq!(s.blob("raw/empty").await.unwrap(), Some(vec![]));
+
+    // Larger than one DynamoDB item: comes back whole, in order; a shorter overwrite wins.
+    let big: Vec<u8> = (0..1024 * 1024 + 7).map(|i| (i % 253) as u8).collect();
+    s.put_blob("event/big", &big, hour).await.unwrap();
+    assert_eq!(s.blob("event/big").await.unwrap(), Some(big.clone()));
+    s.put_blob("event/big", &big[..1000], hour).await.unwrap();
+    assert_eq!(
+        s.blob("event/big").await.unwrap().as_deref(),
+        Some(&big[..1000])
+    );
+
+    // Expired blobs read as absent even while still stored.
+    s.put_blob("raw/short", b"x", Duration::from_millis(20))
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(40)).await;
+    assert_eq!(s.blob("raw/short").await.unwrap(), None);
 }
