@@ -16,6 +16,7 @@ pub mod intake;
 pub mod metrics;
 pub mod peers;
 pub mod secret;
+pub mod sir;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

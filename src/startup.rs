@@ -18,7 +18,7 @@ use crate::{
     peers::PeerHealth,
     store::{DynamoStore, SqliteStore, StateStore},
     verify::{jira::JiraVerifier, sns::HttpFetcher},
-    worker::{EventHandler, LogOnlyHandler, WorkerPool},
+    worker::{Dispatcher, EventHandler, WorkerPool},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -165,7 +165,7 @@ impl Application {
             state,
             queue,
             source,
-            handler: Arc::new(LogOnlyHandler),
+            handler: Arc::new(Dispatcher::default()),
         })
     }
 

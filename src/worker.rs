@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::{
     bus::{Delivery, EventSource, Failure},
-    event::EventEnvelope,
+    event::{Direction, EventEnvelope},
     metrics::{EventLabels, Metrics, OutcomeLabels},
 };
 
@@ -29,11 +29,38 @@ impl EventHandler for LogOnlyHandler {
             event_id = %envelope.id,
             event_type = envelope.event.type_name(),
             issue_key = envelope.event.jira_issue_key().unwrap_or(""),
+            case_id = envelope.event.case_id().unwrap_or(""),
             delivery_id = %envelope.delivery_id,
             event = %serde_json::to_string(&envelope.event).unwrap_or_default(),
             "event processed (no sync configured: logged only)"
         );
         Ok(())
+    }
+}
+
+/// Routes each event to the sync that applies it: SIR-side changes to the case → issue sync,
+/// Jira-side changes to the issue → case sync. A direction without a sync configured logs.
+pub struct Dispatcher {
+    pub case_to_issue: Arc<dyn EventHandler>,
+    pub issue_to_case: Arc<dyn EventHandler>,
+}
+
+impl Default for Dispatcher {
+    fn default() -> Self {
+        Self {
+            case_to_issue: Arc::new(LogOnlyHandler),
+            issue_to_case: Arc::new(LogOnlyHandler),
+        }
+    }
+}
+
+#[async_trait]
+impl EventHandler for Dispatcher {
+    async fn handle(&self, envelope: &EventEnvelope) -> Result<(), Failure> {
+        match envelope.event.direction() {
+            Direction::CaseToIssue => self.case_to_issue.handle(envelope).await,
+            Direction::IssueToCase => self.issue_to_case.handle(envelope).await,
+        }
     }
 }
 

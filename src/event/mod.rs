@@ -6,6 +6,7 @@
 
 pub mod adf;
 pub mod jira;
+pub mod sir;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -58,6 +59,10 @@ pub enum Origin {
     JiraAutomationSns,
     /// An operator's request through the admin API.
     AdminApi,
+    /// A native SIR event (`source: aws.security-ir`) from EventBridge.
+    SirNative,
+    /// The SIR poller (or a backfill).
+    SirPoller,
 }
 
 /// The event, tagged by `type` with its payload in `data`.
@@ -76,12 +81,24 @@ pub enum Event {
     JiraCommentUpdated(jira::CommentEvent),
     #[serde(rename = "jira.comment.deleted")]
     JiraCommentDeleted(jira::CommentEvent),
+    /// A SIR case changed; its Jira issue should follow.
+    #[serde(rename = "sir.case.changed")]
+    SirCaseChanged(sir::CaseChanged),
     /// An operator asked for a full sync of one SIR case to its Jira issue.
     #[serde(rename = "sync.case.requested")]
     SyncCaseRequested(SyncCaseRequest),
     /// An operator asked for a full sync of one Jira issue to its SIR case.
     #[serde(rename = "sync.issue.requested")]
     SyncIssueRequested(SyncIssueRequest),
+}
+
+/// Which peer an event's change is applied to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// SIR changed: write Jira.
+    CaseToIssue,
+    /// Jira changed: write SIR.
+    IssueToCase,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -104,6 +121,7 @@ impl Event {
             Event::JiraCommentCreated(_) => "jira.comment.created",
             Event::JiraCommentUpdated(_) => "jira.comment.updated",
             Event::JiraCommentDeleted(_) => "jira.comment.deleted",
+            Event::SirCaseChanged(_) => "sir.case.changed",
             Event::SyncCaseRequested(_) => "sync.case.requested",
             Event::SyncIssueRequested(_) => "sync.issue.requested",
         }
@@ -119,7 +137,25 @@ impl Event {
             | Event::JiraCommentUpdated(e)
             | Event::JiraCommentDeleted(e) => e.issue.project_key.as_deref(),
             Event::SyncIssueRequested(e) => e.issue_key.rsplit_once('-').map(|(p, _)| p),
-            Event::SyncCaseRequested(_) => None,
+            Event::SyncCaseRequested(_) | Event::SirCaseChanged(_) => None,
+        }
+    }
+
+    /// The SIR case the event is about, when it names one.
+    pub fn case_id(&self) -> Option<&str> {
+        match self {
+            Event::SirCaseChanged(e) => Some(&e.case_id),
+            Event::SyncCaseRequested(e) => Some(&e.case_id),
+            _ => None,
+        }
+    }
+
+    /// Which way the event flows: a SIR-side change is applied to Jira, a Jira-side change to
+    /// SIR.
+    pub fn direction(&self) -> Direction {
+        match self {
+            Event::SirCaseChanged(_) | Event::SyncCaseRequested(_) => Direction::CaseToIssue,
+            _ => Direction::IssueToCase,
         }
     }
 
@@ -133,7 +169,7 @@ impl Event {
             | Event::JiraCommentUpdated(e)
             | Event::JiraCommentDeleted(e) => Some(&e.issue.key),
             Event::SyncIssueRequested(e) => Some(&e.issue_key),
-            Event::SyncCaseRequested(_) => None,
+            Event::SyncCaseRequested(_) | Event::SirCaseChanged(_) => None,
         }
     }
 }

@@ -23,6 +23,8 @@ pub enum EventType {
     JiraCommentUpdated,
     #[serde(rename = "jira.comment.deleted")]
     JiraCommentDeleted,
+    #[serde(rename = "sir.case.changed")]
+    SirCaseChanged,
     #[serde(rename = "sync.case.requested")]
     SyncCaseRequested,
     #[serde(rename = "sync.issue.requested")]
@@ -38,6 +40,7 @@ impl EventType {
             EventType::JiraCommentCreated => "jira.comment.created",
             EventType::JiraCommentUpdated => "jira.comment.updated",
             EventType::JiraCommentDeleted => "jira.comment.deleted",
+            EventType::SirCaseChanged => "sir.case.changed",
             EventType::SyncCaseRequested => "sync.case.requested",
             EventType::SyncIssueRequested => "sync.issue.requested",
         }

@@ -1,0 +1,91 @@
+use async_trait::async_trait;
+
+use super::{Case, CaseComment, CaseId, CaseStatus, CaseSummary};
+
+/// What went wrong calling SIR, classified for the retry decision.
+#[derive(Debug, thiserror::Error)]
+pub enum SirError {
+    /// ThrottlingException (after the SDK's own retries): back off and try later.
+    #[error("SIR throttled the call: {0}")]
+    Throttled(String),
+    /// ValidationException: no retry fixes it; the event goes to the dead letters with this.
+    #[error("SIR refused the request: {0}")]
+    Validation(String),
+    #[error("SIR case or resource not found: {0}")]
+    NotFound(String),
+    /// ConflictException (e.g. a clientToken reused with different members).
+    #[error("SIR reported a conflict: {0}")]
+    Conflict(String),
+    /// AccessDeniedException: loud, kept for retry (permissions get fixed), never dropped.
+    #[error("SIR denied access: {0}")]
+    AccessDenied(String),
+    /// Network, 5xx, timeouts.
+    #[error("SIR unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl SirError {
+    /// Whether retrying the same call later can succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            SirError::Throttled(_) | SirError::AccessDenied(_) | SirError::Unavailable(_)
+        )
+    }
+}
+
+/// One page of ListCases.
+#[derive(Debug, Clone, Default)]
+pub struct CasePage {
+    pub cases: Vec<CaseSummary>,
+    pub next_token: Option<String>,
+}
+
+/// Fields of UpdateCase the integration writes; `None` leaves a field alone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CaseUpdate {
+    pub title: Option<String>,
+    pub description: Option<String>,
+}
+
+/// Every SIR operation the service uses. Implemented over `aws-sdk-securityir`.
+#[async_trait]
+pub trait SirApi: Send + Sync {
+    async fn get_case(&self, id: &CaseId) -> Result<Case, SirError>;
+    /// One page of at most 25 cases, newest activity first as the service returns them.
+    async fn list_cases(&self, next_token: Option<String>) -> Result<CasePage, SirError>;
+    /// Every comment of the case, all pages, oldest first.
+    async fn list_comments(&self, id: &CaseId) -> Result<Vec<CaseComment>, SirError>;
+    async fn update_case(&self, id: &CaseId, update: &CaseUpdate) -> Result<(), SirError>;
+    /// One UpdateCaseStatus call; the caller walks the allowed path.
+    async fn update_case_status(&self, id: &CaseId, status: CaseStatus) -> Result<(), SirError>;
+    /// CloseCase. The API takes no closure code: the console sets it.
+    async fn close_case(&self, id: &CaseId) -> Result<(), SirError>;
+    /// Returns the new comment's id. `client_token` makes retries idempotent.
+    async fn create_comment(
+        &self,
+        id: &CaseId,
+        body: &str,
+        client_token: &str,
+    ) -> Result<String, SirError>;
+    async fn update_comment(
+        &self,
+        id: &CaseId,
+        comment_id: &str,
+        body: &str,
+    ) -> Result<(), SirError>;
+    /// A presigned URL to download the attachment's bytes.
+    async fn attachment_download_url(
+        &self,
+        id: &CaseId,
+        attachment_id: &str,
+    ) -> Result<String, SirError>;
+    /// A presigned URL to PUT a new attachment's bytes.
+    async fn attachment_upload_url(
+        &self,
+        id: &CaseId,
+        file_name: &str,
+        content_length: u64,
+        client_token: &str,
+    ) -> Result<String, SirError>;
+}
