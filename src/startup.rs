@@ -14,8 +14,10 @@ use crate::{
     db::{Db, DbError},
     http::{self, AppState, JiraIntake, SnsIntake},
     intake::Intake,
+    jira::{CaseToIssue, JiraApi, JiraAuth, JiraClient, JiraClientConfig, SyncSettings},
     metrics::Metrics,
     peers::PeerHealth,
+    sir::SirApi,
     store::{DynamoStore, SqliteStore, StateStore},
     verify::{jira::JiraVerifier, sns::HttpFetcher},
     worker::{Dispatcher, EventHandler, WorkerPool},
@@ -38,6 +40,16 @@ pub enum StartupError {
     NoAws(&'static str),
     #[error("cannot build the HTTP client for SNS certificates: {0}")]
     HttpClient(String),
+    #[error("Jira: {0}")]
+    Jira(String),
+}
+
+/// The Jira side when `jira_url` is configured: the client and the settings the case → issue
+/// sync runs with once a SIR client is supplied ([`Application::with_sir`]).
+#[derive(Clone)]
+pub struct JiraPeer {
+    pub api: Arc<dyn JiraApi>,
+    pub settings: SyncSettings,
 }
 
 pub struct Application {
@@ -50,6 +62,7 @@ pub struct Application {
     /// What the workers read; `None` when consumers run elsewhere.
     source: Option<Arc<dyn EventSource>>,
     handler: Arc<dyn EventHandler>,
+    jira: Option<JiraPeer>,
 }
 
 impl Application {
@@ -127,6 +140,8 @@ impl Application {
         };
         let intake = Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl);
         let metrics = Arc::new(Metrics::new());
+        let peers = Arc::new(PeerHealth::default());
+        let jira = jira_peer(&config, &metrics, &peers).await?;
         let fetcher = HttpFetcher::new(config.sns.endpoint_url.clone())
             .map_err(|e| StartupError::HttpClient(e.to_string()))?;
 
@@ -145,7 +160,7 @@ impl Application {
             }),
             sns: Arc::new(SnsIntake::new(&config.sns, Arc::new(fetcher), &metrics)),
             metrics,
-            peers: Arc::new(PeerHealth::default()),
+            peers,
             admin_token: config.admin_token.clone(),
             openapi: Arc::new(serde_json::Value::Null),
         };
@@ -166,7 +181,37 @@ impl Application {
             queue,
             source,
             handler: Arc::new(Dispatcher::default()),
+            jira,
         })
+    }
+
+    /// The Jira peer, when `jira_url` is configured.
+    pub fn jira(&self) -> Option<&JiraPeer> {
+        self.jira.as_ref()
+    }
+
+    /// Supplies the SIR client: with Jira configured, SIR-side events (`sir.case.changed`,
+    /// `sync.case.requested`) are then synced to Jira issues; without it they stay logged.
+    pub fn with_sir(mut self, sir: Arc<dyn SirApi>) -> Self {
+        match &self.jira {
+            Some(jira) => {
+                let sync = CaseToIssue::new(
+                    jira.api.clone(),
+                    sir,
+                    self.state.store.clone(),
+                    jira.settings.clone(),
+                );
+                self.handler = Arc::new(Dispatcher {
+                    case_to_issue: Arc::new(sync),
+                    ..Dispatcher::default()
+                });
+                tracing::info!(project = %jira.settings.project_key, "case → issue sync enabled");
+            }
+            None => tracing::warn!(
+                "SIR is configured but Jira is not (jira_url): case events are logged only"
+            ),
+        }
+        self
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -207,6 +252,7 @@ impl Application {
             queue,
             source,
             handler,
+            jira: _,
         } = self;
         let stop = CancellationToken::new();
         let database = match config.backends.uses_sqlite() {
@@ -263,6 +309,76 @@ impl Application {
         tracing::info!("stopped");
         served.map_err(StartupError::Serve)
     }
+}
+
+/// Builds the Jira client when `jira_url` is set, and learns the integration's own account
+/// (from `jira_account_id`, else `/myself`, which also proves the credentials at start-up).
+async fn jira_peer(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+    peers: &Arc<PeerHealth>,
+) -> Result<Option<JiraPeer>, StartupError> {
+    let Some(jira) = &config.jira else {
+        return Ok(None);
+    };
+    let token = jira
+        .api_token
+        .clone()
+        .ok_or_else(|| StartupError::Jira("jira_api_token was not resolved".into()))?;
+    let auth = match jira.flavour {
+        crate::jira::Flavour::Cloud => JiraAuth::Basic {
+            email: jira.email.clone().unwrap_or_default(),
+            token,
+        },
+        crate::jira::Flavour::DataCenter => JiraAuth::Bearer { token },
+    };
+    let client = JiraClient::new(
+        JiraClientConfig {
+            base_url: jira.url.clone(),
+            flavour: jira.flavour,
+            auth,
+            timeout: Duration::from_secs(30),
+            retry: Default::default(),
+        },
+        metrics.clone(),
+        peers.clone(),
+    )
+    .map_err(|e| StartupError::Jira(e.to_string()))?;
+    let own_account = match &jira.account_id {
+        Some(id) => id.clone(),
+        None => client
+            .myself()
+            .await
+            .map_err(|e| {
+                StartupError::Jira(format!(
+                    "cannot learn the integration's account from /myself (check jira_url, jira_email, jira_api_token, or set jira_account_id): {e}"
+                ))
+            })?
+            .id,
+    };
+    let mut settings = SyncSettings::new(
+        jira.project_key.as_str(),
+        jira.issue_type.clone(),
+        &own_account,
+    );
+    settings.mappings = jira.mappings.clone();
+    settings.attachment_max_bytes = jira.attachment_max_bytes;
+    if let Some(region) = &config.aws.region {
+        settings.default_region = region.clone();
+    }
+    settings.lease_ttl = config.queue.lease.max(Duration::from_secs(30));
+    tracing::info!(
+        jira_url = %jira.url,
+        flavour = ?jira.flavour,
+        project = %jira.project_key,
+        own_account = %own_account,
+        mappings_file = ?jira.mappings_file,
+        "jira configured"
+    );
+    Ok(Some(JiraPeer {
+        api: Arc::new(client),
+        settings,
+    }))
 }
 
 fn log_sns_settings(config: &Config) {

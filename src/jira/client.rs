@@ -227,9 +227,13 @@ impl JiraClient {
                     message: format!("{s}: {message}"),
                 },
             };
-            // A 404 answers a question (no such property); it says nothing about Jira's health.
-            if !matches!(error, JiraError::NotFound { .. }) {
-                self.peers.record_error(Peer::Jira, error.to_string());
+            match &error {
+                // A 404 answers a question (no such property); it says nothing about Jira.
+                JiraError::NotFound { .. } => {}
+                JiraError::Auth { .. } => self
+                    .peers
+                    .record_credentials_refused(Peer::Jira, error.to_string()),
+                _ => self.peers.record_error(Peer::Jira, error.to_string()),
             }
             return Err(error);
         }
