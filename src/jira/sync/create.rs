@@ -59,12 +59,20 @@ impl CaseToIssue {
                     .ok_or_else(|| SyncError::Busy(case.id.to_string()))?
             }
         };
-        tracing::warn!(
-            case_id = %case.id,
-            claim = %existing.value,
-            "an earlier attempt claimed the issue creation and recorded no mapping: looking for the issue in Jira"
-        );
-        if let Some(found) = self.find_issue(case).await? {
+        // A refusal from Jira created nothing; anything else may have created the issue.
+        let may_exist = existing.value["state"] != "released";
+        if may_exist {
+            tracing::warn!(
+                case_id = %case.id,
+                claim = %existing.value,
+                "an earlier attempt claimed the issue creation and recorded no mapping: looking for the issue in Jira"
+            );
+        }
+        let found = match may_exist {
+            true => self.find_issue(case).await?,
+            false => None,
+        };
+        if let Some(found) = found {
             tracing::info!(case_id = %case.id, issue_key = %found.key, "found the case's issue by its label: recording it, creating nothing");
             return self.record(case, found, IssueLedger::default()).await;
         }
