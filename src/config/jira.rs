@@ -158,3 +158,168 @@ pub(super) fn from_settings(
         attachment_max_bytes,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::Config;
+    use super::*;
+    use crate::aws::SecretResolver;
+
+    fn cloud() -> Settings {
+        Settings {
+            jira_url: Some("https://example.atlassian.net/".into()),
+            jira_email: Some("bridge@example.com".into()),
+            jira_api_token: Some(Secret::new("token")),
+            jira_project_key: Some("SEC".into()),
+            ..Settings::default()
+        }
+    }
+
+    fn refused(s: Settings, setting: &str) {
+        let msg = Config::from_settings(s).unwrap_err().to_string();
+        assert!(msg.contains(&format!("`{setting}`")), "{msg}");
+        assert!(!msg.contains("token\""), "{msg}");
+    }
+
+    #[test]
+    fn without_a_url_there_is_no_jira_and_stray_settings_are_refused() {
+        assert!(
+            Config::from_settings(Settings::default())
+                .unwrap()
+                .jira
+                .is_none()
+        );
+        refused(
+            Settings {
+                jira_project_key: Some("SEC".into()),
+                ..Settings::default()
+            },
+            "jira_url",
+        );
+    }
+
+    #[test]
+    fn a_cloud_configuration_with_defaults() {
+        let j = Config::from_settings(cloud()).unwrap().jira.unwrap();
+        assert_eq!(j.url, "https://example.atlassian.net");
+        assert_eq!(j.flavour, Flavour::Cloud);
+        assert_eq!(j.issue_type, IssueType::Name("Task".into()));
+        assert_eq!(j.api_token.unwrap().expose(), "token");
+        assert_eq!(j.attachment_max_bytes, 10 * 1024 * 1024);
+        assert_eq!(j.mappings, Mappings::default());
+    }
+
+    #[test]
+    fn each_missing_or_wrong_setting_is_named() {
+        refused(
+            Settings {
+                jira_email: None,
+                ..cloud()
+            },
+            "jira_email",
+        );
+        refused(
+            Settings {
+                jira_api_token: None,
+                ..cloud()
+            },
+            "jira_api_token",
+        );
+        refused(
+            Settings {
+                jira_project_key: None,
+                ..cloud()
+            },
+            "jira_project_key",
+        );
+        refused(
+            Settings {
+                jira_project_key: Some("b@d".into()),
+                ..cloud()
+            },
+            "jira_project_key",
+        );
+        refused(
+            Settings {
+                jira_url: Some("ftp://x".into()),
+                ..cloud()
+            },
+            "jira_url",
+        );
+        refused(
+            Settings {
+                jira_url: Some("https://u:p@x".into()),
+                ..cloud()
+            },
+            "jira_url",
+        );
+        refused(
+            Settings {
+                jira_attachment_max_bytes: Some(0),
+                ..cloud()
+            },
+            "jira_attachment_max_bytes",
+        );
+        refused(
+            Settings {
+                jira_api_token: Some(Secret::new("ssm:")),
+                ..cloud()
+            },
+            "jira_api_token",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let bad = dir.path().join("m.toml");
+        std::fs::write(&bad, "[status]\n\"Open\" = \"To Do\"\n").unwrap();
+        refused(
+            Settings {
+                jira_mappings_file: Some(bad),
+                ..cloud()
+            },
+            "jira_mappings_file",
+        );
+        refused(
+            Settings {
+                jira_mappings_file: Some(dir.path().join("absent.toml")),
+                ..cloud()
+            },
+            "jira_mappings_file",
+        );
+    }
+
+    #[test]
+    fn data_center_needs_no_email_and_issue_types_go_by_id() {
+        let j = Config::from_settings(Settings {
+            jira_flavour: Some(JiraFlavour::DataCenter),
+            jira_email: None,
+            jira_issue_type: Some("10003".into()),
+            ..cloud()
+        })
+        .unwrap()
+        .jira
+        .unwrap();
+        assert_eq!(j.flavour, Flavour::DataCenter);
+        assert_eq!(j.issue_type, IssueType::Id("10003".into()));
+    }
+
+    #[tokio::test]
+    async fn the_token_resolves_from_a_reference() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "pat-123\n").unwrap();
+        let mut c = Config::from_settings(Settings {
+            jira_api_token: Some(Secret::new(format!("file:{}", file.display()))),
+            ..cloud()
+        })
+        .unwrap();
+        assert!(c.jira.as_ref().unwrap().api_token.is_none());
+        c.resolve_secrets(&SecretResolver::new(None)).await.unwrap();
+        // Short is fine: the token is Atlassian's to choose.
+        assert_eq!(c.jira.unwrap().api_token.unwrap().expose(), "pat-123");
+        let c = Config::from_settings(Settings {
+            jira_api_token: Some(Secret::new("ssm:/sir/jira-token")),
+            ..cloud()
+        })
+        .unwrap();
+        assert!(c.secrets_need_aws());
+    }
+}

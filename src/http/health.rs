@@ -33,8 +33,9 @@ pub async fn healthz() -> Json<Health> {
     })
 }
 
-/// The process can accept work: the state store answers. Still ready, with a reason, while a
-/// peer refuses the integration's credentials: webhooks are still accepted and queued, and the
+/// The process can accept work: the state store answers.
+///
+/// Still ready, with a reason, while a peer refuses the integration's credentials: webhooks are still accepted and queued, and the
 /// events wait for the token to be fixed.
 #[utoipa::path(operation_id = "readyz", get, path = "/readyz", tag = "health",
     responses(

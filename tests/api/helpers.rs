@@ -69,15 +69,33 @@ impl TestApp {
         customize: impl FnOnce(&mut Settings),
         handler: Option<Arc<dyn EventHandler>>,
     ) -> TestApp {
+        Self::spawn_configured(customize, |app| match handler {
+            Some(handler) => app.with_handler(handler),
+            None => app,
+        })
+        .await
+    }
+
+    /// Spawns with `sir` as the SIR client, as production wires it: with the Jira settings in
+    /// `customize`, SIR-side events are synced to Jira.
+    pub async fn spawn_with_sir(
+        customize: impl FnOnce(&mut Settings),
+        sir: Arc<dyn sir_jira_bridge::sir::SirApi>,
+    ) -> TestApp {
+        Self::spawn_configured(customize, |app| app.with_sir(sir)).await
+    }
+
+    async fn spawn_configured(
+        customize: impl FnOnce(&mut Settings),
+        configure: impl FnOnce(Application) -> Application,
+    ) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = test_settings(dir.path());
         customize(&mut settings);
-        let mut app = Application::build(Config::from_settings(settings).unwrap())
+        let app = Application::build(Config::from_settings(settings).unwrap())
             .await
             .unwrap();
-        if let Some(handler) = handler {
-            app = app.with_handler(handler);
-        }
+        let app = configure(app);
         let addr = app.local_addr();
         let queue = app.queue().expect("test apps run the embedded bus");
         let store = app.state().store;

@@ -900,3 +900,151 @@ fn echo_helper_is_public_for_the_issue_to_case_sync() {
     // Compile-time check of the seam the other direction uses.
     let _f: fn(&Event, &str, Option<&IssueLedger>) -> bool = echo::is_own_change;
 }
+
+/// The service as deployed: Jira settings, the SIR client handed to the application, events
+/// through the queue and workers, Jira's webhooks back into the gateway.
+#[tokio::test]
+async fn our_own_writes_come_back_as_echoes_and_cause_no_writes() {
+    use crate::helpers::{ADMIN_TOKEN, SECRET_NEW, TestApp, eventually};
+    let jira = JiraEmulator::start(JiraConfig::default()).await.unwrap();
+    let sir = SirEmulator::start(SirConfig::default()).await.unwrap();
+    let base = jira.base_url().to_owned();
+    let app = TestApp::spawn_with_sir(
+        |s| {
+            s.workers = Some(1);
+            s.jira_url = Some(base);
+            s.jira_email = Some("sir-bridge@example.com".into());
+            s.jira_api_token = Some(Secret::new("bridge-api-token"));
+            s.jira_project_key = Some("SEC".into());
+        },
+        Arc::new(SdkSir(sir.sdk_client())),
+    )
+    .await;
+    jira.webhooks()
+        .set_target(&app.url("/webhooks/jira"), Some(SECRET_NEW));
+    let case_id = full_case(&sir, "Echo chamber");
+    sir.analyst()
+        .add_comment(&case_id, "hello from SIR")
+        .unwrap();
+
+    let resync = |app: &TestApp| {
+        let url = app.url(&format!("/v1/resync/cases/{case_id}"));
+        let client = app.client.clone();
+        async move {
+            let r = client
+                .post(url)
+                .bearer_auth(ADMIN_TOKEN)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 202);
+        }
+    };
+    let settled = |app: &TestApp, done: u64| {
+        let queue = app.queue.clone();
+        async move {
+            eventually(Duration::from_secs(20), || {
+                let queue = queue.clone();
+                async move {
+                    let s = queue.stats().await.unwrap();
+                    s.ready + s.leased == 0 && s.done >= done
+                }
+            })
+            .await
+        }
+    };
+    resync(&app).await;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            app.store.mapping_by_case(&case_id).await.unwrap().is_some()
+        })
+        .await
+    );
+    let key = app
+        .store
+        .mapping_by_case(&case_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .issue_key;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            jira.comments(&key).len() == 1
+        })
+        .await
+    );
+    assert!(jira.webhooks().wait_idle(Duration::from_secs(10)).await);
+    let deliveries = jira.webhooks().deliveries();
+    assert!(deliveries.len() >= 3, "{}", deliveries.len());
+    let ledger = IssueLedger::load(app.store.as_ref(), &key)
+        .await
+        .unwrap()
+        .unwrap();
+    for d in &deliveries {
+        let event = sir_jira_bridge::event::jira::from_webhook(&d.body).unwrap();
+        assert!(
+            echo::is_own_change(&event, CLOUD_ACCOUNT, Some(&ledger)),
+            "{}",
+            d.event
+        );
+    }
+    // The gateway took the deliveries in (and, with no issue → case sync yet, logged them).
+    let accepted = deliveries.len() as u64;
+    assert!(settled(&app, 1 + accepted).await, "{:?}", app.stats().await);
+
+    // SIR's own "case updated" for the integration's write, or a poller pass: nothing to write.
+    jira.requests().reset();
+    resync(&app).await;
+    assert!(settled(&app, 2 + accepted).await);
+    assert_eq!(
+        jira.requests().all().len(),
+        0,
+        "{:#?}",
+        jira.requests().all()
+    );
+
+    // A person's change is not an echo.
+    jira.webhooks().clear_deliveries();
+    jira.as_human()
+        .edit_summary(&key, "Renamed by Dana")
+        .unwrap();
+    assert!(jira.webhooks().wait_idle(Duration::from_secs(10)).await);
+    let human = jira.webhooks().deliveries();
+    assert!(!human.is_empty());
+    for d in &human {
+        let event = sir_jira_bridge::event::jira::from_webhook(&d.body).unwrap();
+        assert!(
+            !echo::is_own_change(&event, CLOUD_ACCOUNT, Some(&ledger)),
+            "{}",
+            d.event
+        );
+    }
+
+    // Credentials refused: the status and readiness say so; the event waits for a retry.
+    jira.set_api_token(CLOUD_ACCOUNT, Some("rotated-token"));
+    sir.analyst()
+        .add_comment(&case_id, "after rotation")
+        .unwrap();
+    resync(&app).await;
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            app.admin_get("/v1/status").await.1["peers"]["jira"]["credentials_refused"]
+                == json!(true)
+        })
+        .await
+    );
+    let ready: serde_json::Value = app
+        .client
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        ready["reason"].as_str().unwrap_or("").contains("jira"),
+        "{ready}"
+    );
+    assert_eq!(app.stats().await.dead, 0);
+}
