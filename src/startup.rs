@@ -125,7 +125,8 @@ impl Application {
                 config.queue.clone(),
             ))),
         };
-        let intake = Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl);
+        let intake = Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl)
+            .with_claim_ttl(config.intake.claim_ttl);
         let metrics = Arc::new(Metrics::new());
         let fetcher = HttpFetcher::new(config.sns.endpoint_url.clone())
             .map_err(|e| StartupError::HttpClient(e.to_string()))?;
