@@ -138,7 +138,8 @@ impl Application {
                 config.queue.clone(),
             ))),
         };
-        let intake = Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl);
+        let intake = Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl)
+            .with_claim_ttl(config.intake.claim_ttl);
         let metrics = Arc::new(Metrics::new());
         let peers = Arc::new(PeerHealth::default());
         let jira = jira_peer(&config, &metrics, &peers).await?;

@@ -11,6 +11,7 @@ mod jira_sync;
 mod jira_webhook;
 mod process;
 mod queue;
+mod reliability;
 mod schema;
 mod secrets;
 mod sir_sdk;
