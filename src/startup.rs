@@ -63,6 +63,8 @@ pub struct Application {
     source: Option<Arc<dyn EventSource>>,
     handler: Arc<dyn EventHandler>,
     jira: Option<JiraPeer>,
+    /// Whether [`Application::with_sir`] wired the case → issue sync.
+    case_sync: bool,
 }
 
 impl Application {
@@ -183,6 +185,7 @@ impl Application {
             source,
             handler: Arc::new(Dispatcher::default()),
             jira,
+            case_sync: false,
         })
     }
 
@@ -206,6 +209,7 @@ impl Application {
                     case_to_issue: Arc::new(sync),
                     ..Dispatcher::default()
                 });
+                self.case_sync = true;
                 tracing::info!(project = %jira.settings.project_key, "case → issue sync enabled");
             }
             None => tracing::warn!(
@@ -253,7 +257,8 @@ impl Application {
             queue,
             source,
             handler,
-            jira: _,
+            jira,
+            case_sync,
         } = self;
         let stop = CancellationToken::new();
         let database = match config.backends.uses_sqlite() {
@@ -279,6 +284,11 @@ impl Application {
             );
         }
         log_sns_settings(&config);
+        if jira.is_some() && !case_sync {
+            tracing::warn!(
+                "jira_url is configured but no SIR client is: SIR case events are logged, not synced"
+            );
+        }
 
         let workers = source.map(|source| {
             WorkerPool::spawn(

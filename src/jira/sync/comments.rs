@@ -8,7 +8,10 @@ use time::format_description::well_known::Rfc3339;
 
 use super::{CaseToIssue, SyncError, ledger::hash_json, links};
 use crate::{
-    jira::{adf, api::JiraComment},
+    jira::{
+        adf,
+        api::{JiraComment, JiraError},
+    },
     sir::{Case, CaseComment},
     store::Link,
 };
@@ -83,7 +86,15 @@ impl CaseToIssue {
                         continue;
                     }
                     let jira_id = l.value["jira_comment_id"].as_str().unwrap_or_default();
-                    self.jira.update_comment(key, jira_id, &doc).await?;
+                    match self.jira.update_comment(key, jira_id, &doc).await {
+                        Ok(()) => {}
+                        // Someone deleted the mirror in Jira: that deletion stands.
+                        Err(JiraError::NotFound { .. }) => tracing::info!(
+                            case_id = %case.id, sir_comment = %c.id, jira_comment = jira_id,
+                            "the mirrored comment was deleted in Jira: its edit is not mirrored"
+                        ),
+                        Err(e) => return Err(e.into()),
+                    }
                     let value = json!({"state": "done", "origin": "sir", "jira_comment_id": jira_id, "hash": hash});
                     self.store
                         .put_link(links::COMMENT, group, &c.id, &value, Some(l.version))
