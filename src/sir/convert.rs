@@ -13,8 +13,26 @@ use super::{
     ThreatActorIp, Watcher,
 };
 
+/// Rounded to the microsecond: the wire's epoch seconds are a binary float, so
+/// `…573.945` arrives as `…573.944999…`; rounding gives back the instant the service meant
+/// (and clean watermarks), far below any precision SIR keeps.
 pub fn time(t: &DateTime) -> Option<OffsetDateTime> {
-    OffsetDateTime::from_unix_timestamp_nanos(t.as_nanos()).ok()
+    let nanos = t.as_nanos();
+    let micros = nanos.div_euclid(1_000) + i128::from(nanos.rem_euclid(1_000) >= 500);
+    OffsetDateTime::from_unix_timestamp_nanos(micros * 1_000).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_seconds_come_back_as_the_instant_meant() {
+        let t = time(&DateTime::from_secs_f64(1_795_723_573.945)).unwrap();
+        assert_eq!(t.unix_timestamp_nanos(), 1_795_723_573_945_000_000);
+        let t = time(&DateTime::from_secs_f64(-1.5)).unwrap();
+        assert_eq!(t.unix_timestamp_nanos(), -1_500_000_000);
+    }
 }
 
 fn opt_time(t: Option<&DateTime>) -> Option<OffsetDateTime> {
