@@ -50,7 +50,7 @@ pub struct SqsSource {
 
 /// What a message body holds.
 enum Decoded {
-    Event(EventEnvelope),
+    Event(Box<EventEnvelope>),
     /// A SIR event this service does not act on (its detail-type).
     Ignored(String),
 }
@@ -149,7 +149,7 @@ impl SqsSource {
         let body = message.body.clone().unwrap_or_default();
         match self.decode(&body).await {
             Ok(Decoded::Event(envelope)) => Ok(Some(Delivery {
-                envelope,
+                envelope: *envelope,
                 attempt,
                 receipt,
             })),
@@ -212,7 +212,7 @@ impl SqsSource {
         };
         eventbridge::resolve_detail(detail, self.store.as_ref())
             .await
-            .map(Decoded::Event)
+            .map(|e| Decoded::Event(Box::new(e)))
     }
 }
 

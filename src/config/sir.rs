@@ -196,6 +196,20 @@ mod tests {
     }
 
     #[test]
+    fn the_file_names_are_the_setting_names() {
+        let file: Settings = toml::from_str(
+            "sir_enabled = true\nsir_region = \"eu-west-1\"\nsir_poll_interval_secs = 30\n\
+             sir_integration_principal = \"arn:aws:iam::123456789012:role/sir-jira\"\n",
+        )
+        .unwrap();
+        let c = sir(file).unwrap().unwrap();
+        assert_eq!(c.region.as_deref(), Some("eu-west-1"));
+        assert_eq!(c.poller.unwrap().interval, Duration::from_secs(30));
+        assert_eq!(c.poller.unwrap().lease_ttl, Duration::from_secs(90));
+        assert!(c.is_own("arn:aws:iam::123456789012:role/sir-jira"));
+    }
+
+    #[test]
     fn the_poller_can_be_off_and_the_principal_recognised() {
         let c = sir(Settings {
             sir_enabled: Some(true),

@@ -37,7 +37,7 @@ pub const NATIVE_SOURCE: &str = "aws.security-ir";
 #[derive(Debug, Clone, PartialEq)]
 pub enum Native {
     /// A case event: the consumer fetches the case and follows it.
-    Changed(super::EventEnvelope),
+    Changed(Box<super::EventEnvelope>),
     /// A SIR event about something else (membership events): acknowledge and drop it.
     Ignored { detail_type: String },
 }
@@ -94,7 +94,7 @@ pub fn from_native(envelope: &serde_json::Value) -> Result<Native, NativeEventEr
         .ok_or(NativeEventError::Missing("detail.caseId"))?;
     let case_id = crate::sir::CaseId::parse(&case_id)?;
     let actor = text(&detail, "updatedBy").or_else(|| text(&detail, "createdBy"));
-    Ok(Native::Changed(super::EventEnvelope::new(
+    Ok(Native::Changed(Box::new(super::EventEnvelope::new(
         super::Origin::SirNative,
         id,
         super::Event::SirCaseChanged(CaseChanged {
@@ -103,7 +103,7 @@ pub fn from_native(envelope: &serde_json::Value) -> Result<Native, NativeEventEr
             actor,
             last_updated: None,
         }),
-    )))
+    ))))
 }
 
 #[cfg(test)]

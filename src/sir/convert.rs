@@ -22,19 +22,6 @@ pub fn time(t: &DateTime) -> Option<OffsetDateTime> {
     OffsetDateTime::from_unix_timestamp_nanos(micros * 1_000).ok()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn float_seconds_come_back_as_the_instant_meant() {
-        let t = time(&DateTime::from_secs_f64(1_795_723_573.945)).unwrap();
-        assert_eq!(t.unix_timestamp_nanos(), 1_795_723_573_945_000_000);
-        let t = time(&DateTime::from_secs_f64(-1.5)).unwrap();
-        assert_eq!(t.unix_timestamp_nanos(), -1_500_000_000);
-    }
-}
-
 fn opt_time(t: Option<&DateTime>) -> Option<OffsetDateTime> {
     t.and_then(time)
 }
@@ -138,5 +125,18 @@ pub fn comment(item: ListCommentsItem) -> CaseComment {
         last_updated_by: item.last_updated_by,
         created: opt_time(item.created_date.as_ref()),
         last_updated: opt_time(item.last_updated_date.as_ref()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn float_seconds_come_back_as_the_instant_meant() {
+        let t = time(&DateTime::from_secs_f64(1_795_723_573.945)).unwrap();
+        assert_eq!(t.unix_timestamp_nanos(), 1_795_723_573_945_000_000);
+        let t = time(&DateTime::from_secs_f64(-1.5)).unwrap();
+        assert_eq!(t.unix_timestamp_nanos(), -1_500_000_000);
     }
 }

@@ -304,3 +304,104 @@ pub(crate) fn case_event(case: &CaseSummary, change: CaseChange) -> Outgoing {
 fn now() -> String {
     watermark::format(OffsetDateTime::now_utc())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::{
+        db::Db,
+        sir::{Case, CaseComment, CaseId, CasePage, CaseStatus, CaseUpdate},
+        store::SqliteStore,
+    };
+
+    /// A SIR whose ListCases always hands back the same token, as a buggy paginator might.
+    struct RepeatingToken {
+        calls: Mutex<u32>,
+    }
+
+    #[async_trait]
+    impl SirApi for RepeatingToken {
+        async fn list_cases(&self, _: Option<String>) -> Result<CasePage, SirError> {
+            *self.calls.lock().unwrap() += 1;
+            Ok(CasePage {
+                cases: vec![CaseSummary {
+                    id: CaseId::parse("1234567890").unwrap(),
+                    title: None,
+                    status: None,
+                    last_updated: OffsetDateTime::UNIX_EPOCH,
+                    closed: None,
+                }],
+                next_token: Some("same".into()),
+                total: None,
+            })
+        }
+        async fn get_case(&self, _: &CaseId) -> Result<Case, SirError> {
+            unimplemented!("the poller never calls GetCase")
+        }
+        async fn list_comments(&self, _: &CaseId) -> Result<Vec<CaseComment>, SirError> {
+            unimplemented!()
+        }
+        async fn update_case(&self, _: &CaseId, _: &CaseUpdate) -> Result<(), SirError> {
+            unimplemented!()
+        }
+        async fn update_case_status(&self, _: &CaseId, _: CaseStatus) -> Result<(), SirError> {
+            unimplemented!()
+        }
+        async fn close_case(&self, _: &CaseId) -> Result<(), SirError> {
+            unimplemented!()
+        }
+        async fn create_comment(&self, _: &CaseId, _: &str, _: &str) -> Result<String, SirError> {
+            unimplemented!()
+        }
+        async fn update_comment(&self, _: &CaseId, _: &str, _: &str) -> Result<(), SirError> {
+            unimplemented!()
+        }
+        async fn attachment_download_url(&self, _: &CaseId, _: &str) -> Result<String, SirError> {
+            unimplemented!()
+        }
+        async fn attachment_upload_url(
+            &self,
+            _: &CaseId,
+            _: &str,
+            _: u64,
+            _: &str,
+        ) -> Result<String, SirError> {
+            unimplemented!()
+        }
+    }
+
+    struct NullBus;
+
+    #[async_trait]
+    impl EventBus for NullBus {
+        async fn publish(&self, _: &[Outgoing]) -> Result<(), BusError> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_repeated_token_ends_the_listing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::new(Db::open(&dir.path().join("s")).unwrap()));
+        let sir = Arc::new(RepeatingToken {
+            calls: Mutex::new(0),
+        });
+        let poller = Poller::new(
+            sir.clone(),
+            store,
+            Arc::new(NullBus),
+            Arc::new(Metrics::new()),
+            Duration::from_secs(60),
+        );
+        let PollOutcome::Polled(report) = poller.run_once().await.unwrap() else {
+            panic!("skipped");
+        };
+        assert_eq!(report.pages, 2, "the first page, then the repeat");
+        assert_eq!(report.changed, 1);
+        assert_eq!(*sir.calls.lock().unwrap(), 2);
+    }
+}
