@@ -161,7 +161,8 @@ impl Application {
             ))),
             None => None,
         };
-        let intake = Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl);
+        let intake = Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl)
+            .with_claim_ttl(config.intake.claim_ttl);
         let fetcher = HttpFetcher::new(config.sns.endpoint_url.clone())
             .map_err(|e| StartupError::HttpClient(e.to_string()))?;
 

@@ -114,6 +114,9 @@ pub struct IntakeConfig {
     pub project_keys: Vec<ProjectKey>,
     pub max_body_bytes: usize,
     pub dedupe_ttl: Duration,
+    /// How long a delivery being accepted blocks its copies; after a crash, its retry waits
+    /// this long at most.
+    pub claim_ttl: Duration,
 }
 
 /// Settings of `POST /webhooks/sns`.
@@ -370,6 +373,7 @@ impl Config {
                 max_body_bytes,
                 // Jira retries for about half an hour; a day leaves a wide margin.
                 dedupe_ttl: secs("dedupe_ttl_secs", s.dedupe_ttl_secs, 24 * 3600, 60)?,
+                claim_ttl: secs("delivery_claim_secs", s.delivery_claim_secs, 30, 1)?,
             },
             sns,
             queue,

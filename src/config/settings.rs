@@ -112,6 +112,11 @@ pub struct Settings {
     #[arg(long, global = true, env = "SIR_JIRA_DEDUPE_TTL_SECS")]
     pub dedupe_ttl_secs: Option<u64>,
 
+    /// Seconds a delivery being accepted blocks concurrent copies of itself; a crashed
+    /// request's retry is accepted after this [default: 30].
+    #[arg(long, global = true, env = "SIR_JIRA_DELIVERY_CLAIM_SECS")]
+    pub delivery_claim_secs: Option<u64>,
+
     /// In-process queue workers; 0 runs the gateway only [default: 2].
     #[arg(long, global = true, env = "SIR_JIRA_WORKERS")]
     pub workers: Option<usize>,
@@ -259,6 +264,7 @@ impl Settings {
                 .or(lower.sns_cert_cache_ttl_secs),
             max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
             dedupe_ttl_secs: self.dedupe_ttl_secs.or(lower.dedupe_ttl_secs),
+            delivery_claim_secs: self.delivery_claim_secs.or(lower.delivery_claim_secs),
             workers: self.workers.or(lower.workers),
             max_attempts: self.max_attempts.or(lower.max_attempts),
             lease_secs: self.lease_secs.or(lower.lease_secs),

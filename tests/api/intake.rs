@@ -56,7 +56,7 @@ pub struct Parts {
     _dir: tempfile::TempDir,
 }
 
-fn parts() -> Parts {
+pub fn parts() -> Parts {
     parts_with(|_| {}, Arc::new(HttpFetcher::new(None).unwrap()))
 }
 

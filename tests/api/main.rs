@@ -10,6 +10,7 @@ mod jira_emulator;
 mod jira_webhook;
 mod process;
 mod queue;
+mod reliability;
 mod schema;
 mod secrets;
 mod sir_backfill;
