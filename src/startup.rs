@@ -10,14 +10,14 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     aws::{self, SecretResolver},
     bus::{EmbeddedQueue, EventBridgeBus, EventBus, EventLog, EventSource, SqsSource},
-    config::{BusBackend, Config, ConfigError, ConsumerBackend, StoreBackend},
+    config::{BusBackend, Config, ConfigError, ConsumerBackend, PollerConfig, StoreBackend},
     db::{Db, DbError},
     http::{self, AppState, JiraIntake, SnsIntake},
     intake::Intake,
     jira::{CaseToIssue, JiraApi, JiraAuth, JiraClient, JiraClientConfig, SyncSettings},
     metrics::Metrics,
     peers::PeerHealth,
-    sir::SirApi,
+    sir::{Poller, SirApi, SirClient},
     store::{DynamoStore, SqliteStore, StateStore},
     verify::{jira::JiraVerifier, sns::HttpFetcher},
     worker::{Dispatcher, EventHandler, WorkerPool},
@@ -65,6 +65,53 @@ pub struct Application {
     jira: Option<JiraPeer>,
     /// Whether [`Application::with_sir`] wired the case → issue sync.
     case_sync: bool,
+    /// The SIR client; `None` when SIR is not configured.
+    sir: Option<Arc<dyn SirApi>>,
+}
+
+/// The state store and the bus, as configured: what the gateway, the workers, the poller and
+/// the `backfill` command share.
+pub struct Backends {
+    pub store: Arc<dyn StateStore>,
+    pub bus: Arc<dyn EventBus>,
+    /// Present when the bus is the embedded queue.
+    pub queue: Option<Arc<EmbeddedQueue>>,
+}
+
+impl Backends {
+    /// Opens the SQLite file if anything keeps data there, and builds the store and the bus.
+    /// `sdk` serves the AWS ones.
+    pub fn open(config: &Config, sdk: Option<&SdkConfig>) -> Result<Backends, StartupError> {
+        let need_sdk = |what| sdk.ok_or(StartupError::NoAws(what));
+        let db = match config.backends.uses_sqlite() {
+            true => Some(Db::open(&config.database_path())?),
+            false => None,
+        };
+        let store: Arc<dyn StateStore> = match (&config.backends.store, &db) {
+            (StoreBackend::Sqlite, Some(db)) => Arc::new(SqliteStore::new(db.clone())),
+            (StoreBackend::DynamoDb { table }, _) => {
+                Arc::new(DynamoStore::from_sdk(need_sdk("store = dynamodb")?, table))
+            }
+            (StoreBackend::Sqlite, None) => unreachable!("uses_sqlite covers store = sqlite"),
+        };
+        let queue = match (&config.backends.bus, &db) {
+            (BusBackend::Embedded, Some(db)) => Some(Arc::new(EmbeddedQueue::new(
+                db.clone(),
+                config.queue.clone(),
+            ))),
+            _ => None,
+        };
+        let bus: Arc<dyn EventBus> = match (&config.backends.bus, &queue) {
+            (BusBackend::Embedded, Some(queue)) => queue.clone(),
+            (BusBackend::EventBridge(eb), _) => Arc::new(EventBridgeBus::new(
+                aws_sdk_eventbridge::Client::new(need_sdk("bus = eventbridge")?),
+                eb.clone(),
+                store.clone(),
+            )),
+            (BusBackend::Embedded, None) => unreachable!("uses_sqlite covers bus = embedded"),
+        };
+        Ok(Backends { store, bus, queue })
+    }
 }
 
 impl Application {
@@ -104,47 +151,33 @@ impl Application {
         }
         let need_sdk = |what| sdk.as_ref().ok_or(StartupError::NoAws(what));
 
-        let db = match config.backends.uses_sqlite() {
-            true => Some(Db::open(&config.database_path())?),
-            false => None,
-        };
-        let store: Arc<dyn StateStore> = match (&config.backends.store, &db) {
-            (StoreBackend::Sqlite, Some(db)) => Arc::new(SqliteStore::new(db.clone())),
-            (StoreBackend::DynamoDb { table }, _) => {
-                Arc::new(DynamoStore::from_sdk(need_sdk("store = dynamodb")?, table))
-            }
-            (StoreBackend::Sqlite, None) => unreachable!("uses_sqlite covers store = sqlite"),
-        };
-        let queue = match (&config.backends.bus, &db) {
-            (BusBackend::Embedded, Some(db)) => Some(Arc::new(EmbeddedQueue::new(
-                db.clone(),
-                config.queue.clone(),
-            ))),
-            _ => None,
-        };
-        let bus: Arc<dyn EventBus> = match (&config.backends.bus, &queue) {
-            (BusBackend::Embedded, Some(queue)) => queue.clone(),
-            (BusBackend::EventBridge(eb), _) => Arc::new(EventBridgeBus::new(
-                aws_sdk_eventbridge::Client::new(need_sdk("bus = eventbridge")?),
-                eb.clone(),
-                store.clone(),
-            )),
-            (BusBackend::Embedded, None) => unreachable!("uses_sqlite covers bus = embedded"),
-        };
-        let source: Option<Arc<dyn EventSource>> = match &config.backends.consumer {
-            ConsumerBackend::InProcess => queue.clone().map(|q| q as Arc<dyn EventSource>),
-            ConsumerBackend::Sqs { queue_url } => Some(Arc::new(SqsSource::new(
-                aws_sdk_sqs::Client::new(need_sdk("consumer = sqs")?),
-                queue_url,
-                store.clone(),
-                config.queue.clone(),
-            ))),
-        };
-        let intake = Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl)
-            .with_claim_ttl(config.intake.claim_ttl);
+        let Backends { store, bus, queue } = Backends::open(&config, sdk.as_ref())?;
         let metrics = Arc::new(Metrics::new());
         let peers = Arc::new(PeerHealth::default());
+        let source: Option<Arc<dyn EventSource>> = match &config.backends.consumer {
+            ConsumerBackend::InProcess => queue.clone().map(|q| q as Arc<dyn EventSource>),
+            ConsumerBackend::Sqs { queue_url } => Some(Arc::new(
+                SqsSource::new(
+                    aws_sdk_sqs::Client::new(need_sdk("consumer = sqs")?),
+                    queue_url,
+                    store.clone(),
+                    config.queue.clone(),
+                )
+                .with_metrics(metrics.clone()),
+            )),
+        };
+        let sir: Option<Arc<dyn SirApi>> = match &config.sir {
+            Some(sir) => Some(Arc::new(SirClient::from_sdk(
+                need_sdk("sir_enabled")?,
+                sir,
+                metrics.clone(),
+                peers.clone(),
+            ))),
+            None => None,
+        };
         let jira = jira_peer(&config, &metrics, &peers).await?;
+        let intake = Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl)
+            .with_claim_ttl(config.intake.claim_ttl);
         let fetcher = HttpFetcher::new(config.sns.endpoint_url.clone())
             .map_err(|e| StartupError::HttpClient(e.to_string()))?;
 
@@ -176,7 +209,7 @@ impl Application {
             })?;
         let local_addr = listener.local_addr().map_err(StartupError::Serve)?;
         config.listen_addr = local_addr;
-        Ok(Application {
+        let app = Application {
             listener,
             local_addr,
             config,
@@ -186,6 +219,12 @@ impl Application {
             handler: Arc::new(Dispatcher::default()),
             jira,
             case_sync: false,
+            sir,
+        };
+        // With both peers configured, SIR-side events are synced to Jira.
+        Ok(match app.sir.clone() {
+            Some(sir) => app.with_sir(sir),
+            None => app,
         })
     }
 
@@ -217,6 +256,11 @@ impl Application {
             ),
         }
         self
+    }
+
+    /// The SIR client, when SIR is configured (the syncs use it).
+    pub fn sir(&self) -> Option<Arc<dyn SirApi>> {
+        self.sir.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -259,6 +303,7 @@ impl Application {
             handler,
             jira,
             case_sync,
+            sir,
         } = self;
         let stop = CancellationToken::new();
         let database = match config.backends.uses_sqlite() {
@@ -284,9 +329,10 @@ impl Application {
             );
         }
         log_sns_settings(&config);
+        log_sir_settings(&config);
         if jira.is_some() && !case_sync {
             tracing::warn!(
-                "jira_url is configured but no SIR client is: SIR case events are logged, not synced"
+                "jira_url is configured but SIR is not (sir_enabled): SIR case events are logged, not synced"
             );
         }
 
@@ -302,6 +348,29 @@ impl Application {
             )
         });
         let janitor = tokio::spawn(janitor(queue, state.store.clone(), stop.clone()));
+        let poller = match (&sir, config.sir.as_ref().and_then(|s| s.poller)) {
+            (
+                Some(sir),
+                Some(PollerConfig {
+                    interval,
+                    lease_ttl,
+                }),
+            ) => {
+                let poller = Poller::new(
+                    sir.clone(),
+                    state.store.clone(),
+                    state.bus.clone(),
+                    state.metrics.clone(),
+                    lease_ttl,
+                );
+                Some(tokio::spawn(poller.run(interval, stop.clone())))
+            }
+            (Some(_), None) => {
+                tracing::info!("sir_poller_enabled = false: this process does not poll SIR");
+                None
+            }
+            _ => None,
+        };
 
         let app = http::router(state);
         let server_stop = stop.clone();
@@ -317,6 +386,9 @@ impl Application {
             workers.join().await;
         }
         let _ = janitor.await;
+        if let Some(poller) = poller {
+            let _ = poller.await;
+        }
         tracing::info!("stopped");
         served.map_err(StartupError::Serve)
     }
@@ -374,8 +446,14 @@ async fn jira_peer(
     );
     settings.mappings = jira.mappings.clone();
     settings.attachment_max_bytes = jira.attachment_max_bytes;
-    if let Some(region) = &config.aws.region {
-        settings.default_region = region.clone();
+    // Console links name the case's region (from its ARN); this is the fallback.
+    if let Some(region) = config
+        .sir
+        .as_ref()
+        .and_then(|s| s.region.clone())
+        .or_else(|| config.aws.region.clone())
+    {
+        settings.default_region = region;
     }
     settings.lease_ttl = config.queue.lease.max(Duration::from_secs(30));
     tracing::info!(
@@ -416,6 +494,33 @@ fn log_sns_settings(config: &Config) {
         tracing::warn!(
             endpoint = %endpoint,
             "sns_endpoint_url: SNS certificate and SubscribeURL fetches go to this endpoint, not AWS (emulators only)"
+        );
+    }
+}
+
+fn log_sir_settings(config: &Config) {
+    let Some(sir) = &config.sir else {
+        tracing::info!("SIR not configured (sir_enabled = false): no SIR client, no poller");
+        return;
+    };
+    tracing::info!(
+        region = sir
+            .region
+            .as_deref()
+            .or(config.aws.region.as_deref())
+            .unwrap_or("(SDK chain)"),
+        endpoint = sir
+            .endpoint_url
+            .as_deref()
+            .or(config.aws.endpoint_url.as_deref())
+            .unwrap_or("(AWS)"),
+        poll_interval_secs = sir.poller.map(|p| p.interval.as_secs()),
+        integration_principal = sir.integration_principal.as_deref().unwrap_or(""),
+        "SIR configured"
+    );
+    if sir.integration_principal.is_none() {
+        tracing::warn!(
+            "no sir_integration_principal configured: the integration cannot recognise its own SIR changes"
         );
     }
 }

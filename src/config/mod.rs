@@ -7,6 +7,7 @@ mod generated_secret;
 mod jira;
 mod secret_ref;
 mod settings;
+mod sir;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -19,6 +20,7 @@ pub use generated_secret::{ADMIN_TOKEN_FILE, WEBHOOK_SECRET_FILE, load_or_create
 pub use jira::JiraConfig;
 pub use secret_ref::SecretRef;
 pub use settings::{BusKind, ConsumerKind, JiraFlavour, LogFormat, LogLevel, Settings, StoreKind};
+pub use sir::{PollerConfig, SirConfig};
 
 use crate::{
     aws::SecretResolver,
@@ -89,6 +91,8 @@ pub struct Config {
     pub aws: AwsConfig,
     /// The Jira peer of the case → issue sync; `None` when `jira_url` is unset.
     pub jira: Option<JiraConfig>,
+    /// AWS Security Incident Response; `None` when `sir_enabled` is off.
+    pub sir: Option<SirConfig>,
     /// Secret settings given as references (`ssm:…`), until [`Config::resolve_secrets`].
     pending_secrets: Vec<PendingSecret>,
 }
@@ -160,6 +164,7 @@ impl Config {
         let (backends, aws) = backends::from_settings(&mut s, workers)?;
         let mut pending_secrets = Vec::new();
         let jira = jira::from_settings(&mut s, &mut pending_secrets)?;
+        let sir = sir::from_settings(&mut s)?;
         let listen_addr = s
             .listen_addr
             .as_deref()
@@ -382,13 +387,14 @@ impl Config {
             backends,
             aws,
             jira,
+            sir,
             pending_secrets,
         })
     }
 
-    /// Whether start-up needs the AWS SDK: an AWS backend, or a secret kept in AWS.
+    /// Whether start-up needs the AWS SDK: an AWS backend, SIR, or a secret kept in AWS.
     pub fn needs_aws(&self) -> bool {
-        self.backends.uses_aws() || self.secrets_need_aws()
+        self.backends.uses_aws() || self.sir.is_some() || self.secrets_need_aws()
     }
 
     /// Whether a secret reference points into AWS (SSM or Secrets Manager).

@@ -29,7 +29,7 @@ use sir_jira_bridge::{
 };
 use tempfile::TempDir;
 
-use crate::sir_sdk::SdkSir;
+use crate::helpers::sir_client;
 
 pub const CLOUD_ACCOUNT: &str = "557058:integration-bridge";
 
@@ -94,7 +94,7 @@ impl Harness {
         jira_config(&mut config);
         let jira = JiraEmulator::start(config).await.unwrap();
         let sir = SirEmulator::start(SirConfig::default()).await.unwrap();
-        let sir_api: Arc<dyn SirApi> = Arc::new(SdkSir(sir.sdk_client()));
+        let sir_api: Arc<dyn SirApi> = Arc::new(sir_client(&sir));
         let dir = tempfile::tempdir().unwrap();
         let store: Arc<dyn StateStore> = Arc::new(SqliteStore::new(
             Db::open(&dir.path().join("s.sqlite3")).unwrap(),
@@ -186,7 +186,7 @@ pub fn full_case(sir: &EmulatorHandle, title: &str) -> String {
 
 /// Uploads `bytes` as an attachment of the case, through the SDK and the presigned URL.
 pub async fn attach(sir: &EmulatorHandle, case_id: &str, name: &str, bytes: Vec<u8>) {
-    let api = SdkSir(sir.sdk_client());
+    let api = sir_client(sir);
     let url = api
         .attachment_upload_url(
             &CaseId::parse(case_id).unwrap(),
@@ -905,19 +905,24 @@ fn echo_helper_is_public_for_the_issue_to_case_sync() {
 /// through the queue and workers, Jira's webhooks back into the gateway.
 #[tokio::test]
 async fn our_own_writes_come_back_as_echoes_and_cause_no_writes() {
-    use crate::helpers::{ADMIN_TOKEN, SECRET_NEW, TestApp, eventually};
+    use crate::helpers::{ADMIN_TOKEN, SECRET_NEW, TestApp, eventually, sdk_config_for};
     let jira = JiraEmulator::start(JiraConfig::default()).await.unwrap();
     let sir = SirEmulator::start(SirConfig::default()).await.unwrap();
     let base = jira.base_url().to_owned();
-    let app = TestApp::spawn_with_sir(
+    let endpoint = sir.endpoint_url();
+    let app = TestApp::spawn_with_sdk(
         |s| {
             s.workers = Some(1);
             s.jira_url = Some(base);
             s.jira_email = Some("sir-bridge@example.com".into());
             s.jira_api_token = Some(Secret::new("bridge-api-token"));
             s.jira_project_key = Some("SEC".into());
+            s.sir_enabled = Some(true);
+            s.sir_endpoint_url = Some(endpoint);
+            // Events come from the resyncs below only.
+            s.sir_poller_enabled = Some(false);
         },
-        Arc::new(SdkSir(sir.sdk_client())),
+        sdk_config_for(&sir.endpoint_url()).await,
     )
     .await;
     jira.webhooks()

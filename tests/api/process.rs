@@ -247,8 +247,8 @@ async fn deliver(client: &reqwest::Client, addr: &str, delivery: &str) -> Option
 async fn sigkill_during_a_burst_then_restart_applies_every_acknowledged_delivery_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let addr = free_addr();
-    // A short lease: an event the killed worker held is handed out again within the wait below
-    // (with the default 60 s it outlasts the 30 s deadline whenever the kill lands mid-event).
+    // A short lease too: the event the killed worker held is handed out again after the
+    // lease, which must end well inside the wait for every event to be processed below.
     let claim = [
         ("SIR_JIRA_DELIVERY_CLAIM_SECS", "1"),
         ("SIR_JIRA_LEASE_SECS", "2"),
