@@ -718,6 +718,43 @@ async fn a_crash_between_create_and_record_is_recovered_by_the_label_not_a_secon
             .is_some()
     );
 
+    // A crash between posting a comment and recording it: the record still says pending.
+    h.sir
+        .analyst()
+        .add_comment(&case_id, "posted, then the worker died")
+        .unwrap();
+    h.changed(&case_id).await.unwrap();
+    let key = h.issue_key(&case_id).await;
+    assert_eq!(h.jira.comments(&key).len(), 1);
+    let link = h.store.links("comment", &case_id).await.unwrap().remove(0);
+    let pending = json!({"state": "pending", "origin": "sir"});
+    assert!(
+        h.store
+            .put_link("comment", &case_id, &link.key, &pending, Some(link.version))
+            .await
+            .unwrap()
+    );
+    h.jira.requests().reset();
+    h.changed(&case_id).await.unwrap();
+    assert_eq!(
+        h.jira.comments(&key).len(),
+        1,
+        "found by its marker, not posted again"
+    );
+    assert!(
+        h.jira
+            .requests()
+            .matching("POST", &format!("/rest/api/3/issue/{key}/comment"))
+            .is_empty()
+    );
+    let link = h
+        .store
+        .link("comment", &case_id, &link.key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(link.value["state"], "done");
+
     // A process that died holding a claim: the next worker searches, finds nothing, creates.
     let other = full_case(&h.sir, "Died before creating");
     h.store
