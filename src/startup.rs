@@ -11,6 +11,7 @@ use crate::{
     aws::{self, SecretResolver},
     bus::{EmbeddedQueue, EventBridgeBus, EventBus, EventLog, EventSource, SqsSource},
     config::{BusBackend, Config, ConfigError, ConsumerBackend, StoreBackend},
+    consumer::EventConsumer,
     db::{Db, DbError},
     http::{self, AppState, JiraIntake, SnsIntake},
     intake::Intake,
@@ -38,54 +39,79 @@ pub enum StartupError {
     NoAws(&'static str),
     #[error("cannot build the HTTP client for SNS certificates: {0}")]
     HttpClient(String),
+    #[error(
+        "setting `{0}` is required here: nothing keeps a generated one between starts \
+         (set it, e.g. to ssm:/<parameter>)"
+    )]
+    SecretRequired(&'static str),
 }
 
-pub struct Application {
-    listener: TcpListener,
-    local_addr: SocketAddr,
-    config: Config,
-    state: AppState,
+/// What start-up does about a Jira webhook secret or admin token that nobody configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnsetSecrets {
+    /// Generate one into the data directory and reuse it on later starts: a process whose data
+    /// directory is kept (the embedded default, a container with a volume).
+    Generate,
+    /// Refuse to start: where nothing is kept between starts (Lambda), every instance would
+    /// generate a different secret and Jira's deliveries would fail at random.
+    Refuse,
+    /// Leave them unset: roles that serve no HTTP (the Lambda consumers and poller).
+    Ignore,
+}
+
+/// Everything the service is made of, wired from the configuration but not running: the state
+/// store, the bus, the event handler and the HTTP state. The long-running process
+/// ([`Application`]) serves them over TCP with in-process workers; the Lambda entry points
+/// (`lambda-http/`) serve the same pieces one invocation at a time. Whatever one deployment
+/// needs is wired here, so the other has it too.
+pub struct Components {
+    pub config: Config,
+    /// The AWS SDK configuration, when a backend or a secret needed it.
+    pub sdk: Option<SdkConfig>,
+    pub store: Arc<dyn StateStore>,
+    pub bus: Arc<dyn EventBus>,
     /// Present when the bus is the embedded queue.
-    queue: Option<Arc<EmbeddedQueue>>,
-    /// What the workers read; `None` when consumers run elsewhere.
-    source: Option<Arc<dyn EventSource>>,
-    handler: Arc<dyn EventHandler>,
+    pub queue: Option<Arc<EmbeddedQueue>>,
+    /// What in-process workers read; `None` when consumers run elsewhere.
+    pub source: Option<Arc<dyn EventSource>>,
+    /// What every consumer runs on an event: the workers, the Lambda consumers.
+    pub handler: Arc<dyn EventHandler>,
+    /// The HTTP gateway's state; [`Components::router`] serves it.
+    pub state: AppState,
 }
 
-impl Application {
+impl Components {
     /// Loads the AWS SDK configuration when a backend or a secret needs it, then
-    /// [`Application::build_with_aws`].
-    pub async fn build(config: Config) -> Result<Application, StartupError> {
+    /// [`Components::build_with_aws`].
+    pub async fn build(config: Config, unset: UnsetSecrets) -> Result<Components, StartupError> {
         let sdk = match config.needs_aws() {
             true => Some(aws::load(&config.aws).await),
             false => None,
         };
-        Self::build_with_aws(config, sdk).await
+        Self::build_with_aws(config, sdk, unset).await
     }
 
-    /// Resolves secret references, opens the backends, binds the listener (port 0 picks a
-    /// free port) and prepares everything; nothing runs until
-    /// [`Application::run_until_stopped`]. `sdk` serves every AWS backend (tests pass one
-    /// pointing at an emulator).
+    /// Resolves secret references, deals with unset secrets as `unset` says, and opens the
+    /// backends. `sdk` serves every AWS backend (tests pass one pointing at an emulator).
     pub async fn build_with_aws(
         mut config: Config,
         sdk: Option<SdkConfig>,
-    ) -> Result<Application, StartupError> {
+        unset: UnsetSecrets,
+    ) -> Result<Components, StartupError> {
         config
             .resolve_secrets(&SecretResolver::new(sdk.as_ref()))
             .await?;
-        if let Some(path) = config.ensure_webhook_secret()? {
-            tracing::info!(path = %path.display(), "using the generated Jira webhook secret (show it with `print-webhook-secret`)");
-            if !config.backends.uses_sqlite() {
-                // On AWS the data directory is rarely kept across restarts or shared by
-                // replicas: each would generate its own secret.
-                tracing::warn!(
-                    "no jira_webhook_secrets configured on AWS backends: set one, e.g. ssm:/<parameter>"
-                );
+        match unset {
+            UnsetSecrets::Generate => generate_unset_secrets(&mut config)?,
+            UnsetSecrets::Refuse => {
+                if config.intake.webhook_secrets.is_empty() {
+                    return Err(StartupError::SecretRequired("jira_webhook_secrets"));
+                }
+                if config.admin_token.is_none() {
+                    return Err(StartupError::SecretRequired("admin_token"));
+                }
             }
-        }
-        if let Some(path) = config.ensure_admin_token()? {
-            tracing::info!(path = %path.display(), "using the generated admin API token (show it with `print-admin-token`)");
+            UnsetSecrets::Ignore => {}
         }
         let need_sdk = |what| sdk.as_ref().ok_or(StartupError::NoAws(what));
 
@@ -132,8 +158,8 @@ impl Application {
 
         let state = AppState {
             intake,
-            store,
-            bus,
+            store: store.clone(),
+            bus: bus.clone(),
             event_log: queue.clone().map(|q| q as Arc<dyn EventLog>),
             jira: Arc::new(JiraIntake {
                 verifier: JiraVerifier::new(
@@ -149,23 +175,91 @@ impl Application {
             admin_token: config.admin_token.clone(),
             openapi: Arc::new(serde_json::Value::Null),
         };
-
-        let listener = TcpListener::bind(config.listen_addr)
-            .await
-            .map_err(|source| StartupError::Bind {
-                addr: config.listen_addr,
-                source,
-            })?;
-        let local_addr = listener.local_addr().map_err(StartupError::Serve)?;
-        config.listen_addr = local_addr;
-        Ok(Application {
-            listener,
-            local_addr,
+        Ok(Components {
             config,
-            state,
+            sdk,
+            store,
+            bus,
             queue,
             source,
             handler: Arc::new(Dispatcher::default()),
+            state,
+        })
+    }
+
+    /// The HTTP gateway: every route, served over TCP by [`Application`] and by
+    /// `lambda_http` on Lambda.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.state.clone())
+    }
+
+    /// Runs the handler on events that a push-based bus delivers one at a time (an EventBridge
+    /// rule invoking a Lambda).
+    pub fn consumer(&self) -> EventConsumer {
+        EventConsumer::new(
+            self.store.clone(),
+            self.handler.clone(),
+            self.state.metrics.clone(),
+        )
+    }
+}
+
+/// Fills unset secrets from the data directory, generating them on first start.
+fn generate_unset_secrets(config: &mut Config) -> Result<(), StartupError> {
+    if let Some(path) = config.ensure_webhook_secret()? {
+        tracing::info!(path = %path.display(), "using the generated Jira webhook secret (show it with `print-webhook-secret`)");
+        if !config.backends.uses_sqlite() {
+            // On AWS the data directory is rarely kept across restarts or shared by
+            // replicas: each would generate its own secret.
+            tracing::warn!(
+                "no jira_webhook_secrets configured on AWS backends: set one, e.g. ssm:/<parameter>"
+            );
+        }
+    }
+    if let Some(path) = config.ensure_admin_token()? {
+        tracing::info!(path = %path.display(), "using the generated admin API token (show it with `print-admin-token`)");
+    }
+    Ok(())
+}
+
+/// The long-running process: the gateway on a TCP port, in-process workers and the janitor.
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    components: Components,
+}
+
+impl Application {
+    /// Loads the AWS SDK configuration when a backend or a secret needs it, then
+    /// [`Application::build_with_aws`].
+    pub async fn build(config: Config) -> Result<Application, StartupError> {
+        let sdk = match config.needs_aws() {
+            true => Some(aws::load(&config.aws).await),
+            false => None,
+        };
+        Self::build_with_aws(config, sdk).await
+    }
+
+    /// Builds the [`Components`] (generating unset secrets into the data directory) and binds
+    /// the listener (port 0 picks a free port); nothing runs until
+    /// [`Application::run_until_stopped`]. `sdk` serves every AWS backend (tests pass one
+    /// pointing at an emulator).
+    pub async fn build_with_aws(
+        config: Config,
+        sdk: Option<SdkConfig>,
+    ) -> Result<Application, StartupError> {
+        let mut components =
+            Components::build_with_aws(config, sdk, UnsetSecrets::Generate).await?;
+        let addr = components.config.listen_addr;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        let local_addr = listener.local_addr().map_err(StartupError::Serve)?;
+        components.config.listen_addr = local_addr;
+        Ok(Application {
+            listener,
+            local_addr,
+            components,
         })
     }
 
@@ -179,16 +273,20 @@ impl Application {
 
     /// The embedded queue, for inspection (tests, admin API); `None` with another bus.
     pub fn queue(&self) -> Option<Arc<EmbeddedQueue>> {
-        self.queue.clone()
+        self.components.queue.clone()
     }
 
     pub fn state(&self) -> AppState {
-        self.state.clone()
+        self.components.state.clone()
+    }
+
+    pub fn components(&self) -> &Components {
+        &self.components
     }
 
     /// Replaces the handler the workers run (tests; the sync issues wire real ones).
     pub fn with_handler(mut self, handler: Arc<dyn EventHandler>) -> Self {
-        self.handler = handler;
+        self.components.handler = handler;
         self
     }
 
@@ -202,11 +300,15 @@ impl Application {
         let Application {
             listener,
             local_addr,
-            config,
-            state,
-            queue,
-            source,
-            handler,
+            components:
+                Components {
+                    config,
+                    state,
+                    queue,
+                    source,
+                    handler,
+                    ..
+                },
         } = self;
         let stop = CancellationToken::new();
         let database = match config.backends.uses_sqlite() {

@@ -296,6 +296,36 @@ pub async fn resolve_detail(
     }
 }
 
+/// `source` of the events Security Incident Response itself publishes.
+pub const SIR_NATIVE_SOURCE: &str = "aws.security-ir";
+
+/// The envelope an EventBridge event carries, as any target receives it: the whole event (a
+/// Lambda target, an SQS target) or only its detail (a target with input path `$.detail`).
+/// The detail is our envelope, or a reference to it in the store for oversize events.
+/// Every consumer decodes through here: the container's SQS workers and the Lambda consumers.
+pub async fn decode_event(
+    mut event: Value,
+    store: &dyn StateStore,
+) -> Result<EventEnvelope, BusError> {
+    if event.get("source").and_then(Value::as_str) == Some(SIR_NATIVE_SOURCE) {
+        // SIR's own events are not our envelope: they must be normalized (to
+        // `sir.case.changed`) before any handler sees them.
+        return Err(BusError::Decode(format!(
+            "a native Security Incident Response event (source {SIR_NATIVE_SOURCE}, {}): \
+             not normalized to sir.case.changed in this build",
+            event
+                .get("detail-type")
+                .and_then(Value::as_str)
+                .unwrap_or("no detail-type")
+        )));
+    }
+    let detail = match event.get_mut("detail") {
+        Some(detail) => detail.take(),
+        None => event,
+    };
+    resolve_detail(detail, store).await
+}
+
 #[async_trait]
 impl EventBus for EventBridgeBus {
     async fn publish(&self, events: &[Outgoing]) -> Result<(), BusError> {

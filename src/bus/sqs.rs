@@ -19,13 +19,8 @@ use aws_sdk_sqs::{
 };
 use serde_json::Value;
 
-use super::{BusError, Delivery, EventSource, Failure, backoff, eventbridge};
-use crate::{
-    aws::describe,
-    config::QueueConfig,
-    db::now_ms,
-    store::{DeadLetter, StateStore},
-};
+use super::{BusError, Delivery, EventSource, Failure, backoff, eventbridge, settle};
+use crate::{aws::describe, config::QueueConfig, store::StateStore};
 
 /// Longest long poll SQS allows.
 const LONG_POLL: Duration = Duration::from_secs(20);
@@ -134,19 +129,8 @@ impl SqsSource {
             Err(BusError::Decode(error)) => {
                 // No retry can make it readable: keep it as a dead letter, off the queue.
                 let id = message.message_id.unwrap_or_else(|| receipt.clone());
-                tracing::error!(message_id = %id, error, "unreadable message dead-lettered");
-                self.store
-                    .put_dead_letter(&DeadLetter {
-                        id,
-                        event_type: "unreadable".into(),
-                        payload: body,
-                        raw: None,
-                        error: format!("cannot decode the message: {error}"),
-                        attempts: attempt,
-                        failed_at_ms: now_ms(),
-                    })
-                    .await
-                    .map_err(|e| BusError::Unavailable(e.to_string()))?;
+                settle::dead_letter_unreadable(self.store.as_ref(), &id, body, &error, attempt)
+                    .await?;
                 self.delete(&receipt).await?;
                 Ok(None)
             }
@@ -154,16 +138,11 @@ impl SqsSource {
         }
     }
 
-    /// Parses an EventBridge event body; a body that is only the detail (a rule with an input
-    /// path of `$.detail`) is accepted too.
+    /// Parses an EventBridge event body (see [`eventbridge::decode_event`]).
     async fn decode(&self, body: &str) -> Result<crate::event::EventEnvelope, BusError> {
-        let mut value: Value =
+        let value: Value =
             serde_json::from_str(body).map_err(|e| BusError::Decode(e.to_string()))?;
-        let detail = match value.get_mut("detail") {
-            Some(detail) => detail.take(),
-            None => value,
-        };
-        eventbridge::resolve_detail(detail, self.store.as_ref()).await
+        eventbridge::decode_event(value, self.store.as_ref()).await
     }
 }
 
@@ -204,29 +183,8 @@ impl EventSource for SqsSource {
             let secs = u64::try_from(delay.as_millis().div_ceil(1000)).unwrap_or(u64::MAX);
             return self.set_visibility(&d.receipt, secs.max(1)).await;
         }
-        let id = d.envelope.id.to_string();
-        let raw = self
-            .store
-            .blob(&eventbridge::raw_key(&id))
-            .await
-            .unwrap_or_else(|e| {
-                tracing::warn!(event_id = %id, error = %e, "cannot read the raw delivery");
-                None
-            });
-        self.store
-            .put_dead_letter(&DeadLetter {
-                id: id.clone(),
-                event_type: d.envelope.event.type_name().to_owned(),
-                payload: serde_json::to_string(&d.envelope)
-                    .map_err(|e| BusError::Decode(e.to_string()))?,
-                raw,
-                error: failure.error.clone(),
-                attempts: d.attempt,
-                failed_at_ms: now_ms(),
-            })
-            .await
-            .map_err(|e| BusError::Unavailable(e.to_string()))?;
-        tracing::error!(event_id = %id, event_type = d.envelope.event.type_name(), attempts = d.attempt, error = %failure.error, "event dead-lettered");
+        settle::dead_letter_event(self.store.as_ref(), &d.envelope, &failure.error, d.attempt)
+            .await?;
         self.delete(&d.receipt).await
     }
 
