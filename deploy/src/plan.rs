@@ -187,15 +187,21 @@ impl Plan {
         for s in &deployment.secrets {
             let how = match &s.value {
                 SecretValue::Given { flag, .. } => format!("******** (from --{flag})"),
-                SecretValue::KeepOrGenerate => {
+                SecretValue::KeepOrGenerate if s.parameter == WEBHOOK_SECRET_PARAMETER => {
                     "kept if already stored, else generated (and shown once)".into()
                 }
+                SecretValue::KeepOrGenerate => "kept if already stored, else generated".into(),
             };
             let _ = writeln!(out, "  {:<45} {:<20} {how}", s.parameter, s.what);
         }
 
         let _ = writeln!(out, "\nStack parameters (every one the template declares):");
         for (name, value) in &deployment.parameters {
+            let value = if value.is_empty() {
+                "\"\" (none)"
+            } else {
+                value
+            };
             let _ = writeln!(out, "  {name:<24} = {value}");
         }
 
