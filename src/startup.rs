@@ -1,5 +1,7 @@
-//! Wiring: builds the application from the configured backends (embedded queue or
-//! EventBridge, SQLite or DynamoDB, in-process or SQS consumers) and runs it until shut down.
+//! Wiring: builds the [`Components`] from the configured backends (embedded queue or
+//! EventBridge, SQLite or DynamoDB, in-process or SQS consumers). The long-running
+//! [`Application`] serves them until shut down; the Lambda entry points (`lambda-http/`) serve
+//! the same components one invocation at a time.
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
