@@ -66,7 +66,8 @@ pub struct JiraArgs {
     #[arg(long, env = "JIRA_WEBHOOK_SECRET", hide_env_values = true)]
     pub webhook_secret: Option<Secret>,
 
-    /// Instruction set of the functions. arm64 needs an arm64 build (see --artifact).
+    /// Instruction set of the functions (the artifact is built for it; where arm64 cannot be
+    /// built, build it elsewhere and pass --artifact).
     #[arg(long, value_enum, default_value_t = Architecture::X86_64)]
     pub architecture: Architecture,
 

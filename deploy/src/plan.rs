@@ -272,13 +272,6 @@ fn deployment(
             reason: format!("must be at least {MIN_SECRET_LEN} characters"),
         });
     }
-    if args.architecture == Architecture::Arm64 && args.artifact.is_none() {
-        return Err(PlanError::Invalid {
-            flag: "architecture",
-            reason: "arm64 is built elsewhere (see deploy/README.md): pass it with --artifact"
-                .into(),
-        });
-    }
 
     let defaults = template.defaults();
     let default = |name: &str| -> String {
@@ -475,10 +468,39 @@ mod tests {
             short.contains("--webhook-secret") && !short.contains("short\""),
             "{short}"
         );
-        let arm = plan(&[JIRA, &["--architecture", "arm64"]].concat())
-            .unwrap_err()
-            .to_string();
-        assert!(arm.contains("--artifact"), "{arm}");
+    }
+
+    #[test]
+    fn arm64_is_built_for_arm64_or_taken_prebuilt() {
+        let Action::Deploy(d) = plan(&[JIRA, &["--architecture", "arm64"]].concat())
+            .unwrap()
+            .action
+        else {
+            panic!("a deployment")
+        };
+        assert_eq!(d.parameters["Architecture"], "arm64");
+        let Artifact::Build { architecture } = d.artifact else {
+            panic!("built")
+        };
+        assert!(Artifact::build_command(architecture).contains(&"--arm64".to_owned()));
+        let Action::Deploy(d) = plan(
+            &[
+                JIRA,
+                &[
+                    "--architecture",
+                    "arm64",
+                    "--artifact",
+                    "/tmp/bootstrap.zip",
+                ],
+            ]
+            .concat(),
+        )
+        .unwrap()
+        .action
+        else {
+            panic!("a deployment")
+        };
+        assert!(matches!(d.artifact, Artifact::Prebuilt(_)));
     }
 
     #[test]
