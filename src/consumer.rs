@@ -12,7 +12,11 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use crate::{
-    bus::{BusError, eventbridge::decode_event, settle},
+    bus::{
+        BusError,
+        eventbridge::{Decoded, decode_event},
+        settle,
+    },
     event::EventEnvelope,
     metrics::{EventLabels, Metrics, OutcomeLabels},
     store::StateStore,
@@ -57,6 +61,15 @@ impl ConsumeError {
     }
 }
 
+/// What became of an event that did not fail.
+#[derive(Debug)]
+pub enum Consumed {
+    /// The handler ran on it.
+    Handled(Box<EventEnvelope>),
+    /// A SIR event this service does not act on (membership): logged, counted, acknowledged.
+    Ignored { detail_type: String },
+}
+
 pub struct EventConsumer {
     store: Arc<dyn StateStore>,
     handler: Arc<dyn EventHandler>,
@@ -78,8 +91,8 @@ impl EventConsumer {
 
     /// Handles one EventBridge event (the whole event as EventBridge sends it to a target).
     /// `attempt` counts the deliveries of this event, this one included, where the invoker
-    /// says (Lambda does not: pass 1). Returns the envelope that was handled.
-    pub async fn consume(&self, event: Value, attempt: u32) -> Result<EventEnvelope, ConsumeError> {
+    /// says (Lambda does not: pass 1).
+    pub async fn consume(&self, event: Value, attempt: u32) -> Result<Consumed, ConsumeError> {
         let delivery_id = event
             .get("id")
             .and_then(Value::as_str)
@@ -87,7 +100,11 @@ impl EventConsumer {
             .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
         let text = event.to_string();
         let envelope = match decode_event(event, self.store.as_ref()).await {
-            Ok(envelope) => envelope,
+            Ok(Decoded::Event(envelope)) => *envelope,
+            Ok(Decoded::Ignored(detail_type)) => {
+                settle::ignored(Some(&self.metrics), &detail_type, &delivery_id);
+                return Ok(Consumed::Ignored { detail_type });
+            }
             Err(BusError::Decode(error)) => {
                 settle::dead_letter_unreadable(
                     self.store.as_ref(),
@@ -133,7 +150,7 @@ impl EventConsumer {
                     .get_or_create(&EventLabels { event_type })
                     .observe(latency.as_seconds_f64().max(0.0));
                 tracing::info!(parent: &span, "event handled");
-                Ok(envelope)
+                Ok(Consumed::Handled(Box::new(envelope)))
             }
             Err(failure) if failure.retryable => {
                 tracing::warn!(parent: &span, error = %failure.error, "event failed, retry later");

@@ -1,7 +1,9 @@
 //! Accepting a delivery: dedupe on its key, hand its events to the bus, and only then confirm.
 //!
-//! The key is claimed as pending first and confirmed after the bus has the events, so a crash
-//! or bus failure in between never turns the sender's retry into a "duplicate" that is dropped.
+//! When the bus shares a transaction with the store (the embedded queue), the check, the
+//! publish and the record of the key are one atomic step. Otherwise the key is claimed as
+//! pending first and confirmed after the bus has the events, so a crash or bus failure in
+//! between never turns the sender's retry into a "duplicate" that is dropped.
 
 use std::{sync::Arc, time::Duration};
 
@@ -10,9 +12,10 @@ use crate::{
     store::{Claim, StateStore, StoreError},
 };
 
-/// How long a claimed delivery may stay pending before a retry may take it over: longer than
-/// any publish takes, short enough that a crashed request's retry is not refused for long.
-const PENDING_FOR: Duration = Duration::from_secs(30);
+/// How long a claimed delivery may stay pending before a retry may take it over, unless
+/// configured: longer than any publish takes, short enough that a crashed request's retry is
+/// not refused for long.
+pub const DEFAULT_CLAIM_TTL: Duration = Duration::from_secs(30);
 /// How long a concurrent duplicate waits for the first copy to settle before answering.
 const DUPLICATE_WAIT: Duration = Duration::from_secs(5);
 
@@ -40,6 +43,7 @@ pub struct Intake {
     store: Arc<dyn StateStore>,
     bus: Arc<dyn EventBus>,
     dedupe_ttl: Duration,
+    claim_ttl: Duration,
 }
 
 impl Intake {
@@ -48,14 +52,32 @@ impl Intake {
             store,
             bus,
             dedupe_ttl,
+            claim_ttl: DEFAULT_CLAIM_TTL,
         }
     }
 
+    /// How long a delivery being accepted blocks its copies (see [`DEFAULT_CLAIM_TTL`]).
+    pub fn with_claim_ttl(mut self, claim_ttl: Duration) -> Self {
+        self.claim_ttl = claim_ttl;
+        self
+    }
+
     pub async fn accept(&self, key: &str, events: Vec<Outgoing>) -> Result<Accepted, IntakeError> {
+        let published =
+            || Accepted::Published(events.iter().map(|o| o.envelope.id.to_string()).collect());
+        if let Some(claim) = self.bus.publish_once(key, &events, self.dedupe_ttl).await {
+            return match claim? {
+                Claim::New => Ok(published()),
+                Claim::Accepted => Ok(Accepted::Duplicate),
+                // Only a three-step publisher leaves a claim pending; let its copy retry.
+                Claim::Pending => Err(IntakeError::InFlight),
+            };
+        }
+
         let deadline = tokio::time::Instant::now() + DUPLICATE_WAIT;
         let mut pause = Duration::from_millis(5);
         loop {
-            match self.store.claim_delivery(key, PENDING_FOR).await? {
+            match self.store.claim_delivery(key, self.claim_ttl).await? {
                 Claim::New => break,
                 Claim::Accepted => return Ok(Accepted::Duplicate),
                 Claim::Pending if tokio::time::Instant::now() >= deadline => {
@@ -70,7 +92,7 @@ impl Intake {
 
         if let Err(e) = self.bus.publish(&events).await {
             if let Err(release) = self.store.release_delivery(key).await {
-                // The claim expires on its own after PENDING_FOR; the retry then succeeds.
+                // The claim expires on its own after claim_ttl; the retry then succeeds.
                 tracing::warn!(error = %release, delivery = key, "cannot release delivery claim");
             }
             return Err(e.into());
@@ -79,8 +101,6 @@ impl Intake {
         // claim expires, and the events are published again with new ids: a duplicate that
         // idempotent consumers absorb, never a loss.
         self.store.confirm_delivery(key, self.dedupe_ttl).await?;
-        Ok(Accepted::Published(
-            events.iter().map(|o| o.envelope.id.to_string()).collect(),
-        ))
+        Ok(published())
     }
 }

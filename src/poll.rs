@@ -1,31 +1,27 @@
-//! The poller's entry point, the same for every deployment: the long-running process calls it
-//! on an interval, the Lambda deployment on a schedule (`lambda-http`, role `poller`).
+//! The poller's entry point for a schedule: one poll cycle with the service's components (the
+//! Lambda deployment's `poller` role). The long-running process runs the same [`Poller`] in a
+//! loop instead ([`crate::startup::Application`]).
 //!
-//! The SIR poller (ListCases against a watermark, under a lease) is not in this build yet:
-//! until it is wired here, a poll fails with [`PollError::NotConfigured`] rather than
-//! pretending that nothing changed.
+//! [`Poller`]: crate::sir::Poller
 
-use serde::Serialize;
-
-use crate::startup::Components;
+use crate::{
+    sir::{self, PollOutcome, PollerError},
+    startup::Components,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PollError {
-    #[error("poller not configured: this build has no SIR poller to run")]
+    /// There is no SIR to poll.
+    #[error("poller not configured: set sir_enabled = true (and the SIR settings)")]
     NotConfigured,
+    #[error(transparent)]
+    Failed(#[from] PollerError),
 }
 
-/// What one poll did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct PollReport {
-    /// Cases listed.
-    pub cases_seen: u64,
-    /// Change events published for cases that changed since the last poll.
-    pub changes_published: u64,
-}
-
-/// Runs one poll cycle with the service's components.
-pub async fn poll_once(components: &Components) -> Result<PollReport, PollError> {
-    let _ = components;
-    Err(PollError::NotConfigured)
+/// Runs one poll cycle: takes the poller lease, pages through ListCases, publishes a
+/// `sir.case.changed` event per changed case, gives the lease back. `Skipped` when another
+/// poller holds the lease.
+pub async fn poll_once(components: &Components) -> Result<PollOutcome, PollError> {
+    let poller = components.poller().ok_or(PollError::NotConfigured)?;
+    Ok(sir::poll_once(&poller).await?)
 }

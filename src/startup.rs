@@ -1,7 +1,7 @@
 //! Wiring: builds the [`Components`] from the configured backends (embedded queue or
-//! EventBridge, SQLite or DynamoDB, in-process or SQS consumers). The long-running
-//! [`Application`] serves them until shut down; the Lambda entry points (`lambda-http/`) serve
-//! the same components one invocation at a time.
+//! EventBridge, SQLite or DynamoDB, in-process or SQS consumers) and peers (Jira, SIR). The
+//! long-running [`Application`] serves them until shut down; the Lambda entry points
+//! (`lambda-http/`) serve the same components one invocation at a time.
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -12,13 +12,15 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     aws::{self, SecretResolver},
     bus::{EmbeddedQueue, EventBridgeBus, EventBus, EventLog, EventSource, SqsSource},
-    config::{BusBackend, Config, ConfigError, ConsumerBackend, StoreBackend},
+    config::{BusBackend, Config, ConfigError, ConsumerBackend, PollerConfig, StoreBackend},
     consumer::EventConsumer,
     db::{Db, DbError},
     http::{self, AppState, JiraIntake, SnsIntake},
     intake::Intake,
+    jira::{CaseToIssue, JiraApi, JiraAuth, JiraClient, JiraClientConfig, SyncSettings},
     metrics::Metrics,
     peers::PeerHealth,
+    sir::{Poller, SirApi, SirClient},
     store::{DynamoStore, SqliteStore, StateStore},
     verify::{jira::JiraVerifier, sns::HttpFetcher},
     worker::{Dispatcher, EventHandler, WorkerPool},
@@ -41,6 +43,8 @@ pub enum StartupError {
     NoAws(&'static str),
     #[error("cannot build the HTTP client for SNS certificates: {0}")]
     HttpClient(String),
+    #[error("Jira: {0}")]
+    Jira(String),
     #[error(
         "setting `{0}` is required here: nothing keeps a generated one between starts \
          (set it, e.g. to ssm:/<parameter>)"
@@ -48,75 +52,28 @@ pub enum StartupError {
     SecretRequired(&'static str),
 }
 
-/// What start-up does about a Jira webhook secret or admin token that nobody configured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UnsetSecrets {
-    /// Generate one into the data directory and reuse it on later starts: a process whose data
-    /// directory is kept (the embedded default, a container with a volume).
-    Generate,
-    /// Refuse to start: where nothing is kept between starts (Lambda), every instance would
-    /// generate a different secret and Jira's deliveries would fail at random.
-    Refuse,
-    /// Leave them unset: roles that serve no HTTP (the Lambda consumers and poller).
-    Ignore,
+/// The Jira side when `jira_url` is configured: the client and the settings the case → issue
+/// sync runs with once a SIR client is supplied ([`Application::with_sir`]).
+#[derive(Clone)]
+pub struct JiraPeer {
+    pub api: Arc<dyn JiraApi>,
+    pub settings: SyncSettings,
 }
 
-/// Everything the service is made of, wired from the configuration but not running: the state
-/// store, the bus, the event handler and the HTTP state. The long-running process
-/// ([`Application`]) serves them over TCP with in-process workers; the Lambda entry points
-/// (`lambda-http/`) serve the same pieces one invocation at a time. Whatever one deployment
-/// needs is wired here, so the other has it too.
-pub struct Components {
-    pub config: Config,
-    /// The AWS SDK configuration, when a backend or a secret needed it.
-    pub sdk: Option<SdkConfig>,
+/// The state store and the bus, as configured: what the gateway, the workers, the poller and
+/// the `backfill` command share.
+pub struct Backends {
     pub store: Arc<dyn StateStore>,
     pub bus: Arc<dyn EventBus>,
     /// Present when the bus is the embedded queue.
     pub queue: Option<Arc<EmbeddedQueue>>,
-    /// What in-process workers read; `None` when consumers run elsewhere.
-    pub source: Option<Arc<dyn EventSource>>,
-    /// What every consumer runs on an event: the workers, the Lambda consumers.
-    pub handler: Arc<dyn EventHandler>,
-    /// The HTTP gateway's state; [`Components::router`] serves it.
-    pub state: AppState,
 }
 
-impl Components {
-    /// Loads the AWS SDK configuration when a backend or a secret needs it, then
-    /// [`Components::build_with_aws`].
-    pub async fn build(config: Config, unset: UnsetSecrets) -> Result<Components, StartupError> {
-        let sdk = match config.needs_aws() {
-            true => Some(aws::load(&config.aws).await),
-            false => None,
-        };
-        Self::build_with_aws(config, sdk, unset).await
-    }
-
-    /// Resolves secret references, deals with unset secrets as `unset` says, and opens the
-    /// backends. `sdk` serves every AWS backend (tests pass one pointing at an emulator).
-    pub async fn build_with_aws(
-        mut config: Config,
-        sdk: Option<SdkConfig>,
-        unset: UnsetSecrets,
-    ) -> Result<Components, StartupError> {
-        config
-            .resolve_secrets(&SecretResolver::new(sdk.as_ref()))
-            .await?;
-        match unset {
-            UnsetSecrets::Generate => generate_unset_secrets(&mut config)?,
-            UnsetSecrets::Refuse => {
-                if config.intake.webhook_secrets.is_empty() {
-                    return Err(StartupError::SecretRequired("jira_webhook_secrets"));
-                }
-                if config.admin_token.is_none() {
-                    return Err(StartupError::SecretRequired("admin_token"));
-                }
-            }
-            UnsetSecrets::Ignore => {}
-        }
-        let need_sdk = |what| sdk.as_ref().ok_or(StartupError::NoAws(what));
-
+impl Backends {
+    /// Opens the SQLite file if anything keeps data there, and builds the store and the bus.
+    /// `sdk` serves the AWS ones.
+    pub fn open(config: &Config, sdk: Option<&SdkConfig>) -> Result<Backends, StartupError> {
+        let need_sdk = |what| sdk.ok_or(StartupError::NoAws(what));
         let db = match config.backends.uses_sqlite() {
             true => Some(Db::open(&config.database_path())?),
             false => None,
@@ -144,17 +101,114 @@ impl Components {
             )),
             (BusBackend::Embedded, None) => unreachable!("uses_sqlite covers bus = embedded"),
         };
+        Ok(Backends { store, bus, queue })
+    }
+}
+
+/// What start-up does about a Jira webhook secret or admin token that nobody configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnsetSecrets {
+    /// Generate one into the data directory and reuse it on later starts: a process whose data
+    /// directory is kept (the embedded default, a container with a volume).
+    Generate,
+    /// Refuse to start: where nothing is kept between starts (Lambda), every instance would
+    /// generate a different secret and Jira's deliveries would fail at random.
+    Refuse,
+    /// Leave them unset: roles that serve no HTTP (the Lambda consumers and poller).
+    Ignore,
+}
+
+/// Everything the service is made of, wired from the configuration but not running: the state
+/// store, the bus, the peers, the event handler and the HTTP state. The long-running process
+/// ([`Application`]) serves them over TCP with in-process workers and the poller; the Lambda
+/// entry points (`lambda-http/`) serve the same pieces one invocation at a time. Whatever one
+/// deployment needs is wired here, so the other has it too.
+pub struct Components {
+    pub config: Config,
+    /// The AWS SDK configuration, when a backend, a secret or SIR needed it.
+    pub sdk: Option<SdkConfig>,
+    pub store: Arc<dyn StateStore>,
+    pub bus: Arc<dyn EventBus>,
+    /// Present when the bus is the embedded queue.
+    pub queue: Option<Arc<EmbeddedQueue>>,
+    /// What in-process workers read; `None` when consumers run elsewhere.
+    pub source: Option<Arc<dyn EventSource>>,
+    /// What every consumer runs on an event: the workers, the Lambda consumers.
+    pub handler: Arc<dyn EventHandler>,
+    /// The HTTP gateway's state; [`Components::router`] serves it.
+    pub state: AppState,
+    /// The Jira peer, when `jira_url` is configured.
+    pub jira: Option<JiraPeer>,
+    /// The SIR client; `None` when SIR is not configured.
+    pub sir: Option<Arc<dyn SirApi>>,
+    /// Whether [`Components::with_sir`] wired the case → issue sync.
+    case_sync: bool,
+}
+
+impl Components {
+    /// Loads the AWS SDK configuration when a backend or a secret needs it, then
+    /// [`Components::build_with_aws`].
+    pub async fn build(config: Config, unset: UnsetSecrets) -> Result<Components, StartupError> {
+        let sdk = match config.needs_aws() {
+            true => Some(aws::load(&config.aws).await),
+            false => None,
+        };
+        Self::build_with_aws(config, sdk, unset).await
+    }
+
+    /// Resolves secret references, deals with unset secrets as `unset` says, opens the
+    /// backends and builds the peers; with both Jira and SIR configured the handler syncs
+    /// cases to issues. `sdk` serves every AWS backend (tests pass one pointing at an
+    /// emulator).
+    pub async fn build_with_aws(
+        mut config: Config,
+        sdk: Option<SdkConfig>,
+        unset: UnsetSecrets,
+    ) -> Result<Components, StartupError> {
+        config
+            .resolve_secrets(&SecretResolver::new(sdk.as_ref()))
+            .await?;
+        match unset {
+            UnsetSecrets::Generate => generate_unset_secrets(&mut config)?,
+            UnsetSecrets::Refuse => {
+                if config.intake.webhook_secrets.is_empty() {
+                    return Err(StartupError::SecretRequired("jira_webhook_secrets"));
+                }
+                if config.admin_token.is_none() {
+                    return Err(StartupError::SecretRequired("admin_token"));
+                }
+            }
+            UnsetSecrets::Ignore => {}
+        }
+        let need_sdk = |what| sdk.as_ref().ok_or(StartupError::NoAws(what));
+
+        let Backends { store, bus, queue } = Backends::open(&config, sdk.as_ref())?;
+        let metrics = Arc::new(Metrics::new());
+        let peers = Arc::new(PeerHealth::default());
         let source: Option<Arc<dyn EventSource>> = match &config.backends.consumer {
             ConsumerBackend::InProcess => queue.clone().map(|q| q as Arc<dyn EventSource>),
-            ConsumerBackend::Sqs { queue_url } => Some(Arc::new(SqsSource::new(
-                aws_sdk_sqs::Client::new(need_sdk("consumer = sqs")?),
-                queue_url,
-                store.clone(),
-                config.queue.clone(),
-            ))),
+            ConsumerBackend::Sqs { queue_url } => Some(Arc::new(
+                SqsSource::new(
+                    aws_sdk_sqs::Client::new(need_sdk("consumer = sqs")?),
+                    queue_url,
+                    store.clone(),
+                    config.queue.clone(),
+                )
+                .with_metrics(metrics.clone()),
+            )),
         };
-        let intake = Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl);
-        let metrics = Arc::new(Metrics::new());
+        let sir: Option<Arc<dyn SirApi>> = match &config.sir {
+            Some(sir) => Some(Arc::new(SirClient::from_sdk(
+                need_sdk("sir_enabled")?,
+                sir,
+                metrics.clone(),
+                peers.clone(),
+            ))),
+            None => None,
+        };
+        let jira = jira_peer(&config, &metrics, &peers).await?;
+        let intake = Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl)
+            .with_claim_ttl(config.intake.claim_ttl);
         let fetcher = HttpFetcher::new(config.sns.endpoint_url.clone())
             .map_err(|e| StartupError::HttpClient(e.to_string()))?;
 
@@ -173,11 +227,12 @@ impl Components {
             }),
             sns: Arc::new(SnsIntake::new(&config.sns, Arc::new(fetcher), &metrics)),
             metrics,
-            peers: Arc::new(PeerHealth::default()),
+            peers,
             admin_token: config.admin_token.clone(),
             openapi: Arc::new(serde_json::Value::Null),
         };
-        Ok(Components {
+
+        let components = Components {
             config,
             sdk,
             store,
@@ -186,7 +241,46 @@ impl Components {
             source,
             handler: Arc::new(Dispatcher::default()),
             state,
+            jira,
+            sir,
+            case_sync: false,
+        };
+        // With both peers configured, SIR-side events are synced to Jira.
+        Ok(match components.sir.clone() {
+            Some(sir) => components.with_sir(sir),
+            None => components,
         })
+    }
+
+    /// Supplies the SIR client: with Jira configured, SIR-side events (`sir.case.changed`,
+    /// `sync.case.requested`) are then synced to Jira issues; without it they stay logged.
+    pub fn with_sir(mut self, sir: Arc<dyn SirApi>) -> Self {
+        self.sir = Some(sir.clone());
+        match &self.jira {
+            Some(jira) => {
+                let sync = CaseToIssue::new(
+                    jira.api.clone(),
+                    sir,
+                    self.store.clone(),
+                    jira.settings.clone(),
+                );
+                self.handler = Arc::new(Dispatcher {
+                    case_to_issue: Arc::new(sync),
+                    ..Dispatcher::default()
+                });
+                self.case_sync = true;
+                tracing::info!(project = %jira.settings.project_key, "case → issue sync enabled");
+            }
+            None => tracing::warn!(
+                "SIR is configured but Jira is not (jira_url): case events are logged only"
+            ),
+        }
+        self
+    }
+
+    /// Whether the case → issue sync is wired.
+    pub fn case_sync(&self) -> bool {
+        self.case_sync
     }
 
     /// The HTTP gateway: every route, served over TCP by [`Application`] and by
@@ -203,6 +297,26 @@ impl Components {
             self.handler.clone(),
             self.state.metrics.clone(),
         )
+    }
+
+    /// The SIR poller on these components, when SIR is configured. Its lease lasts
+    /// `sir_poll_lease_secs` (or three default intervals where this process runs no poller
+    /// loop, as on Lambda).
+    pub fn poller(&self) -> Option<Poller> {
+        let sir = self.sir.clone()?;
+        let lease_ttl = self
+            .config
+            .sir
+            .as_ref()
+            .and_then(|s| s.poller)
+            .map_or(Duration::from_secs(180), |p| p.lease_ttl);
+        Some(Poller::new(
+            sir,
+            self.store.clone(),
+            self.bus.clone(),
+            self.state.metrics.clone(),
+            lease_ttl,
+        ))
     }
 }
 
@@ -224,7 +338,8 @@ fn generate_unset_secrets(config: &mut Config) -> Result<(), StartupError> {
     Ok(())
 }
 
-/// The long-running process: the gateway on a TCP port, in-process workers and the janitor.
+/// The long-running process: the gateway on a TCP port, in-process workers, the SIR poller
+/// and the janitor.
 pub struct Application {
     listener: TcpListener,
     local_addr: SocketAddr,
@@ -263,6 +378,23 @@ impl Application {
             local_addr,
             components,
         })
+    }
+
+    /// The Jira peer, when `jira_url` is configured.
+    pub fn jira(&self) -> Option<&JiraPeer> {
+        self.components.jira.as_ref()
+    }
+
+    /// Supplies the SIR client: with Jira configured, SIR-side events (`sir.case.changed`,
+    /// `sync.case.requested`) are then synced to Jira issues; without it they stay logged.
+    pub fn with_sir(mut self, sir: Arc<dyn SirApi>) -> Self {
+        self.components = self.components.with_sir(sir);
+        self
+    }
+
+    /// The SIR client, when SIR is configured (the syncs use it).
+    pub fn sir(&self) -> Option<Arc<dyn SirApi>> {
+        self.components.sir.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -309,6 +441,9 @@ impl Application {
                     queue,
                     source,
                     handler,
+                    jira,
+                    sir,
+                    case_sync,
                     ..
                 },
         } = self;
@@ -336,6 +471,12 @@ impl Application {
             );
         }
         log_sns_settings(&config);
+        log_sir_settings(&config);
+        if jira.is_some() && !case_sync {
+            tracing::warn!(
+                "jira_url is configured but SIR is not (sir_enabled): SIR case events are logged, not synced"
+            );
+        }
 
         let workers = source.map(|source| {
             WorkerPool::spawn(
@@ -349,6 +490,29 @@ impl Application {
             )
         });
         let janitor = tokio::spawn(janitor(queue, state.store.clone(), stop.clone()));
+        let poller = match (&sir, config.sir.as_ref().and_then(|s| s.poller)) {
+            (
+                Some(sir),
+                Some(PollerConfig {
+                    interval,
+                    lease_ttl,
+                }),
+            ) => {
+                let poller = Poller::new(
+                    sir.clone(),
+                    state.store.clone(),
+                    state.bus.clone(),
+                    state.metrics.clone(),
+                    lease_ttl,
+                );
+                Some(tokio::spawn(poller.run(interval, stop.clone())))
+            }
+            (Some(_), None) => {
+                tracing::info!("sir_poller_enabled = false: this process does not poll SIR");
+                None
+            }
+            _ => None,
+        };
 
         let app = http::router(state);
         let server_stop = stop.clone();
@@ -364,9 +528,88 @@ impl Application {
             workers.join().await;
         }
         let _ = janitor.await;
+        if let Some(poller) = poller {
+            let _ = poller.await;
+        }
         tracing::info!("stopped");
         served.map_err(StartupError::Serve)
     }
+}
+
+/// Builds the Jira client when `jira_url` is set, and learns the integration's own account
+/// (from `jira_account_id`, else `/myself`, which also proves the credentials at start-up).
+async fn jira_peer(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+    peers: &Arc<PeerHealth>,
+) -> Result<Option<JiraPeer>, StartupError> {
+    let Some(jira) = &config.jira else {
+        return Ok(None);
+    };
+    let token = jira
+        .api_token
+        .clone()
+        .ok_or_else(|| StartupError::Jira("jira_api_token was not resolved".into()))?;
+    let auth = match jira.flavour {
+        crate::jira::Flavour::Cloud => JiraAuth::Basic {
+            email: jira.email.clone().unwrap_or_default(),
+            token,
+        },
+        crate::jira::Flavour::DataCenter => JiraAuth::Bearer { token },
+    };
+    let client = JiraClient::new(
+        JiraClientConfig {
+            base_url: jira.url.clone(),
+            flavour: jira.flavour,
+            auth,
+            timeout: Duration::from_secs(30),
+            retry: Default::default(),
+        },
+        metrics.clone(),
+        peers.clone(),
+    )
+    .map_err(|e| StartupError::Jira(e.to_string()))?;
+    let own_account = match &jira.account_id {
+        Some(id) => id.clone(),
+        None => client
+            .myself()
+            .await
+            .map_err(|e| {
+                StartupError::Jira(format!(
+                    "cannot learn the integration's account from /myself (check jira_url, jira_email, jira_api_token, or set jira_account_id): {e}"
+                ))
+            })?
+            .id,
+    };
+    let mut settings = SyncSettings::new(
+        jira.project_key.as_str(),
+        jira.issue_type.clone(),
+        &own_account,
+    );
+    settings.mappings = jira.mappings.clone();
+    settings.attachment_max_bytes = jira.attachment_max_bytes;
+    // Console links name the case's region (from its ARN); this is the fallback.
+    if let Some(region) = config
+        .sir
+        .as_ref()
+        .and_then(|s| s.region.clone())
+        .or_else(|| config.aws.region.clone())
+    {
+        settings.default_region = region;
+    }
+    settings.lease_ttl = config.queue.lease.max(Duration::from_secs(30));
+    tracing::info!(
+        jira_url = %jira.url,
+        flavour = ?jira.flavour,
+        project = %jira.project_key,
+        own_account = %own_account,
+        mappings_file = ?jira.mappings_file,
+        "jira configured"
+    );
+    Ok(Some(JiraPeer {
+        api: Arc::new(client),
+        settings,
+    }))
 }
 
 fn log_sns_settings(config: &Config) {
@@ -393,6 +636,33 @@ fn log_sns_settings(config: &Config) {
         tracing::warn!(
             endpoint = %endpoint,
             "sns_endpoint_url: SNS certificate and SubscribeURL fetches go to this endpoint, not AWS (emulators only)"
+        );
+    }
+}
+
+fn log_sir_settings(config: &Config) {
+    let Some(sir) = &config.sir else {
+        tracing::info!("SIR not configured (sir_enabled = false): no SIR client, no poller");
+        return;
+    };
+    tracing::info!(
+        region = sir
+            .region
+            .as_deref()
+            .or(config.aws.region.as_deref())
+            .unwrap_or("(SDK chain)"),
+        endpoint = sir
+            .endpoint_url
+            .as_deref()
+            .or(config.aws.endpoint_url.as_deref())
+            .unwrap_or("(AWS)"),
+        poll_interval_secs = sir.poller.map(|p| p.interval.as_secs()),
+        integration_principal = sir.integration_principal.as_deref().unwrap_or(""),
+        "SIR configured"
+    );
+    if sir.integration_principal.is_none() {
+        tracing::warn!(
+            "no sir_integration_principal configured: the integration cannot recognise its own SIR changes"
         );
     }
 }

@@ -1,11 +1,15 @@
 //! The consumer role: an EventBridge rule invokes the function with one event; the core's
 //! [`EventConsumer`] decodes our envelope from its `detail` (resolving the `payload_ref` of an
-//! oversize event from the store) and runs the handler the container's workers run.
+//! oversize event from the store; turning one of SIR's own events into `sir.case.changed`) and
+//! runs the handler the container's workers run.
 
 use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
-use sir_jira_bridge::{consumer::EventConsumer, startup::Components};
+use sir_jira_bridge::{
+    consumer::{Consumed, EventConsumer},
+    startup::Components,
+};
 
 use crate::InvocationError;
 
@@ -21,12 +25,17 @@ pub async fn handle(
     // and a Lambda invocation go through the same code.
     let wire = serde_json::to_value(&event).unwrap_or(Value::Null);
     // Lambda does not say which attempt this is.
-    let envelope = consumer.consume(wire, 1).await?;
-    Ok(json!({
-        "event_id": envelope.id,
-        "type": envelope.event.type_name(),
-        "status": "handled",
-    }))
+    Ok(match consumer.consume(wire, 1).await? {
+        Consumed::Handled(envelope) => json!({
+            "status": "handled",
+            "event_id": envelope.id,
+            "type": envelope.event.type_name(),
+        }),
+        Consumed::Ignored { detail_type } => json!({
+            "status": "ignored",
+            "detail_type": detail_type,
+        }),
+    })
 }
 
 /// Serves invocations until the runtime stops.

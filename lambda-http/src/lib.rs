@@ -101,6 +101,7 @@ impl From<InvocationError> for Diagnostic {
         let error_type = match &error {
             InvocationError::Consume(e) => format!("Consume.{}", e.kind()),
             InvocationError::Poll(PollError::NotConfigured) => "Poll.NotConfigured".to_owned(),
+            InvocationError::Poll(PollError::Failed(_)) => "Poll.Failed".to_owned(),
         };
         Diagnostic {
             error_type,

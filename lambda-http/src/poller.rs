@@ -4,10 +4,8 @@
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
-use sir_jira_bridge::{
-    poll::{PollReport, poll_once},
-    startup::Components,
-};
+use serde_json::json;
+use sir_jira_bridge::{poll::poll_once, sir::PollOutcome, startup::Components};
 
 use crate::InvocationError;
 
@@ -16,18 +14,17 @@ use crate::InvocationError;
 pub async fn handle(
     components: &Components,
     event: LambdaEvent<Value>,
-) -> Result<PollReport, InvocationError> {
+) -> Result<Value, InvocationError> {
     let scheduled_at = event.payload.get("time").and_then(Value::as_str);
     tracing::debug!(request_id = %event.context.request_id, scheduled_at, "scheduled poll");
-    let report = poll_once(components).await.inspect_err(|e| {
+    let outcome = poll_once(components).await.inspect_err(|e| {
         tracing::error!(error = %e, "poll failed");
     })?;
-    tracing::info!(
-        cases_seen = report.cases_seen,
-        changes_published = report.changes_published,
-        "poll done"
-    );
-    Ok(report)
+    Ok(match outcome {
+        PollOutcome::Polled(report) => json!({"status": "polled", "report": report}),
+        // Another poller holds the lease (an overlapping run): nothing to do.
+        PollOutcome::Skipped => json!({"status": "skipped"}),
+    })
 }
 
 /// Serves invocations until the runtime stops.

@@ -10,6 +10,7 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use common::*;
 use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
+use sir_emulator::{EmulatorConfig, SeedCase, SirEmulator, Timestamp};
 use sir_jira_bridge::{
     bus::{Failure, eventbridge::envelope_key},
     config::Config,
@@ -189,42 +190,58 @@ async fn a_permanent_failure_is_dead_lettered_and_still_fails_the_invocation() {
 }
 
 #[tokio::test]
-async fn events_that_are_not_ours_are_dead_lettered_as_unreadable_and_fail() {
+async fn sirs_own_case_events_become_case_changes_and_others_are_acknowledged() {
     let recorder = Arc::new(Recorder::default());
     let (components, _dir) = components(recorder.clone()).await;
 
     // SIR's own event, as the native-events rule delivers it.
     let native: EventBridgeEvent<Value> =
         serde_json::from_value(fixture_json("sir_native_case_updated.json")).unwrap();
-    let err = invoke(&components, native).await.unwrap_err();
+    let answer = invoke(&components, native).await.unwrap();
+    assert_eq!(answer["status"], "handled");
+    assert_eq!(answer["type"], "sir.case.changed");
+    {
+        let seen = recorder.seen.lock().unwrap();
+        assert_eq!(seen.len(), 1);
+        assert_eq!(seen[0].origin, Origin::SirNative);
+        assert_eq!(seen[0].event.case_id(), Some("1234567890"));
+    }
+
+    // A SIR event about something else than a case: acknowledged, the handler never runs.
+    let mut membership = fixture_json("sir_native_case_updated.json");
+    membership["detail-type"] = "Membership Updated".into();
+    membership["detail"] = json!({"membershipId": "m-0123456789"});
+    let answer = invoke(&components, serde_json::from_value(membership).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "ignored");
+    assert_eq!(recorder.seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn events_that_are_not_ours_are_dead_lettered_as_unreadable_and_fail() {
+    let recorder = Arc::new(Recorder::default());
+    let (components, _dir) = components(recorder.clone()).await;
+    let err = invoke(&components, eventbridge_event(json!({"hello": "world"})))
+        .await
+        .unwrap_err();
     let diagnostic = Diagnostic::from(err);
     assert_eq!(diagnostic.error_type, "Consume.Unreadable");
-    assert!(
-        diagnostic.error_message.contains("aws.security-ir"),
-        "{diagnostic:?}"
-    );
     let letter = components
         .store
-        .dead_letter("3e1b5f2a-8c4d-4b7e-9f10-2a6c9d8e7f01")
+        .dead_letter("5b2f6c1e-7a3d-4c8e-9f01-2d3e4f5a6b7c")
         .await
         .unwrap()
         .expect("kept under the EventBridge event id");
     assert_eq!(letter.event_type, "unreadable");
-
-    let err = invoke(&components, eventbridge_event(json!({"hello": "world"})))
-        .await
-        .unwrap_err();
-    assert_eq!(Diagnostic::from(err).error_type, "Consume.Unreadable");
     assert!(
         recorder.seen.lock().unwrap().is_empty(),
         "the handler never ran"
     );
 }
 
-#[tokio::test]
-async fn the_poller_fails_loudly_until_a_poller_is_wired() {
-    let (components, _dir) = components(Arc::new(Recorder::default())).await;
-    let scheduled = json!({
+fn scheduled_event() -> Value {
+    json!({
         "version": "0",
         "id": "89d1a02d-5ec7-412e-82f5-13505f849b41",
         "detail-type": "Scheduled Event",
@@ -234,11 +251,82 @@ async fn the_poller_fails_loudly_until_a_poller_is_wired() {
         "region": "us-east-1",
         "resources": ["arn:aws:events:us-east-1:123456789012:rule/sir-jira-bridge-PollerSchedule"],
         "detail": {}
+    })
+}
+
+#[tokio::test]
+async fn the_poller_role_runs_one_cycle_of_the_sir_poller() {
+    let emu = SirEmulator::start(EmulatorConfig::default()).await.unwrap();
+    emu.seed_cases(30, |i| SeedCase {
+        last_updated_date: Some(Timestamp::from_secs(1_764_000_000 + i as i64)),
+        ..SeedCase::default()
     });
-    let err = poller::handle(&components, LambdaEvent::new(scheduled, Context::default()))
-        .await
-        .unwrap_err();
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = settings(dir.path());
+    s.sir_enabled = Some(true);
+    s.sir_endpoint_url = Some(emu.endpoint_url());
+    s.sir_region = Some("us-east-1".into());
+    // Fake credentials and a region, as on moto: nothing leaves this machine.
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_sqs::config::Credentials::new(
+            "AKIDLAMBDAPOLLER",
+            "secret",
+            None,
+            None,
+            "tests",
+        ))
+        .load()
+        .await;
+    let components = Components::build_with_aws(
+        Config::from_settings(s).unwrap(),
+        Some(sdk),
+        UnsetSecrets::Ignore,
+    )
+    .await
+    .unwrap();
+
+    let answer = poller::handle(
+        &components,
+        LambdaEvent::new(scheduled_event(), Context::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer["status"], "polled", "{answer}");
+    assert_eq!(answer["report"]["cases"], 30);
+    assert_eq!(
+        answer["report"]["changed"], 30,
+        "the first run is a backfill"
+    );
+    assert_eq!(answer["report"]["pages"], 2);
+    let queued = components.queue.clone().unwrap().stats().await.unwrap();
+    assert_eq!(queued.ready, 30, "one sir.case.changed event per case");
+
+    // The next scheduled run (possibly on another instance: the lease was given back) finds
+    // nothing new.
+    let answer = poller::handle(
+        &components,
+        LambdaEvent::new(scheduled_event(), Context::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(answer["report"]["changed"], 0, "{answer}");
+    assert_eq!(answer["report"]["backfill"], false);
+}
+
+#[tokio::test]
+async fn without_sir_the_poller_role_fails_loudly() {
+    let (components, _dir) = components(Arc::new(Recorder::default())).await;
+    let err = poller::handle(
+        &components,
+        LambdaEvent::new(scheduled_event(), Context::default()),
+    )
+    .await
+    .unwrap_err();
     let diagnostic = Diagnostic::from(err);
     assert_eq!(diagnostic.error_type, "Poll.NotConfigured");
-    assert!(diagnostic.error_message.contains("poller not configured"));
+    assert!(
+        diagnostic.error_message.contains("sir_enabled"),
+        "{diagnostic:?}"
+    );
 }

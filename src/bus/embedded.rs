@@ -16,6 +16,7 @@ use crate::{
     config::QueueConfig,
     db::{Db, DbError, now_ms},
     event::EventEnvelope,
+    store::Claim,
     store::{DeadLetter, sqlite::insert_dead_letter},
 };
 
@@ -198,38 +199,99 @@ impl EventLog for EmbeddedQueue {
 #[async_trait]
 impl EventBus for EmbeddedQueue {
     async fn publish(&self, events: &[Outgoing]) -> Result<(), BusError> {
-        let rows = events
-            .iter()
-            .map(|o| {
-                let payload = serde_json::to_string(&o.envelope)
-                    .map_err(|e| BusError::Rejected(e.to_string()))?;
-                Ok((
-                    o.envelope.id.to_string(),
-                    o.envelope.event.type_name(),
-                    payload,
-                    o.raw.as_ref().map(|b| b.to_vec()),
-                ))
-            })
-            .collect::<Result<Vec<_>, BusError>>()?;
+        let rows = queue_rows(events)?;
         self.db
             .write(move |c| {
-                let now = now_ms();
-                let mut stmt = c.prepare_cached(
-                    "INSERT INTO queue (event_id, event_type, payload, raw, state, available_at, enqueued_at)
-                     VALUES (?1, ?2, ?3, ?4, 'ready', ?5, ?5)
-                     ON CONFLICT (event_id) DO UPDATE SET state = 'ready', attempts = 0,
-                       available_at = ?5, last_error = NULL, finished_at = NULL
-                     WHERE queue.state = 'dead'",
-                )?;
-                for (id, kind, payload, raw) in rows {
-                    stmt.execute(params![id, kind, payload, raw, now])?;
-                }
+                insert_events(c, &rows, now_ms())?;
                 Ok(())
             })
             .await?;
         self.notify.notify_waiters();
         Ok(())
     }
+
+    /// The queue and the dedupe keys live in one SQLite file, so the check, the insert and
+    /// the record of the key commit together: a crash leaves either all or nothing, and one
+    /// commit (shared with concurrent requests) replaces three.
+    async fn publish_once(
+        &self,
+        delivery_key: &str,
+        events: &[Outgoing],
+        ttl: Duration,
+    ) -> Option<Result<Claim, BusError>> {
+        let rows = match queue_rows(events) {
+            Ok(rows) => rows,
+            Err(e) => return Some(Err(e)),
+        };
+        let key = delivery_key.to_owned();
+        let ttl = ttl.as_millis() as i64;
+        let result = self
+            .db
+            .write(move |c| {
+                let now = now_ms();
+                let existing: Option<(String, i64)> = c
+                    .prepare_cached("SELECT state, expires_at FROM deliveries WHERE key = ?1")?
+                    .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))
+                    .optional()?;
+                match existing {
+                    Some((state, expires_at)) if expires_at > now => {
+                        return Ok(if state == "accepted" {
+                            Claim::Accepted
+                        } else {
+                            Claim::Pending
+                        });
+                    }
+                    _ => {}
+                }
+                insert_events(c, &rows, now)?;
+                c.prepare_cached(
+                    "INSERT INTO deliveries (key, state, expires_at) VALUES (?1, 'accepted', ?2)
+                     ON CONFLICT (key) DO UPDATE SET state = 'accepted', expires_at = ?2",
+                )?
+                .execute(params![key, now + ttl])?;
+                Ok(Claim::New)
+            })
+            .await
+            .map_err(BusError::from);
+        if matches!(result, Ok(Claim::New)) {
+            self.notify.notify_waiters();
+        }
+        Some(result)
+    }
+}
+
+type QueueRow = (String, &'static str, String, Option<Vec<u8>>);
+
+fn queue_rows(events: &[Outgoing]) -> Result<Vec<QueueRow>, BusError> {
+    events
+        .iter()
+        .map(|o| {
+            let payload = serde_json::to_string(&o.envelope)
+                .map_err(|e| BusError::Rejected(e.to_string()))?;
+            Ok((
+                o.envelope.id.to_string(),
+                o.envelope.event.type_name(),
+                payload,
+                o.raw.as_ref().map(|b| b.to_vec()),
+            ))
+        })
+        .collect()
+}
+
+/// Inserts new events as ready; an event id already queued is left alone, except a dead one,
+/// which a replay makes due again.
+fn insert_events(c: &rusqlite::Connection, rows: &[QueueRow], now: i64) -> Result<(), DbError> {
+    let mut stmt = c.prepare_cached(
+        "INSERT INTO queue (event_id, event_type, payload, raw, state, available_at, enqueued_at)
+         VALUES (?1, ?2, ?3, ?4, 'ready', ?5, ?5)
+         ON CONFLICT (event_id) DO UPDATE SET state = 'ready', attempts = 0,
+           available_at = ?5, last_error = NULL, finished_at = NULL
+         WHERE queue.state = 'dead'",
+    )?;
+    for (id, kind, payload, raw) in rows {
+        stmt.execute(params![id, kind, payload, raw, now])?;
+    }
+    Ok(())
 }
 
 #[async_trait]

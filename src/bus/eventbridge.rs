@@ -20,7 +20,10 @@ use crate::{
     aws::{Fault, describe, fault},
     config::EventBridgeConfig,
     db::now_ms,
-    event::EventEnvelope,
+    event::{
+        EventEnvelope,
+        sir::{self, Native},
+    },
     store::{DeadLetter, StateStore},
 };
 
@@ -51,6 +54,24 @@ pub fn envelope_key(event_id: &str) -> String {
 /// `jira.*` from `source`) to a consumer, such as the SQS queue of the container deployment.
 pub fn jira_events_pattern(source: &str) -> Value {
     json!({"source": [source], "detail-type": [{"prefix": "jira."}]})
+}
+
+/// Pattern of the rule that routes the SIR-side events this service publishes (the poller's
+/// and the backfill's `sir.case.changed`) from `source` to a consumer.
+pub fn sir_events_pattern(source: &str) -> Value {
+    json!({"source": [source], "detail-type": [{"prefix": "sir."}]})
+}
+
+/// Pattern of the rule (on the default bus, where AWS puts them) that routes SIR's own case
+/// events to a consumer. Membership events are left out; a consumer drops any that arrive.
+pub fn native_sir_events_pattern() -> Value {
+    json!({
+        "source": [crate::event::sir::NATIVE_SOURCE],
+        "detail-type": [
+            "Case Created", "Case Updated", "Case Closed",
+            "Case Comment Added", "Case Comment Updated"
+        ]
+    })
 }
 
 /// How failed entries are retried.
@@ -296,34 +317,34 @@ pub async fn resolve_detail(
     }
 }
 
-/// `source` of the events Security Incident Response itself publishes.
-pub const SIR_NATIVE_SOURCE: &str = "aws.security-ir";
+/// What an EventBridge event holds for a consumer.
+#[derive(Debug)]
+pub enum Decoded {
+    Event(Box<EventEnvelope>),
+    /// A SIR event this service does not act on (its detail-type).
+    Ignored(String),
+}
 
-/// The envelope an EventBridge event carries, as any target receives it: the whole event (a
+/// The event an EventBridge event carries, as any target receives it: the whole event (a
 /// Lambda target, an SQS target) or only its detail (a target with input path `$.detail`).
-/// The detail is our envelope, or a reference to it in the store for oversize events.
-/// Every consumer decodes through here: the container's SQS workers and the Lambda consumers.
-pub async fn decode_event(
-    mut event: Value,
-    store: &dyn StateStore,
-) -> Result<EventEnvelope, BusError> {
-    if event.get("source").and_then(Value::as_str) == Some(SIR_NATIVE_SOURCE) {
-        // SIR's own events are not our envelope: they must be normalized (to
-        // `sir.case.changed`) before any handler sees them.
-        return Err(BusError::Decode(format!(
-            "a native Security Incident Response event (source {SIR_NATIVE_SOURCE}, {}): \
-             not normalized to sir.case.changed in this build",
-            event
-                .get("detail-type")
-                .and_then(Value::as_str)
-                .unwrap_or("no detail-type")
-        )));
+/// The detail is our envelope, or a reference to it in the store for oversize events; one of
+/// SIR's own events becomes a `sir.case.changed` event. Every consumer decodes through here:
+/// the container's SQS workers and the Lambda consumers.
+pub async fn decode_event(mut event: Value, store: &dyn StateStore) -> Result<Decoded, BusError> {
+    if sir::is_native(&event) {
+        return match sir::from_native(&event) {
+            Ok(Native::Changed(envelope)) => Ok(Decoded::Event(envelope)),
+            Ok(Native::Ignored { detail_type }) => Ok(Decoded::Ignored(detail_type)),
+            Err(e) => Err(BusError::Decode(e.to_string())),
+        };
     }
     let detail = match event.get_mut("detail") {
         Some(detail) => detail.take(),
         None => event,
     };
-    resolve_detail(detail, store).await
+    resolve_detail(detail, store)
+        .await
+        .map(|e| Decoded::Event(Box::new(e)))
 }
 
 #[async_trait]

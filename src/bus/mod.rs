@@ -18,7 +18,7 @@ pub use embedded::{EmbeddedQueue, EventFilter, QueueStats, QueuedEvent};
 pub use eventbridge::{EventBridgeBus, PublishRetry};
 pub use sqs::SqsSource;
 
-use crate::event::EventEnvelope;
+use crate::{event::EventEnvelope, store::Claim};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {
@@ -45,6 +45,20 @@ pub trait EventBus: Send + Sync {
     /// EventBridge cannot deduplicate: a republished event is delivered again, which
     /// idempotent consumers absorb.
     async fn publish(&self, events: &[Outgoing]) -> Result<(), BusError>;
+
+    /// Publishes `events` and records `delivery_key` as accepted for `ttl` in one atomic step,
+    /// unless the key is already taken (then nothing is published and the claim says why).
+    /// Only a bus that shares a transaction with the state store can do this (the embedded
+    /// queue); `None` tells the caller to claim, publish and confirm in three steps, which
+    /// leaves a crash window where a delivery may be published twice (never lost).
+    async fn publish_once(
+        &self,
+        _delivery_key: &str,
+        _events: &[Outgoing],
+        _ttl: Duration,
+    ) -> Option<Result<Claim, BusError>> {
+        None
+    }
 }
 
 /// One received event and the handle that settles it.

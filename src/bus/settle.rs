@@ -6,8 +6,28 @@ use super::{BusError, eventbridge};
 use crate::{
     db::now_ms,
     event::EventEnvelope,
+    metrics::{Metrics, ReasonLabels},
     store::{DeadLetter, StateStore},
 };
+
+/// Records a SIR event this service does not act on (membership events): logged and counted,
+/// then acknowledged by the caller.
+pub fn ignored(metrics: Option<&Metrics>, detail_type: &str, id: &str) {
+    tracing::info!(
+        detail_type,
+        message_id = id,
+        "SIR event that is not about a case: acknowledged and ignored"
+    );
+    if let Some(metrics) = metrics {
+        metrics
+            .ignored
+            .get_or_create(&ReasonLabels {
+                source: "sir",
+                reason: "unhandled_detail_type",
+            })
+            .inc();
+    }
+}
 
 /// Keeps an event that cannot be read (no retry makes it readable) as a dead letter of type
 /// `unreadable`, with the text as it arrived.

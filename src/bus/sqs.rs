@@ -5,7 +5,9 @@
 //! leaves the rest to the queue's redrive policy (its dead-letter queue after
 //! `maxReceiveCount` receives); a permanent failure becomes a dead letter in the state store
 //! and the message is deleted. Each body is the EventBridge event; its `detail` is our
-//! envelope, or a reference to it in the store for oversize events.
+//! envelope, or a reference to it in the store for oversize events. SIR's own events
+//! (`source: aws.security-ir`, routed to the same queue by a rule on the default bus) become
+//! `sir.case.changed` events; SIR events about anything but cases are deleted and counted.
 
 use std::{sync::Arc, time::Duration};
 
@@ -19,8 +21,12 @@ use aws_sdk_sqs::{
 };
 use serde_json::Value;
 
-use super::{BusError, Delivery, EventSource, Failure, backoff, eventbridge, settle};
-use crate::{aws::describe, config::QueueConfig, store::StateStore};
+use super::{
+    BusError, Delivery, EventSource, Failure, backoff,
+    eventbridge::{self, Decoded},
+    settle,
+};
+use crate::{aws::describe, config::QueueConfig, metrics::Metrics, store::StateStore};
 
 /// Longest long poll SQS allows.
 const LONG_POLL: Duration = Duration::from_secs(20);
@@ -33,6 +39,7 @@ pub struct SqsSource {
     store: Arc<dyn StateStore>,
     config: QueueConfig,
     wait: Duration,
+    metrics: Option<Arc<Metrics>>,
 }
 
 impl SqsSource {
@@ -48,7 +55,14 @@ impl SqsSource {
             store,
             config,
             wait: LONG_POLL,
+            metrics: None,
         }
+    }
+
+    /// Counts the SIR events it drops in `ignored_deliveries`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Shortens the long poll (tests).
@@ -121,11 +135,20 @@ impl SqsSource {
             .unwrap_or(1);
         let body = message.body.clone().unwrap_or_default();
         match self.decode(&body).await {
-            Ok(envelope) => Ok(Some(Delivery {
-                envelope,
+            Ok(Decoded::Event(envelope)) => Ok(Some(Delivery {
+                envelope: *envelope,
                 attempt,
                 receipt,
             })),
+            Ok(Decoded::Ignored(detail_type)) => {
+                settle::ignored(
+                    self.metrics.as_deref(),
+                    &detail_type,
+                    message.message_id.as_deref().unwrap_or(""),
+                );
+                self.delete(&receipt).await?;
+                Ok(None)
+            }
             Err(BusError::Decode(error)) => {
                 // No retry can make it readable: keep it as a dead letter, off the queue.
                 let id = message.message_id.unwrap_or_else(|| receipt.clone());
@@ -139,7 +162,7 @@ impl SqsSource {
     }
 
     /// Parses an EventBridge event body (see [`eventbridge::decode_event`]).
-    async fn decode(&self, body: &str) -> Result<crate::event::EventEnvelope, BusError> {
+    async fn decode(&self, body: &str) -> Result<Decoded, BusError> {
         let value: Value =
             serde_json::from_str(body).map_err(|e| BusError::Decode(e.to_string()))?;
         eventbridge::decode_event(value, self.store.as_ref()).await

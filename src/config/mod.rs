@@ -4,8 +4,10 @@
 
 mod backends;
 mod generated_secret;
+mod jira;
 mod secret_ref;
 mod settings;
+mod sir;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -15,8 +17,10 @@ pub use backends::{
     AwsConfig, Backends, BusBackend, ConsumerBackend, EventBridgeConfig, StoreBackend,
 };
 pub use generated_secret::{ADMIN_TOKEN_FILE, WEBHOOK_SECRET_FILE, load_or_create_secret};
+pub use jira::JiraConfig;
 pub use secret_ref::SecretRef;
-pub use settings::{BusKind, ConsumerKind, LogFormat, LogLevel, Settings, StoreKind};
+pub use settings::{BusKind, ConsumerKind, JiraFlavour, LogFormat, LogLevel, Settings, StoreKind};
+pub use sir::{PollerConfig, SirConfig};
 
 use crate::{
     aws::SecretResolver,
@@ -85,6 +89,10 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     pub backends: Backends,
     pub aws: AwsConfig,
+    /// The Jira peer of the case → issue sync; `None` when `jira_url` is unset.
+    pub jira: Option<JiraConfig>,
+    /// AWS Security Incident Response; `None` when `sir_enabled` is off.
+    pub sir: Option<SirConfig>,
     /// Secret settings given as references (`ssm:…`), until [`Config::resolve_secrets`].
     pending_secrets: Vec<PendingSecret>,
 }
@@ -110,6 +118,9 @@ pub struct IntakeConfig {
     pub project_keys: Vec<ProjectKey>,
     pub max_body_bytes: usize,
     pub dedupe_ttl: Duration,
+    /// How long a delivery being accepted blocks its copies; after a crash, its retry waits
+    /// this long at most.
+    pub claim_ttl: Duration,
 }
 
 /// Settings of `POST /webhooks/sns`.
@@ -151,6 +162,9 @@ impl Config {
     pub fn from_settings(mut s: Settings) -> Result<Config, ConfigError> {
         let workers = s.workers.unwrap_or(2);
         let (backends, aws) = backends::from_settings(&mut s, workers)?;
+        let mut pending_secrets = Vec::new();
+        let jira = jira::from_settings(&mut s, &mut pending_secrets)?;
+        let sir = sir::from_settings(&mut s)?;
         let listen_addr = s
             .listen_addr
             .as_deref()
@@ -173,7 +187,6 @@ impl Config {
             return Err(ConfigError::invalid("data_dir", "must not be empty"));
         }
 
-        let mut pending_secrets = Vec::new();
         let mut webhook_secrets = Vec::new();
         for (i, secret) in s
             .jira_webhook_secrets
@@ -365,6 +378,7 @@ impl Config {
                 max_body_bytes,
                 // Jira retries for about half an hour; a day leaves a wide margin.
                 dedupe_ttl: secs("dedupe_ttl_secs", s.dedupe_ttl_secs, 24 * 3600, 60)?,
+                claim_ttl: secs("delivery_claim_secs", s.delivery_claim_secs, 30, 1)?,
             },
             sns,
             queue,
@@ -372,13 +386,15 @@ impl Config {
             admin_token,
             backends,
             aws,
+            jira,
+            sir,
             pending_secrets,
         })
     }
 
-    /// Whether start-up needs the AWS SDK: an AWS backend, or a secret kept in AWS.
+    /// Whether start-up needs the AWS SDK: an AWS backend, SIR, or a secret kept in AWS.
     pub fn needs_aws(&self) -> bool {
-        self.backends.uses_aws() || self.secrets_need_aws()
+        self.backends.uses_aws() || self.sir.is_some() || self.secrets_need_aws()
     }
 
     /// Whether a secret reference points into AWS (SSM or Secrets Manager).
@@ -409,13 +425,24 @@ impl Config {
             } else {
                 vec![Secret::new(value.trim())]
             };
-            if values.is_empty() || values.iter().any(|v| v.expose().len() < MIN_SECRET_LEN) {
-                return Err(failed(
-                    "the value is empty or shorter than 16 characters".into(),
-                ));
+            // The Jira token is Atlassian's to choose (a PAT may be short); ours must be long.
+            let min_len = if setting == "jira_api_token" {
+                1
+            } else {
+                MIN_SECRET_LEN
+            };
+            if values.is_empty() || values.iter().any(|v| v.expose().len() < min_len) {
+                return Err(failed(format!(
+                    "the value is empty or shorter than {min_len} characters"
+                )));
             }
             tracing::info!(setting, reference = %reference, "secret loaded");
             match setting {
+                "jira_api_token" => {
+                    if let Some(jira) = self.jira.as_mut() {
+                        jira.api_token = values.into_iter().next();
+                    }
+                }
                 "jira_webhook_secrets" => self.intake.webhook_secrets.extend(values),
                 "admin_token" => self.admin_token = values.into_iter().next(),
                 _ => self.intake.automation_secret = values.into_iter().next(),

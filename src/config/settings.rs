@@ -112,6 +112,11 @@ pub struct Settings {
     #[arg(long, global = true, env = "SIR_JIRA_DEDUPE_TTL_SECS")]
     pub dedupe_ttl_secs: Option<u64>,
 
+    /// Seconds a delivery being accepted blocks concurrent copies of itself; a crashed
+    /// request's retry is accepted after this [default: 30].
+    #[arg(long, global = true, env = "SIR_JIRA_DELIVERY_CLAIM_SECS")]
+    pub delivery_claim_secs: Option<u64>,
+
     /// In-process queue workers; 0 runs the gateway only [default: 2].
     #[arg(long, global = true, env = "SIR_JIRA_WORKERS")]
     pub workers: Option<usize>,
@@ -188,6 +193,82 @@ pub struct Settings {
     /// [default: AWS_ENDPOINT_URL, else the real AWS endpoints].
     #[arg(long, global = true, env = "SIR_JIRA_AWS_ENDPOINT_URL")]
     pub aws_endpoint_url: Option<String>,
+
+    /// Jira base URL (`https://your-site.atlassian.net`); unset: no case → issue sync.
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_URL")]
+    pub jira_url: Option<String>,
+
+    /// cloud (REST v3, ADF, e-mail + API token) or data-center (REST v2, wiki, PAT)
+    /// [default: cloud].
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_FLAVOUR")]
+    pub jira_flavour: Option<JiraFlavour>,
+
+    /// E-mail of the integration's Jira account (Cloud).
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_EMAIL")]
+    pub jira_email: Option<String>,
+
+    /// API token (Cloud) or personal access token (Data Center); a value or a reference
+    /// (`ssm:…`, `secretsmanager:…`, `file:…`).
+    #[arg(
+        long,
+        global = true,
+        env = "SIR_JIRA_JIRA_API_TOKEN",
+        hide_env_values = true
+    )]
+    pub jira_api_token: Option<Secret>,
+
+    /// Project the case issues are created in (required with jira_url).
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_PROJECT_KEY")]
+    pub jira_project_key: Option<String>,
+
+    /// Issue type of the case issues, by name or id [default: Task].
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_ISSUE_TYPE")]
+    pub jira_issue_type: Option<String>,
+
+    /// The integration's own Jira accountId (Data Center: user name), for echo suppression
+    /// [default: asked of /myself at start-up].
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_ACCOUNT_ID")]
+    pub jira_account_id: Option<String>,
+
+    /// TOML file mapping statuses, resolutions, the issue type, labels and custom fields
+    /// [default: the built-in mappings].
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_MAPPINGS_FILE")]
+    pub jira_mappings_file: Option<PathBuf>,
+
+    /// SIR attachments larger than this become a comment naming them [default: 10485760].
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_ATTACHMENT_MAX_BYTES")]
+    pub jira_attachment_max_bytes: Option<u64>,
+    /// Sync with AWS Security Incident Response: the SIR client, native case events and the
+    /// poller [default: false, the gateway runs without SIR].
+    #[arg(long, global = true, env = "SIR_JIRA_SIR_ENABLED")]
+    pub sir_enabled: Option<bool>,
+
+    /// Region of the SIR API [default: aws_region, else the SDK's chain].
+    #[arg(long, global = true, env = "SIR_JIRA_SIR_REGION")]
+    pub sir_region: Option<String>,
+
+    /// Endpoint for SIR calls only, for the SIR emulator; takes precedence over
+    /// aws_endpoint_url [default: the real SIR endpoint].
+    #[arg(long, global = true, env = "SIR_JIRA_SIR_ENDPOINT_URL")]
+    pub sir_endpoint_url: Option<String>,
+
+    /// The integration's own principal as SIR shows it in createdBy/updatedBy (account id or
+    /// ARN): changes made by it are the integration's own [default: none].
+    #[arg(long, global = true, env = "SIR_JIRA_SIR_INTEGRATION_PRINCIPAL")]
+    pub sir_integration_principal: Option<String>,
+
+    /// Run the SIR poller in this process [default: true when sir_enabled].
+    #[arg(long, global = true, env = "SIR_JIRA_SIR_POLLER_ENABLED")]
+    pub sir_poller_enabled: Option<bool>,
+
+    /// Seconds between two SIR poller runs [default: 60].
+    #[arg(long, global = true, env = "SIR_JIRA_SIR_POLL_INTERVAL_SECS")]
+    pub sir_poll_interval_secs: Option<u64>,
+
+    /// Seconds the polling replica holds the poller lease without renewing it; more than the
+    /// interval [default: 3 × sir_poll_interval_secs].
+    #[arg(long, global = true, env = "SIR_JIRA_SIR_POLL_LEASE_SECS")]
+    pub sir_poll_lease_secs: Option<u64>,
 }
 
 impl Settings {
@@ -227,6 +308,7 @@ impl Settings {
                 .or(lower.sns_cert_cache_ttl_secs),
             max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
             dedupe_ttl_secs: self.dedupe_ttl_secs.or(lower.dedupe_ttl_secs),
+            delivery_claim_secs: self.delivery_claim_secs.or(lower.delivery_claim_secs),
             workers: self.workers.or(lower.workers),
             max_attempts: self.max_attempts.or(lower.max_attempts),
             lease_secs: self.lease_secs.or(lower.lease_secs),
@@ -244,6 +326,26 @@ impl Settings {
             sqs_queue_url: self.sqs_queue_url.or(lower.sqs_queue_url),
             aws_region: self.aws_region.or(lower.aws_region),
             aws_endpoint_url: self.aws_endpoint_url.or(lower.aws_endpoint_url),
+            jira_url: self.jira_url.or(lower.jira_url),
+            jira_flavour: self.jira_flavour.or(lower.jira_flavour),
+            jira_email: self.jira_email.or(lower.jira_email),
+            jira_api_token: self.jira_api_token.or(lower.jira_api_token),
+            jira_project_key: self.jira_project_key.or(lower.jira_project_key),
+            jira_issue_type: self.jira_issue_type.or(lower.jira_issue_type),
+            jira_account_id: self.jira_account_id.or(lower.jira_account_id),
+            jira_mappings_file: self.jira_mappings_file.or(lower.jira_mappings_file),
+            jira_attachment_max_bytes: self
+                .jira_attachment_max_bytes
+                .or(lower.jira_attachment_max_bytes),
+            sir_enabled: self.sir_enabled.or(lower.sir_enabled),
+            sir_region: self.sir_region.or(lower.sir_region),
+            sir_endpoint_url: self.sir_endpoint_url.or(lower.sir_endpoint_url),
+            sir_integration_principal: self
+                .sir_integration_principal
+                .or(lower.sir_integration_principal),
+            sir_poller_enabled: self.sir_poller_enabled.or(lower.sir_poller_enabled),
+            sir_poll_interval_secs: self.sir_poll_interval_secs.or(lower.sir_poll_interval_secs),
+            sir_poll_lease_secs: self.sir_poll_lease_secs.or(lower.sir_poll_lease_secs),
         }
     }
 }
@@ -308,4 +410,11 @@ pub enum StoreKind {
 pub enum ConsumerKind {
     InProcess,
     Sqs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JiraFlavour {
+    Cloud,
+    DataCenter,
 }

@@ -5,7 +5,7 @@
 mod dynamodb;
 pub(crate) mod sqlite;
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -83,6 +83,19 @@ pub struct LedgerEntry {
     pub updated_at_ms: i64,
 }
 
+/// A small versioned record a sync keeps about one entity: which Jira comment mirrors which
+/// SIR comment, an attachment copied, a claim on creating an issue. `kind` names the record type,
+/// `group` what it belongs to (a case id: one query lists a case's records), `key` the entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Link {
+    pub kind: String,
+    pub group: String,
+    pub key: String,
+    pub value: serde_json::Value,
+    /// 1 when created, incremented by every write: the compare-and-set token.
+    pub version: u64,
+}
+
 /// An event that failed for good, with everything needed to replay it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadLetter {
@@ -125,8 +138,41 @@ pub trait StateStore: Send + Sync {
     async fn ledger(&self, side: Side, entity: &str) -> Result<Option<LedgerEntry>, StoreError>;
     async fn put_ledger(&self, entry: &LedgerEntry) -> Result<(), StoreError>;
 
+    async fn link(&self, kind: &str, group: &str, key: &str) -> Result<Option<Link>, StoreError>;
+    /// Compare-and-set: writes `value` when the stored version is `expected` (`None`: only if
+    /// there is no record yet). False, writing nothing, when another writer got there first.
+    async fn put_link(
+        &self,
+        kind: &str,
+        group: &str,
+        key: &str,
+        value: &serde_json::Value,
+        expected: Option<u64>,
+    ) -> Result<bool, StoreError>;
+    /// Every record of `kind` in `group`, ordered by key.
+    async fn links(&self, kind: &str, group: &str) -> Result<Vec<Link>, StoreError>;
+
     async fn checkpoint(&self, name: &str) -> Result<Option<String>, StoreError>;
     async fn put_checkpoint(&self, name: &str, value: &str) -> Result<(), StoreError>;
+    /// Many checkpoints in one round trip (the SIR poller reads a page's per-case watermarks
+    /// at once); names without a checkpoint are absent from the map.
+    async fn checkpoints(&self, names: &[String]) -> Result<HashMap<String, String>, StoreError> {
+        let mut found = HashMap::new();
+        for name in names {
+            if let Some(value) = self.checkpoint(name).await? {
+                found.insert(name.clone(), value);
+            }
+        }
+        Ok(found)
+    }
+    /// Writes many checkpoints in as few round trips as the store allows. Each one lands
+    /// whole; on an error, some may have landed and some not.
+    async fn put_checkpoints(&self, entries: &[(String, String)]) -> Result<(), StoreError> {
+        for (name, value) in entries {
+            self.put_checkpoint(name, value).await?;
+        }
+        Ok(())
+    }
 
     /// Takes or renews the named lease for `owner`; false while someone else holds it.
     async fn acquire_lease(

@@ -22,6 +22,15 @@ struct Service {
 
 /// Starts `serve` with JSON logs, waits for it to listen, and streams its log lines.
 fn start(data_dir: &std::path::Path, workers: u32, addr: &str) -> Service {
+    start_with(data_dir, workers, addr, &[])
+}
+
+fn start_with(
+    data_dir: &std::path::Path,
+    workers: u32,
+    addr: &str,
+    extra_env: &[(&str, &str)],
+) -> Service {
     let mut child = Command::new(BIN)
         .arg("serve")
         .env_clear()
@@ -30,6 +39,7 @@ fn start(data_dir: &std::path::Path, workers: u32, addr: &str) -> Service {
         .env("SIR_JIRA_LOG_FORMAT", "json")
         .env("SIR_JIRA_WORKERS", workers.to_string())
         .env("SIR_JIRA_JIRA_WEBHOOK_SECRETS", SECRET_NEW)
+        .envs(extra_env.iter().copied())
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -38,10 +48,14 @@ fn start(data_dir: &std::path::Path, workers: u32, addr: &str) -> Service {
     let stderr = child.stderr.take().unwrap();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Ok(v) = serde_json::from_str::<Value>(&line) {
-                let _ = tx.send(v);
-            } else {
-                eprintln!("non-JSON log line: {line}");
+            match serde_json::from_str::<Value>(&line) {
+                Ok(v) => {
+                    let _ = tx.send(v);
+                }
+                // Not one of ours (a panic message, say): keep it visible to the test.
+                Err(_) => {
+                    let _ = tx.send(serde_json::json!({"message": line, "non_json": true}));
+                }
             }
         }
     });
@@ -209,4 +223,208 @@ fn the_newcomer_commands_work_against_a_fresh_install() {
         log.iter().all(|l| !l.contains(&secret)),
         "the secret reached the log"
     );
+}
+
+/// Posts one signed delivery; returns the status, or None when the connection failed (the
+/// service was killed mid-request).
+async fn deliver(client: &reqwest::Client, addr: &str, delivery: &str) -> Option<u16> {
+    let body = fixture("issue_updated_status.json");
+    client
+        .post(format!("http://{addr}/webhooks/jira"))
+        .header("x-atlassian-webhook-identifier", delivery)
+        .header(
+            "x-hub-signature",
+            sir_jira_bridge::verify::jira::sign(SECRET_NEW, &body),
+        )
+        .body(body)
+        .send()
+        .await
+        .ok()
+        .map(|r| r.status().as_u16())
+}
+
+#[tokio::test]
+async fn sigkill_during_a_burst_then_restart_applies_every_acknowledged_delivery_exactly_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = free_addr();
+    // A short lease too: the event the killed worker held is handed out again after the
+    // lease, which must end well inside the wait for every event to be processed below.
+    let claim = [
+        ("SIR_JIRA_DELIVERY_CLAIM_SECS", "1"),
+        ("SIR_JIRA_LEASE_SECS", "2"),
+    ];
+    let mut first = start_with(dir.path(), 1, &addr, &claim);
+    let client = reqwest::Client::new();
+    let deliveries: Vec<String> = (0..300).map(|i| format!("burst-{i}")).collect();
+
+    // The burst, 16 at a time; the service is killed while it is in full swing.
+    let acknowledged = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut tasks = Vec::new();
+    let gate = std::sync::Arc::new(tokio::sync::Semaphore::new(16));
+    for d in deliveries.clone() {
+        let (client, addr, acknowledged, gate) = (
+            client.clone(),
+            first.addr.clone(),
+            acknowledged.clone(),
+            gate.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let _permit = gate.acquire().await.unwrap();
+            if deliver(&client, &addr, &d).await == Some(202) {
+                acknowledged.lock().unwrap().push(d);
+            }
+        }));
+    }
+    while acknowledged.lock().unwrap().len() < 60 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let acknowledged = acknowledged.lock().unwrap().clone();
+    assert!(
+        acknowledged.len() < deliveries.len(),
+        "the kill came too late to test anything"
+    );
+
+    // Restart; the senders retry everything (Jira retries what it saw fail, and may repeat
+    // what succeeded).
+    let second = start_with(dir.path(), 1, &addr, &claim);
+    for d in &deliveries {
+        let mut status = deliver(&client, &second.addr, d).await;
+        // A claim left pending by the killed process blocks its copies until it expires.
+        for _ in 0..20 {
+            if status != Some(409) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            status = deliver(&client, &second.addr, d).await;
+        }
+        let status = status.expect("the restarted service answers");
+        if acknowledged.contains(d) {
+            assert_eq!(
+                status, 200,
+                "{d} was acknowledged before the kill: a duplicate now"
+            );
+        } else {
+            assert!(status == 200 || status == 202, "{d}: {status}");
+        }
+    }
+
+    // Every delivery is on the queue exactly once and gets processed.
+    let db = rusqlite::Connection::open(dir.path().join("sir-jira-bridge.sqlite3")).unwrap();
+    let done = || -> (i64, i64, i64) {
+        db.query_row(
+            "SELECT count(*), count(DISTINCT json_extract(payload, '$.delivery_id')),
+                    sum(state = 'done') FROM queue",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while done().2 < deliveries.len() as i64 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (rows, distinct, processed) = done();
+    assert_eq!(rows, deliveries.len() as i64, "one event per delivery");
+    assert_eq!(distinct, rows);
+    assert_eq!(processed, rows, "every event processed");
+    drop(second);
+}
+
+#[tokio::test]
+async fn secrets_never_reach_the_logs_or_any_response_even_at_trace_level() {
+    const ADMIN: &str = "admin-token-that-must-not-leak-42";
+    const AUTOMATION: &str = "automation-secret-that-must-not-leak-42";
+    let dir = tempfile::tempdir().unwrap();
+    let mut service = start_with(
+        dir.path(),
+        1,
+        "127.0.0.1:0",
+        &[
+            ("SIR_JIRA_LOG_LEVEL", "trace"),
+            ("SIR_JIRA_ADMIN_TOKEN", ADMIN),
+            ("SIR_JIRA_AUTOMATION_SECRET", AUTOMATION),
+        ],
+    );
+    let base = format!("http://{}", service.addr);
+    let client = reqwest::Client::new();
+    let mut bodies = Vec::new();
+    let body = fixture("issue_created.json");
+    let signed = sir_jira_bridge::verify::jira::sign(SECRET_NEW, &body);
+    let requests = vec![
+        // Accepted, duplicate, wrong signature, wrong automation secret, automation accepted.
+        client
+            .post(format!("{base}/webhooks/jira"))
+            .header("x-atlassian-webhook-identifier", "s-1")
+            .header("x-hub-signature", &signed)
+            .body(body.clone()),
+        client
+            .post(format!("{base}/webhooks/jira"))
+            .header("x-atlassian-webhook-identifier", "s-1")
+            .header("x-hub-signature", &signed)
+            .body(body.clone()),
+        client
+            .post(format!("{base}/webhooks/jira"))
+            .header(
+                "x-hub-signature",
+                sir_jira_bridge::verify::jira::sign(ADMIN, &body),
+            )
+            .body(body.clone()),
+        client
+            .post(format!("{base}/webhooks/jira"))
+            .header("x-automation-secret", format!("{AUTOMATION}x"))
+            .body(body.clone()),
+        client
+            .post(format!("{base}/webhooks/jira"))
+            .header("x-automation-secret", AUTOMATION)
+            .body(r#"{"IssueId":"SEC-9"}"#),
+        // Admin: wrong and right tokens, every kind of answer.
+        client
+            .get(format!("{base}/v1/status"))
+            .bearer_auth(format!("{ADMIN}x")),
+        client.get(format!("{base}/v1/status")).bearer_auth(ADMIN),
+        client.get(format!("{base}/v1/events")).bearer_auth(ADMIN),
+        client
+            .get(format!("{base}/v1/dead-letters"))
+            .bearer_auth(ADMIN),
+        client.get(format!("{base}/metrics")),
+        client.get(format!("{base}/openapi.json")),
+    ];
+    for request in requests {
+        let r = request.send().await.unwrap();
+        let headers = format!("{:?}", r.headers());
+        bodies.push(format!("{headers} {}", r.text().await.unwrap()));
+    }
+    service.wait_for(|l| {
+        l["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("event processed"))
+    });
+    service.signal("TERM");
+    let mut log = Vec::new();
+    while let Ok(line) = service.lines.recv_timeout(Duration::from_secs(5)) {
+        log.push(line.to_string());
+        if line["message"] == "stopped" {
+            break;
+        }
+    }
+    assert!(
+        log.iter()
+            .any(|l| l.contains("TRACE") || l.contains("DEBUG")),
+        "trace logging was on"
+    );
+    for secret in [ADMIN, AUTOMATION, SECRET_NEW] {
+        assert!(
+            !log.iter().any(|l| l.contains(secret)),
+            "a secret reached the log"
+        );
+        assert!(
+            !bodies.iter().any(|b| b.contains(secret)),
+            "a secret reached a response"
+        );
+    }
 }
