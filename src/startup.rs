@@ -1,5 +1,7 @@
-//! Wiring: builds the application from the configured backends (embedded queue or
-//! EventBridge, SQLite or DynamoDB, in-process or SQS consumers) and runs it until shut down.
+//! Wiring: builds the [`Components`] from the configured backends (embedded queue or
+//! EventBridge, SQLite or DynamoDB, in-process or SQS consumers) and peers (Jira, SIR). The
+//! long-running [`Application`] serves them until shut down; the Lambda entry points
+//! (`lambda-http/`) serve the same components one invocation at a time.
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -11,6 +13,7 @@ use crate::{
     aws::{self, SecretResolver},
     bus::{EmbeddedQueue, EventBridgeBus, EventBus, EventLog, EventSource, SqsSource},
     config::{BusBackend, Config, ConfigError, ConsumerBackend, PollerConfig, StoreBackend},
+    consumer::EventConsumer,
     db::{Db, DbError},
     http::{self, AppState, JiraIntake, SnsIntake},
     intake::Intake,
@@ -42,6 +45,11 @@ pub enum StartupError {
     HttpClient(String),
     #[error("Jira: {0}")]
     Jira(String),
+    #[error(
+        "setting `{0}` is required here: nothing keeps a generated one between starts \
+         (set it, e.g. to ssm:/<parameter>)"
+    )]
+    SecretRequired(&'static str),
 }
 
 /// The Jira side when `jira_url` is configured: the client and the settings the case → issue
@@ -50,23 +58,6 @@ pub enum StartupError {
 pub struct JiraPeer {
     pub api: Arc<dyn JiraApi>,
     pub settings: SyncSettings,
-}
-
-pub struct Application {
-    listener: TcpListener,
-    local_addr: SocketAddr,
-    config: Config,
-    state: AppState,
-    /// Present when the bus is the embedded queue.
-    queue: Option<Arc<EmbeddedQueue>>,
-    /// What the workers read; `None` when consumers run elsewhere.
-    source: Option<Arc<dyn EventSource>>,
-    handler: Arc<dyn EventHandler>,
-    jira: Option<JiraPeer>,
-    /// Whether [`Application::with_sir`] wired the case → issue sync.
-    case_sync: bool,
-    /// The SIR client; `None` when SIR is not configured.
-    sir: Option<Arc<dyn SirApi>>,
 }
 
 /// The state store and the bus, as configured: what the gateway, the workers, the poller and
@@ -114,40 +105,80 @@ impl Backends {
     }
 }
 
-impl Application {
+/// What start-up does about a Jira webhook secret or admin token that nobody configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnsetSecrets {
+    /// Generate one into the data directory and reuse it on later starts: a process whose data
+    /// directory is kept (the embedded default, a container with a volume).
+    Generate,
+    /// Refuse to start: where nothing is kept between starts (Lambda), every instance would
+    /// generate a different secret and Jira's deliveries would fail at random.
+    Refuse,
+    /// Leave them unset: roles that serve no HTTP (the Lambda consumers and poller).
+    Ignore,
+}
+
+/// Everything the service is made of, wired from the configuration but not running: the state
+/// store, the bus, the peers, the event handler and the HTTP state. The long-running process
+/// ([`Application`]) serves them over TCP with in-process workers and the poller; the Lambda
+/// entry points (`lambda-http/`) serve the same pieces one invocation at a time. Whatever one
+/// deployment needs is wired here, so the other has it too.
+pub struct Components {
+    pub config: Config,
+    /// The AWS SDK configuration, when a backend, a secret or SIR needed it.
+    pub sdk: Option<SdkConfig>,
+    pub store: Arc<dyn StateStore>,
+    pub bus: Arc<dyn EventBus>,
+    /// Present when the bus is the embedded queue.
+    pub queue: Option<Arc<EmbeddedQueue>>,
+    /// What in-process workers read; `None` when consumers run elsewhere.
+    pub source: Option<Arc<dyn EventSource>>,
+    /// What every consumer runs on an event: the workers, the Lambda consumers.
+    pub handler: Arc<dyn EventHandler>,
+    /// The HTTP gateway's state; [`Components::router`] serves it.
+    pub state: AppState,
+    /// The Jira peer, when `jira_url` is configured.
+    pub jira: Option<JiraPeer>,
+    /// The SIR client; `None` when SIR is not configured.
+    pub sir: Option<Arc<dyn SirApi>>,
+    /// Whether [`Components::with_sir`] wired the case → issue sync.
+    case_sync: bool,
+}
+
+impl Components {
     /// Loads the AWS SDK configuration when a backend or a secret needs it, then
-    /// [`Application::build_with_aws`].
-    pub async fn build(config: Config) -> Result<Application, StartupError> {
+    /// [`Components::build_with_aws`].
+    pub async fn build(config: Config, unset: UnsetSecrets) -> Result<Components, StartupError> {
         let sdk = match config.needs_aws() {
             true => Some(aws::load(&config.aws).await),
             false => None,
         };
-        Self::build_with_aws(config, sdk).await
+        Self::build_with_aws(config, sdk, unset).await
     }
 
-    /// Resolves secret references, opens the backends, binds the listener (port 0 picks a
-    /// free port) and prepares everything; nothing runs until
-    /// [`Application::run_until_stopped`]. `sdk` serves every AWS backend (tests pass one
-    /// pointing at an emulator).
+    /// Resolves secret references, deals with unset secrets as `unset` says, opens the
+    /// backends and builds the peers; with both Jira and SIR configured the handler syncs
+    /// cases to issues. `sdk` serves every AWS backend (tests pass one pointing at an
+    /// emulator).
     pub async fn build_with_aws(
         mut config: Config,
         sdk: Option<SdkConfig>,
-    ) -> Result<Application, StartupError> {
+        unset: UnsetSecrets,
+    ) -> Result<Components, StartupError> {
         config
             .resolve_secrets(&SecretResolver::new(sdk.as_ref()))
             .await?;
-        if let Some(path) = config.ensure_webhook_secret()? {
-            tracing::info!(path = %path.display(), "using the generated Jira webhook secret (show it with `print-webhook-secret`)");
-            if !config.backends.uses_sqlite() {
-                // On AWS the data directory is rarely kept across restarts or shared by
-                // replicas: each would generate its own secret.
-                tracing::warn!(
-                    "no jira_webhook_secrets configured on AWS backends: set one, e.g. ssm:/<parameter>"
-                );
+        match unset {
+            UnsetSecrets::Generate => generate_unset_secrets(&mut config)?,
+            UnsetSecrets::Refuse => {
+                if config.intake.webhook_secrets.is_empty() {
+                    return Err(StartupError::SecretRequired("jira_webhook_secrets"));
+                }
+                if config.admin_token.is_none() {
+                    return Err(StartupError::SecretRequired("admin_token"));
+                }
             }
-        }
-        if let Some(path) = config.ensure_admin_token()? {
-            tracing::info!(path = %path.display(), "using the generated admin API token (show it with `print-admin-token`)");
+            UnsetSecrets::Ignore => {}
         }
         let need_sdk = |what| sdk.as_ref().ok_or(StartupError::NoAws(what));
 
@@ -183,8 +214,8 @@ impl Application {
 
         let state = AppState {
             intake,
-            store,
-            bus,
+            store: store.clone(),
+            bus: bus.clone(),
             event_log: queue.clone().map(|q| q as Arc<dyn EventLog>),
             jira: Arc::new(JiraIntake {
                 verifier: JiraVerifier::new(
@@ -201,47 +232,36 @@ impl Application {
             openapi: Arc::new(serde_json::Value::Null),
         };
 
-        let listener = TcpListener::bind(config.listen_addr)
-            .await
-            .map_err(|source| StartupError::Bind {
-                addr: config.listen_addr,
-                source,
-            })?;
-        let local_addr = listener.local_addr().map_err(StartupError::Serve)?;
-        config.listen_addr = local_addr;
-        let app = Application {
-            listener,
-            local_addr,
+        let components = Components {
             config,
-            state,
+            sdk,
+            store,
+            bus,
             queue,
             source,
             handler: Arc::new(Dispatcher::default()),
+            state,
             jira,
-            case_sync: false,
             sir,
+            case_sync: false,
         };
         // With both peers configured, SIR-side events are synced to Jira.
-        Ok(match app.sir.clone() {
-            Some(sir) => app.with_sir(sir),
-            None => app,
+        Ok(match components.sir.clone() {
+            Some(sir) => components.with_sir(sir),
+            None => components,
         })
-    }
-
-    /// The Jira peer, when `jira_url` is configured.
-    pub fn jira(&self) -> Option<&JiraPeer> {
-        self.jira.as_ref()
     }
 
     /// Supplies the SIR client: with Jira configured, SIR-side events (`sir.case.changed`,
     /// `sync.case.requested`) are then synced to Jira issues; without it they stay logged.
     pub fn with_sir(mut self, sir: Arc<dyn SirApi>) -> Self {
+        self.sir = Some(sir.clone());
         match &self.jira {
             Some(jira) => {
                 let sync = CaseToIssue::new(
                     jira.api.clone(),
                     sir,
-                    self.state.store.clone(),
+                    self.store.clone(),
                     jira.settings.clone(),
                 );
                 self.handler = Arc::new(Dispatcher {
@@ -258,9 +278,123 @@ impl Application {
         self
     }
 
+    /// Whether the case → issue sync is wired.
+    pub fn case_sync(&self) -> bool {
+        self.case_sync
+    }
+
+    /// The HTTP gateway: every route, served over TCP by [`Application`] and by
+    /// `lambda_http` on Lambda.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.state.clone())
+    }
+
+    /// Runs the handler on events that a push-based bus delivers one at a time (an EventBridge
+    /// rule invoking a Lambda).
+    pub fn consumer(&self) -> EventConsumer {
+        EventConsumer::new(
+            self.store.clone(),
+            self.handler.clone(),
+            self.state.metrics.clone(),
+        )
+    }
+
+    /// The SIR poller on these components, when SIR is configured. Its lease lasts
+    /// `sir_poll_lease_secs` (or three default intervals where this process runs no poller
+    /// loop, as on Lambda).
+    pub fn poller(&self) -> Option<Poller> {
+        let sir = self.sir.clone()?;
+        let lease_ttl = self
+            .config
+            .sir
+            .as_ref()
+            .and_then(|s| s.poller)
+            .map_or(Duration::from_secs(180), |p| p.lease_ttl);
+        Some(Poller::new(
+            sir,
+            self.store.clone(),
+            self.bus.clone(),
+            self.state.metrics.clone(),
+            lease_ttl,
+        ))
+    }
+}
+
+/// Fills unset secrets from the data directory, generating them on first start.
+fn generate_unset_secrets(config: &mut Config) -> Result<(), StartupError> {
+    if let Some(path) = config.ensure_webhook_secret()? {
+        tracing::info!(path = %path.display(), "using the generated Jira webhook secret (show it with `print-webhook-secret`)");
+        if !config.backends.uses_sqlite() {
+            // On AWS the data directory is rarely kept across restarts or shared by
+            // replicas: each would generate its own secret.
+            tracing::warn!(
+                "no jira_webhook_secrets configured on AWS backends: set one, e.g. ssm:/<parameter>"
+            );
+        }
+    }
+    if let Some(path) = config.ensure_admin_token()? {
+        tracing::info!(path = %path.display(), "using the generated admin API token (show it with `print-admin-token`)");
+    }
+    Ok(())
+}
+
+/// The long-running process: the gateway on a TCP port, in-process workers, the SIR poller
+/// and the janitor.
+pub struct Application {
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    components: Components,
+}
+
+impl Application {
+    /// Loads the AWS SDK configuration when a backend or a secret needs it, then
+    /// [`Application::build_with_aws`].
+    pub async fn build(config: Config) -> Result<Application, StartupError> {
+        let sdk = match config.needs_aws() {
+            true => Some(aws::load(&config.aws).await),
+            false => None,
+        };
+        Self::build_with_aws(config, sdk).await
+    }
+
+    /// Builds the [`Components`] (generating unset secrets into the data directory) and binds
+    /// the listener (port 0 picks a free port); nothing runs until
+    /// [`Application::run_until_stopped`]. `sdk` serves every AWS backend (tests pass one
+    /// pointing at an emulator).
+    pub async fn build_with_aws(
+        config: Config,
+        sdk: Option<SdkConfig>,
+    ) -> Result<Application, StartupError> {
+        let mut components =
+            Components::build_with_aws(config, sdk, UnsetSecrets::Generate).await?;
+        let addr = components.config.listen_addr;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartupError::Bind { addr, source })?;
+        let local_addr = listener.local_addr().map_err(StartupError::Serve)?;
+        components.config.listen_addr = local_addr;
+        Ok(Application {
+            listener,
+            local_addr,
+            components,
+        })
+    }
+
+    /// The Jira peer, when `jira_url` is configured.
+    pub fn jira(&self) -> Option<&JiraPeer> {
+        self.components.jira.as_ref()
+    }
+
+    /// Supplies the SIR client: with Jira configured, SIR-side events (`sir.case.changed`,
+    /// `sync.case.requested`) are then synced to Jira issues; without it they stay logged.
+    pub fn with_sir(mut self, sir: Arc<dyn SirApi>) -> Self {
+        self.components = self.components.with_sir(sir);
+        self
+    }
+
     /// The SIR client, when SIR is configured (the syncs use it).
     pub fn sir(&self) -> Option<Arc<dyn SirApi>> {
-        self.sir.clone()
+        self.components.sir.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -273,16 +407,20 @@ impl Application {
 
     /// The embedded queue, for inspection (tests, admin API); `None` with another bus.
     pub fn queue(&self) -> Option<Arc<EmbeddedQueue>> {
-        self.queue.clone()
+        self.components.queue.clone()
     }
 
     pub fn state(&self) -> AppState {
-        self.state.clone()
+        self.components.state.clone()
+    }
+
+    pub fn components(&self) -> &Components {
+        &self.components
     }
 
     /// Replaces the handler the workers run (tests; the sync issues wire real ones).
     pub fn with_handler(mut self, handler: Arc<dyn EventHandler>) -> Self {
-        self.handler = handler;
+        self.components.handler = handler;
         self
     }
 
@@ -296,14 +434,18 @@ impl Application {
         let Application {
             listener,
             local_addr,
-            config,
-            state,
-            queue,
-            source,
-            handler,
-            jira,
-            case_sync,
-            sir,
+            components:
+                Components {
+                    config,
+                    state,
+                    queue,
+                    source,
+                    handler,
+                    jira,
+                    sir,
+                    case_sync,
+                    ..
+                },
         } = self;
         let stop = CancellationToken::new();
         let database = match config.backends.uses_sqlite() {

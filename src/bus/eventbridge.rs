@@ -20,7 +20,10 @@ use crate::{
     aws::{Fault, describe, fault},
     config::EventBridgeConfig,
     db::now_ms,
-    event::EventEnvelope,
+    event::{
+        EventEnvelope,
+        sir::{self, Native},
+    },
     store::{DeadLetter, StateStore},
 };
 
@@ -312,6 +315,36 @@ pub async fn resolve_detail(
             serde_json::from_slice(&bytes).map_err(|e| BusError::Decode(e.to_string()))
         }
     }
+}
+
+/// What an EventBridge event holds for a consumer.
+#[derive(Debug)]
+pub enum Decoded {
+    Event(Box<EventEnvelope>),
+    /// A SIR event this service does not act on (its detail-type).
+    Ignored(String),
+}
+
+/// The event an EventBridge event carries, as any target receives it: the whole event (a
+/// Lambda target, an SQS target) or only its detail (a target with input path `$.detail`).
+/// The detail is our envelope, or a reference to it in the store for oversize events; one of
+/// SIR's own events becomes a `sir.case.changed` event. Every consumer decodes through here:
+/// the container's SQS workers and the Lambda consumers.
+pub async fn decode_event(mut event: Value, store: &dyn StateStore) -> Result<Decoded, BusError> {
+    if sir::is_native(&event) {
+        return match sir::from_native(&event) {
+            Ok(Native::Changed(envelope)) => Ok(Decoded::Event(envelope)),
+            Ok(Native::Ignored { detail_type }) => Ok(Decoded::Ignored(detail_type)),
+            Err(e) => Err(BusError::Decode(e.to_string())),
+        };
+    }
+    let detail = match event.get_mut("detail") {
+        Some(detail) => detail.take(),
+        None => event,
+    };
+    resolve_detail(detail, store)
+        .await
+        .map(|e| Decoded::Event(Box::new(e)))
 }
 
 #[async_trait]

@@ -5,6 +5,7 @@
 
 mod embedded;
 pub mod eventbridge;
+pub mod settle;
 mod sqs;
 
 use std::time::Duration;

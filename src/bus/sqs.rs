@@ -21,18 +21,12 @@ use aws_sdk_sqs::{
 };
 use serde_json::Value;
 
-use super::{BusError, Delivery, EventSource, Failure, backoff, eventbridge};
-use crate::{
-    aws::describe,
-    config::QueueConfig,
-    db::now_ms,
-    event::{
-        EventEnvelope,
-        sir::{self, Native},
-    },
-    metrics::{Metrics, ReasonLabels},
-    store::{DeadLetter, StateStore},
+use super::{
+    BusError, Delivery, EventSource, Failure, backoff,
+    eventbridge::{self, Decoded},
+    settle,
 };
+use crate::{aws::describe, config::QueueConfig, metrics::Metrics, store::StateStore};
 
 /// Longest long poll SQS allows.
 const LONG_POLL: Duration = Duration::from_secs(20);
@@ -46,13 +40,6 @@ pub struct SqsSource {
     config: QueueConfig,
     wait: Duration,
     metrics: Option<Arc<Metrics>>,
-}
-
-/// What a message body holds.
-enum Decoded {
-    Event(Box<EventEnvelope>),
-    /// A SIR event this service does not act on (its detail-type).
-    Ignored(String),
 }
 
 impl SqsSource {
@@ -154,39 +141,19 @@ impl SqsSource {
                 receipt,
             })),
             Ok(Decoded::Ignored(detail_type)) => {
-                tracing::info!(
-                    detail_type,
-                    message_id = message.message_id.as_deref().unwrap_or(""),
-                    "SIR event that is not about a case: acknowledged and ignored"
+                settle::ignored(
+                    self.metrics.as_deref(),
+                    &detail_type,
+                    message.message_id.as_deref().unwrap_or(""),
                 );
-                if let Some(metrics) = &self.metrics {
-                    metrics
-                        .ignored
-                        .get_or_create(&ReasonLabels {
-                            source: "sir",
-                            reason: "unhandled_detail_type",
-                        })
-                        .inc();
-                }
                 self.delete(&receipt).await?;
                 Ok(None)
             }
             Err(BusError::Decode(error)) => {
                 // No retry can make it readable: keep it as a dead letter, off the queue.
                 let id = message.message_id.unwrap_or_else(|| receipt.clone());
-                tracing::error!(message_id = %id, error, "unreadable message dead-lettered");
-                self.store
-                    .put_dead_letter(&DeadLetter {
-                        id,
-                        event_type: "unreadable".into(),
-                        payload: body,
-                        raw: None,
-                        error: format!("cannot decode the message: {error}"),
-                        attempts: attempt,
-                        failed_at_ms: now_ms(),
-                    })
-                    .await
-                    .map_err(|e| BusError::Unavailable(e.to_string()))?;
+                settle::dead_letter_unreadable(self.store.as_ref(), &id, body, &error, attempt)
+                    .await?;
                 self.delete(&receipt).await?;
                 Ok(None)
             }
@@ -194,25 +161,11 @@ impl SqsSource {
         }
     }
 
-    /// Parses an EventBridge event body; a body that is only the detail (a rule with an input
-    /// path of `$.detail`) is accepted too, and so is one of SIR's own events.
+    /// Parses an EventBridge event body (see [`eventbridge::decode_event`]).
     async fn decode(&self, body: &str) -> Result<Decoded, BusError> {
-        let mut value: Value =
+        let value: Value =
             serde_json::from_str(body).map_err(|e| BusError::Decode(e.to_string()))?;
-        if sir::is_native(&value) {
-            return match sir::from_native(&value) {
-                Ok(Native::Changed(envelope)) => Ok(Decoded::Event(envelope)),
-                Ok(Native::Ignored { detail_type }) => Ok(Decoded::Ignored(detail_type)),
-                Err(e) => Err(BusError::Decode(e.to_string())),
-            };
-        }
-        let detail = match value.get_mut("detail") {
-            Some(detail) => detail.take(),
-            None => value,
-        };
-        eventbridge::resolve_detail(detail, self.store.as_ref())
-            .await
-            .map(|e| Decoded::Event(Box::new(e)))
+        eventbridge::decode_event(value, self.store.as_ref()).await
     }
 }
 
@@ -253,29 +206,8 @@ impl EventSource for SqsSource {
             let secs = u64::try_from(delay.as_millis().div_ceil(1000)).unwrap_or(u64::MAX);
             return self.set_visibility(&d.receipt, secs.max(1)).await;
         }
-        let id = d.envelope.id.to_string();
-        let raw = self
-            .store
-            .blob(&eventbridge::raw_key(&id))
-            .await
-            .unwrap_or_else(|e| {
-                tracing::warn!(event_id = %id, error = %e, "cannot read the raw delivery");
-                None
-            });
-        self.store
-            .put_dead_letter(&DeadLetter {
-                id: id.clone(),
-                event_type: d.envelope.event.type_name().to_owned(),
-                payload: serde_json::to_string(&d.envelope)
-                    .map_err(|e| BusError::Decode(e.to_string()))?,
-                raw,
-                error: failure.error.clone(),
-                attempts: d.attempt,
-                failed_at_ms: now_ms(),
-            })
-            .await
-            .map_err(|e| BusError::Unavailable(e.to_string()))?;
-        tracing::error!(event_id = %id, event_type = d.envelope.event.type_name(), attempts = d.attempt, error = %failure.error, "event dead-lettered");
+        settle::dead_letter_event(self.store.as_ref(), &d.envelope, &failure.error, d.attempt)
+            .await?;
         self.delete(&d.receipt).await
     }
 

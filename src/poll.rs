@@ -1,0 +1,27 @@
+//! The poller's entry point for a schedule: one poll cycle with the service's components (the
+//! Lambda deployment's `poller` role). The long-running process runs the same [`Poller`] in a
+//! loop instead ([`crate::startup::Application`]).
+//!
+//! [`Poller`]: crate::sir::Poller
+
+use crate::{
+    sir::{self, PollOutcome, PollerError},
+    startup::Components,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    /// There is no SIR to poll.
+    #[error("poller not configured: set sir_enabled = true (and the SIR settings)")]
+    NotConfigured,
+    #[error(transparent)]
+    Failed(#[from] PollerError),
+}
+
+/// Runs one poll cycle: takes the poller lease, pages through ListCases, publishes a
+/// `sir.case.changed` event per changed case, gives the lease back. `Skipped` when another
+/// poller holds the lease.
+pub async fn poll_once(components: &Components) -> Result<PollOutcome, PollError> {
+    let poller = components.poller().ok_or(PollError::NotConfigured)?;
+    Ok(sir::poll_once(&poller).await?)
+}
