@@ -7,6 +7,7 @@ mod fake_eventbridge;
 mod helpers;
 mod intake;
 mod jira_emulator;
+mod issue_to_case;
 mod jira_webhook;
 mod process;
 mod queue;
