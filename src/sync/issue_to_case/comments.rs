@@ -79,10 +79,7 @@ pub fn body(event: &CommentEvent) -> String {
     let c = &event.comment;
     let who = person(c.author.as_ref().or(event.actor.as_ref()));
     let when = c.created.as_deref().unwrap_or("an unknown time");
-    let mut header = format!(
-        "{} {who} wrote on {when}",
-        tag(&event.issue.key, &c.id)
-    );
+    let mut header = format!("{} {who} wrote on {when}", tag(&event.issue.key, &c.id));
     if let (Some(updated), Some(created)) = (c.updated.as_deref(), c.created.as_deref())
         && updated != created
     {

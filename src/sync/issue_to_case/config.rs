@@ -90,7 +90,10 @@ impl Default for IssueToCaseConfig {
             own_jira_account_id: None,
             status_map: status_map.map(|(k, v)| (k.to_owned(), v)).into(),
             category_map: category_map.map(|(k, v)| (k.to_owned(), v)).into(),
-            shown_as: shown_as.map(|(k, v)| (k, v.to_owned())).into_iter().collect(),
+            shown_as: shown_as
+                .map(|(k, v)| (k, v.to_owned()))
+                .into_iter()
+                .collect(),
             closure_code_map: closure_code_map.map(|(k, v)| (k.to_owned(), v)).into(),
             default_closure_code: ClosureCode::InvestigationCompleted,
         }
@@ -116,7 +119,8 @@ impl IssueToCaseConfig {
 
     /// Where a Jira status takes the case: by name first, then by category.
     pub fn target_for(&self, name: &str, category: Option<&str>) -> Option<StatusTarget> {
-        lookup(&self.status_map, name).or_else(|| category.and_then(|c| lookup(&self.category_map, c)))
+        lookup(&self.status_map, name)
+            .or_else(|| category.and_then(|c| lookup(&self.category_map, c)))
     }
 
     /// Whether the case's current status already shows as this Jira status.
@@ -152,12 +156,21 @@ mod tests {
             Some(StatusTarget::Status(CaseStatus::DetectionAndAnalysis))
         );
         assert_eq!(c.target_for("Done", None), Some(StatusTarget::Close));
-        assert_eq!(c.target_for("Triage", Some("done")), Some(StatusTarget::Close));
+        assert_eq!(
+            c.target_for("Triage", Some("done")),
+            Some(StatusTarget::Close)
+        );
         assert_eq!(c.target_for("Triage", None), None);
         assert!(c.already_shown_as(CaseStatus::ContainmentEradicationAndRecovery, "In Progress"));
         assert!(!c.already_shown_as(CaseStatus::Submitted, "In Progress"));
-        assert_eq!(c.closure_code_for(Some("won't do")), ClosureCode::NotResolved);
-        assert_eq!(c.closure_code_for(None), ClosureCode::InvestigationCompleted);
+        assert_eq!(
+            c.closure_code_for(Some("won't do")),
+            ClosureCode::NotResolved
+        );
+        assert_eq!(
+            c.closure_code_for(None),
+            ClosureCode::InvestigationCompleted
+        );
     }
 
     #[test]

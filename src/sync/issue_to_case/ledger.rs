@@ -51,7 +51,12 @@ impl CaseLedger {
 
     /// True when writing `value` would only repeat our own last write: it equals what we wrote
     /// and the Jira change is not known to be newer than that write.
-    pub fn is_echo<T: PartialEq>(&self, written: &Option<T>, value: &T, event_ms: Option<i64>) -> bool {
+    pub fn is_echo<T: PartialEq>(
+        &self,
+        written: &Option<T>,
+        value: &T,
+        event_ms: Option<i64>,
+    ) -> bool {
         written.as_ref() == Some(value) && event_ms.is_none_or(|t| t <= self.at_ms)
     }
 }

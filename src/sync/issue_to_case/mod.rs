@@ -213,7 +213,10 @@ impl IssueToCaseSync {
         // With a changelog only what changed is applied, so a SIR-side edit that has not reached
         // Jira yet is not overwritten by the issue's older values.
         let changed = |field: &str| {
-            e.changes.is_empty() || e.changes.iter().any(|c| c.field.eq_ignore_ascii_case(field))
+            e.changes.is_empty()
+                || e.changes
+                    .iter()
+                    .any(|c| c.field.eq_ignore_ascii_case(field))
         };
         let wanted = Wanted {
             title: issue.summary.filter(|_| changed("summary")),
@@ -304,10 +307,7 @@ impl IssueToCaseSync {
         wanted: &Wanted,
         ledger: &mut CaseLedger,
     ) -> Result<(), SyncError> {
-        let Some(target) = self
-            .config
-            .target_for(&jira.name, jira.category.as_deref())
-        else {
+        let Some(target) = self.config.target_for(&jira.name, jira.category.as_deref()) else {
             tracing::info!(issue_key, jira_status = %jira.name, "Jira status maps to no SIR status: case status left alone");
             return Ok(());
         };
@@ -434,8 +434,7 @@ impl IssueToCaseSync {
     ) -> Result<(), SyncError> {
         let jira_id = &e.comment.id;
         let token = comments::client_token(jira_id);
-        let (sir_comment_id, written) = match self.sir.create_comment(case_id, body, &token).await
-        {
+        let (sir_comment_id, written) = match self.sir.create_comment(case_id, body, &token).await {
             Ok(id) => {
                 self.peers.record_success(Peer::Sir);
                 (id, Some(digest))

@@ -57,14 +57,20 @@ mod tests {
     #[test]
     fn walks_the_shortest_allowed_path() {
         assert_eq!(path(Submitted, Submitted), Some(vec![]));
-        assert_eq!(path(Submitted, DetectionAndAnalysis), Some(vec![DetectionAndAnalysis]));
+        assert_eq!(
+            path(Submitted, DetectionAndAnalysis),
+            Some(vec![DetectionAndAnalysis])
+        );
         assert_eq!(
             path(Submitted, PostIncidentActivities),
             Some(vec![DetectionAndAnalysis, PostIncidentActivities])
         );
         assert_eq!(
             path(Submitted, ContainmentEradicationAndRecovery),
-            Some(vec![DetectionAndAnalysis, ContainmentEradicationAndRecovery])
+            Some(vec![
+                DetectionAndAnalysis,
+                ContainmentEradicationAndRecovery
+            ])
         );
         assert_eq!(
             path(PostIncidentActivities, ContainmentEradicationAndRecovery),
