@@ -83,7 +83,12 @@ pub fn body(event: &CommentEvent) -> String {
     if let (Some(updated), Some(created)) = (c.updated.as_deref(), c.created.as_deref())
         && updated != created
     {
-        let editor = person(c.update_author.as_ref().or(event.actor.as_ref()));
+        let editor = person(
+            c.update_author
+                .as_ref()
+                .or(event.actor.as_ref())
+                .or(c.author.as_ref()),
+        );
         header.push_str(&format!(" (edited by {editor} on {updated})"));
     }
     let text = c.body.as_ref().map(|b| b.text.as_str()).unwrap_or("");
