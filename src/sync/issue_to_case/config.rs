@@ -200,6 +200,18 @@ mod tests {
         );
         assert!(bad.unwrap_err().to_string().contains("cannot be a target"));
         assert!(IssueToCaseConfig::from_mappings_toml("").is_ok());
+
+        let c = IssueToCaseConfig::from_mappings_toml(
+            r#"
+            [issue_to_case.shown_as]
+            "Containment, Eradication and Recovery" = "Containing"
+            [issue_to_case.closure_code_map]
+            "Obsolete" = "Duplicate"
+            "#,
+        )
+        .unwrap();
+        assert!(c.already_shown_as(CaseStatus::ContainmentEradicationAndRecovery, "containing"));
+        assert_eq!(c.closure_code_for(Some("obsolete")), ClosureCode::Duplicate);
         assert!(IssueToCaseConfig::from_mappings_toml("[issue_to_case]\ntypo = 1\n").is_err());
     }
 }
