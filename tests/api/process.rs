@@ -247,7 +247,13 @@ async fn deliver(client: &reqwest::Client, addr: &str, delivery: &str) -> Option
 async fn sigkill_during_a_burst_then_restart_applies_every_acknowledged_delivery_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let addr = free_addr();
-    let claim = [("SIR_JIRA_DELIVERY_CLAIM_SECS", "1")];
+    // A short lease: an event the killed process was holding comes back within the wait below
+    // (the default 60 s lease outlasts it, and a loaded machine makes holding one at the kill
+    // likely).
+    let claim = [
+        ("SIR_JIRA_DELIVERY_CLAIM_SECS", "1"),
+        ("SIR_JIRA_LEASE_SECS", "3"),
+    ];
     let mut first = start_with(dir.path(), 1, &addr, &claim);
     let client = reqwest::Client::new();
     let deliveries: Vec<String> = (0..300).map(|i| format!("burst-{i}")).collect();
