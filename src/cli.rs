@@ -41,6 +41,14 @@ pub enum Command {
     EventSchema,
     /// Print the OpenAPI document of the HTTP API.
     Openapi,
+    /// Publish a `sir.case.changed` (backfill) event for every SIR case onto the configured
+    /// bus, with a progress bar. Resumes an interrupted backfill; the workers apply the events
+    /// at the pace Jira allows. Needs sir_enabled.
+    Backfill {
+        /// Start over instead of resuming an unfinished backfill.
+        #[arg(long)]
+        restart: bool,
+    },
 }
 
 /// Sample delivery sent by `send-test-webhook`: a Jira "issue created" admin webhook.
@@ -103,6 +111,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .map_err(|e| anyhow::anyhow!("{e}"))?
             );
         }
+        Command::Backfill { restart } => backfill(config, restart).await?,
         Command::EventSchema => {
             println!(
                 "{}",
@@ -111,6 +120,69 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `backfill`: the store and bus of the configuration, the SIR client, and a progress bar on
+/// stderr (logs go there too, at warn unless configured lower, so they do not fight the bar).
+async fn backfill(config: Config, restart: bool) -> anyhow::Result<()> {
+    use std::sync::Arc;
+
+    use crate::{
+        metrics::Metrics,
+        peers::PeerHealth,
+        sir::{SirClient, backfill::Backfill},
+        startup::Backends,
+    };
+
+    let Some(sir) = config.sir.clone() else {
+        anyhow::bail!("backfill needs SIR: set sir_enabled = true (env SIR_JIRA_SIR_ENABLED)");
+    };
+    let level = match config.log_level {
+        crate::config::LogLevel::Info => crate::config::LogLevel::Warn,
+        other => other,
+    };
+    crate::telemetry::init(level, config.log_format);
+    let sdk = crate::aws::load(&config.aws).await;
+    let backends = Backends::open(&config, Some(&sdk))?;
+    let client = SirClient::from_sdk(
+        &sdk,
+        &sir,
+        Arc::new(Metrics::new()),
+        Arc::new(PeerHealth::default()),
+    );
+    let job = Backfill::new(Arc::new(client), backends.store, backends.bus);
+
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} cases ({per_sec}) {msg}",
+        )
+        .expect("the template is valid"),
+    );
+    bar.enable_steady_tick(Duration::from_millis(200));
+    let progress = job
+        .run(restart, |p| {
+            if let Some(total) = p.total {
+                bar.set_length(total.max(p.published));
+            }
+            bar.set_position(p.published);
+            bar.set_message(format!("{} pages", p.pages));
+        })
+        .await;
+    bar.finish_and_clear();
+    match progress {
+        Ok(p) => {
+            println!(
+                "published {} case events ({} ListCases pages) onto the bus; the workers sync them \
+                 to Jira at the pace Jira allows",
+                p.published, p.pages
+            );
+            Ok(())
+        }
+        Err(e) => Err(anyhow::anyhow!(
+            "backfill stopped: {e}. Run `backfill` again to resume where it stopped"
+        )),
+    }
 }
 
 /// Fetches secrets given by reference, loading the AWS SDK only if one is kept in AWS.

@@ -51,6 +51,12 @@ pub struct PeerCallLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PollLabels {
+    /// `ok`, `failed`, or `skipped` (another replica holds the poller lease).
+    pub result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StateLabels {
     pub state: &'static str,
 }
@@ -75,6 +81,10 @@ pub struct Metrics {
     pub sns_topic_refused: Counter,
     /// SNS signing certificate fetches started (a burst shares one).
     pub sns_certificate_fetches: Counter,
+    /// SIR poller runs by result.
+    pub sir_poll_runs: Family<PollLabels, Counter>,
+    /// Cases the SIR poller found changed (and published an event for).
+    pub sir_poll_changed_cases: Counter,
     queue_events: Family<StateLabels, Gauge>,
     queue_oldest_age: Gauge<f64, std::sync::atomic::AtomicU64>,
     /// Serialises renders so concurrent scrapes do not interleave gauge updates.
@@ -166,6 +176,18 @@ impl Metrics {
             "SNS signing certificate fetches started",
             sns_certificate_fetches.clone(),
         );
+        let sir_poll_runs = Family::<PollLabels, Counter>::default();
+        registry.register(
+            "sir_poll_runs",
+            "SIR poller runs by result (skipped: another replica holds the lease)",
+            sir_poll_runs.clone(),
+        );
+        let sir_poll_changed_cases = Counter::default();
+        registry.register(
+            "sir_poll_changed_cases",
+            "SIR cases the poller found changed and published an event for",
+            sir_poll_changed_cases.clone(),
+        );
         let queue_events = Family::<StateLabels, Gauge>::default();
         registry.register(
             "queue_events",
@@ -192,6 +214,8 @@ impl Metrics {
             sns_unsubscribe_confirmations,
             sns_topic_refused,
             sns_certificate_fetches,
+            sir_poll_runs,
+            sir_poll_changed_cases,
             queue_events,
             queue_oldest_age,
             render_lock: Mutex::new(()),

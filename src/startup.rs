@@ -10,12 +10,13 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     aws::{self, SecretResolver},
     bus::{EmbeddedQueue, EventBridgeBus, EventBus, EventLog, EventSource, SqsSource},
-    config::{BusBackend, Config, ConfigError, ConsumerBackend, StoreBackend},
+    config::{BusBackend, Config, ConfigError, ConsumerBackend, PollerConfig, StoreBackend},
     db::{Db, DbError},
     http::{self, AppState, JiraIntake, SnsIntake},
     intake::Intake,
     metrics::Metrics,
     peers::PeerHealth,
+    sir::{Poller, SirApi, SirClient},
     store::{DynamoStore, SqliteStore, StateStore},
     verify::{jira::JiraVerifier, sns::HttpFetcher},
     worker::{Dispatcher, EventHandler, WorkerPool},
@@ -50,6 +51,53 @@ pub struct Application {
     /// What the workers read; `None` when consumers run elsewhere.
     source: Option<Arc<dyn EventSource>>,
     handler: Arc<dyn EventHandler>,
+    /// The SIR client; `None` when SIR is not configured.
+    sir: Option<Arc<dyn SirApi>>,
+}
+
+/// The state store and the bus, as configured: what the gateway, the workers, the poller and
+/// the `backfill` command share.
+pub struct Backends {
+    pub store: Arc<dyn StateStore>,
+    pub bus: Arc<dyn EventBus>,
+    /// Present when the bus is the embedded queue.
+    pub queue: Option<Arc<EmbeddedQueue>>,
+}
+
+impl Backends {
+    /// Opens the SQLite file if anything keeps data there, and builds the store and the bus.
+    /// `sdk` serves the AWS ones.
+    pub fn open(config: &Config, sdk: Option<&SdkConfig>) -> Result<Backends, StartupError> {
+        let need_sdk = |what| sdk.ok_or(StartupError::NoAws(what));
+        let db = match config.backends.uses_sqlite() {
+            true => Some(Db::open(&config.database_path())?),
+            false => None,
+        };
+        let store: Arc<dyn StateStore> = match (&config.backends.store, &db) {
+            (StoreBackend::Sqlite, Some(db)) => Arc::new(SqliteStore::new(db.clone())),
+            (StoreBackend::DynamoDb { table }, _) => {
+                Arc::new(DynamoStore::from_sdk(need_sdk("store = dynamodb")?, table))
+            }
+            (StoreBackend::Sqlite, None) => unreachable!("uses_sqlite covers store = sqlite"),
+        };
+        let queue = match (&config.backends.bus, &db) {
+            (BusBackend::Embedded, Some(db)) => Some(Arc::new(EmbeddedQueue::new(
+                db.clone(),
+                config.queue.clone(),
+            ))),
+            _ => None,
+        };
+        let bus: Arc<dyn EventBus> = match (&config.backends.bus, &queue) {
+            (BusBackend::Embedded, Some(queue)) => queue.clone(),
+            (BusBackend::EventBridge(eb), _) => Arc::new(EventBridgeBus::new(
+                aws_sdk_eventbridge::Client::new(need_sdk("bus = eventbridge")?),
+                eb.clone(),
+                store.clone(),
+            )),
+            (BusBackend::Embedded, None) => unreachable!("uses_sqlite covers bus = embedded"),
+        };
+        Ok(Backends { store, bus, queue })
+    }
 }
 
 impl Application {
@@ -89,45 +137,32 @@ impl Application {
         }
         let need_sdk = |what| sdk.as_ref().ok_or(StartupError::NoAws(what));
 
-        let db = match config.backends.uses_sqlite() {
-            true => Some(Db::open(&config.database_path())?),
-            false => None,
-        };
-        let store: Arc<dyn StateStore> = match (&config.backends.store, &db) {
-            (StoreBackend::Sqlite, Some(db)) => Arc::new(SqliteStore::new(db.clone())),
-            (StoreBackend::DynamoDb { table }, _) => {
-                Arc::new(DynamoStore::from_sdk(need_sdk("store = dynamodb")?, table))
-            }
-            (StoreBackend::Sqlite, None) => unreachable!("uses_sqlite covers store = sqlite"),
-        };
-        let queue = match (&config.backends.bus, &db) {
-            (BusBackend::Embedded, Some(db)) => Some(Arc::new(EmbeddedQueue::new(
-                db.clone(),
-                config.queue.clone(),
-            ))),
-            _ => None,
-        };
-        let bus: Arc<dyn EventBus> = match (&config.backends.bus, &queue) {
-            (BusBackend::Embedded, Some(queue)) => queue.clone(),
-            (BusBackend::EventBridge(eb), _) => Arc::new(EventBridgeBus::new(
-                aws_sdk_eventbridge::Client::new(need_sdk("bus = eventbridge")?),
-                eb.clone(),
-                store.clone(),
-            )),
-            (BusBackend::Embedded, None) => unreachable!("uses_sqlite covers bus = embedded"),
-        };
+        let Backends { store, bus, queue } = Backends::open(&config, sdk.as_ref())?;
+        let metrics = Arc::new(Metrics::new());
+        let peers = Arc::new(PeerHealth::default());
         let source: Option<Arc<dyn EventSource>> = match &config.backends.consumer {
             ConsumerBackend::InProcess => queue.clone().map(|q| q as Arc<dyn EventSource>),
-            ConsumerBackend::Sqs { queue_url } => Some(Arc::new(SqsSource::new(
-                aws_sdk_sqs::Client::new(need_sdk("consumer = sqs")?),
-                queue_url,
-                store.clone(),
-                config.queue.clone(),
+            ConsumerBackend::Sqs { queue_url } => Some(Arc::new(
+                SqsSource::new(
+                    aws_sdk_sqs::Client::new(need_sdk("consumer = sqs")?),
+                    queue_url,
+                    store.clone(),
+                    config.queue.clone(),
+                )
+                .with_metrics(metrics.clone()),
+            )),
+        };
+        let sir: Option<Arc<dyn SirApi>> = match &config.sir {
+            Some(sir) => Some(Arc::new(SirClient::from_sdk(
+                need_sdk("sir_enabled")?,
+                sir,
+                metrics.clone(),
+                peers.clone(),
             ))),
+            None => None,
         };
         let intake = Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl)
             .with_claim_ttl(config.intake.claim_ttl);
-        let metrics = Arc::new(Metrics::new());
         let fetcher = HttpFetcher::new(config.sns.endpoint_url.clone())
             .map_err(|e| StartupError::HttpClient(e.to_string()))?;
 
@@ -146,7 +181,7 @@ impl Application {
             }),
             sns: Arc::new(SnsIntake::new(&config.sns, Arc::new(fetcher), &metrics)),
             metrics,
-            peers: Arc::new(PeerHealth::default()),
+            peers,
             admin_token: config.admin_token.clone(),
             openapi: Arc::new(serde_json::Value::Null),
         };
@@ -167,7 +202,13 @@ impl Application {
             queue,
             source,
             handler: Arc::new(Dispatcher::default()),
+            sir,
         })
+    }
+
+    /// The SIR client, when SIR is configured (the syncs use it).
+    pub fn sir(&self) -> Option<Arc<dyn SirApi>> {
+        self.sir.clone()
     }
 
     pub fn local_addr(&self) -> SocketAddr {
@@ -208,6 +249,7 @@ impl Application {
             queue,
             source,
             handler,
+            sir,
         } = self;
         let stop = CancellationToken::new();
         let database = match config.backends.uses_sqlite() {
@@ -233,6 +275,7 @@ impl Application {
             );
         }
         log_sns_settings(&config);
+        log_sir_settings(&config);
 
         let workers = source.map(|source| {
             WorkerPool::spawn(
@@ -246,6 +289,29 @@ impl Application {
             )
         });
         let janitor = tokio::spawn(janitor(queue, state.store.clone(), stop.clone()));
+        let poller = match (&sir, config.sir.as_ref().and_then(|s| s.poller)) {
+            (
+                Some(sir),
+                Some(PollerConfig {
+                    interval,
+                    lease_ttl,
+                }),
+            ) => {
+                let poller = Poller::new(
+                    sir.clone(),
+                    state.store.clone(),
+                    state.bus.clone(),
+                    state.metrics.clone(),
+                    lease_ttl,
+                );
+                Some(tokio::spawn(poller.run(interval, stop.clone())))
+            }
+            (Some(_), None) => {
+                tracing::info!("sir_poller_enabled = false: this process does not poll SIR");
+                None
+            }
+            _ => None,
+        };
 
         let app = http::router(state);
         let server_stop = stop.clone();
@@ -261,6 +327,9 @@ impl Application {
             workers.join().await;
         }
         let _ = janitor.await;
+        if let Some(poller) = poller {
+            let _ = poller.await;
+        }
         tracing::info!("stopped");
         served.map_err(StartupError::Serve)
     }
@@ -290,6 +359,33 @@ fn log_sns_settings(config: &Config) {
         tracing::warn!(
             endpoint = %endpoint,
             "sns_endpoint_url: SNS certificate and SubscribeURL fetches go to this endpoint, not AWS (emulators only)"
+        );
+    }
+}
+
+fn log_sir_settings(config: &Config) {
+    let Some(sir) = &config.sir else {
+        tracing::info!("SIR not configured (sir_enabled = false): no SIR client, no poller");
+        return;
+    };
+    tracing::info!(
+        region = sir
+            .region
+            .as_deref()
+            .or(config.aws.region.as_deref())
+            .unwrap_or("(SDK chain)"),
+        endpoint = sir
+            .endpoint_url
+            .as_deref()
+            .or(config.aws.endpoint_url.as_deref())
+            .unwrap_or("(AWS)"),
+        poll_interval_secs = sir.poller.map(|p| p.interval.as_secs()),
+        integration_principal = sir.integration_principal.as_deref().unwrap_or(""),
+        "SIR configured"
+    );
+    if sir.integration_principal.is_none() {
+        tracing::warn!(
+            "no sir_integration_principal configured: the integration cannot recognise its own SIR changes"
         );
     }
 }

@@ -53,6 +53,24 @@ pub fn jira_events_pattern(source: &str) -> Value {
     json!({"source": [source], "detail-type": [{"prefix": "jira."}]})
 }
 
+/// Pattern of the rule that routes the SIR-side events this service publishes (the poller's
+/// and the backfill's `sir.case.changed`) from `source` to a consumer.
+pub fn sir_events_pattern(source: &str) -> Value {
+    json!({"source": [source], "detail-type": [{"prefix": "sir."}]})
+}
+
+/// Pattern of the rule (on the default bus, where AWS puts them) that routes SIR's own case
+/// events to a consumer. Membership events are left out; a consumer drops any that arrive.
+pub fn native_sir_events_pattern() -> Value {
+    json!({
+        "source": [crate::event::sir::NATIVE_SOURCE],
+        "detail-type": [
+            "Case Created", "Case Updated", "Case Closed",
+            "Case Comment Added", "Case Comment Updated"
+        ]
+    })
+}
+
 /// How failed entries are retried.
 #[derive(Debug, Clone, Copy)]
 pub struct PublishRetry {

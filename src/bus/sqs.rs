@@ -5,7 +5,9 @@
 //! leaves the rest to the queue's redrive policy (its dead-letter queue after
 //! `maxReceiveCount` receives); a permanent failure becomes a dead letter in the state store
 //! and the message is deleted. Each body is the EventBridge event; its `detail` is our
-//! envelope, or a reference to it in the store for oversize events.
+//! envelope, or a reference to it in the store for oversize events. SIR's own events
+//! (`source: aws.security-ir`, routed to the same queue by a rule on the default bus) become
+//! `sir.case.changed` events; SIR events about anything but cases are deleted and counted.
 
 use std::{sync::Arc, time::Duration};
 
@@ -24,6 +26,11 @@ use crate::{
     aws::describe,
     config::QueueConfig,
     db::now_ms,
+    event::{
+        EventEnvelope,
+        sir::{self, Native},
+    },
+    metrics::{Metrics, ReasonLabels},
     store::{DeadLetter, StateStore},
 };
 
@@ -38,6 +45,14 @@ pub struct SqsSource {
     store: Arc<dyn StateStore>,
     config: QueueConfig,
     wait: Duration,
+    metrics: Option<Arc<Metrics>>,
+}
+
+/// What a message body holds.
+enum Decoded {
+    Event(Box<EventEnvelope>),
+    /// A SIR event this service does not act on (its detail-type).
+    Ignored(String),
 }
 
 impl SqsSource {
@@ -53,7 +68,14 @@ impl SqsSource {
             store,
             config,
             wait: LONG_POLL,
+            metrics: None,
         }
+    }
+
+    /// Counts the SIR events it drops in `ignored_deliveries`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// Shortens the long poll (tests).
@@ -126,11 +148,29 @@ impl SqsSource {
             .unwrap_or(1);
         let body = message.body.clone().unwrap_or_default();
         match self.decode(&body).await {
-            Ok(envelope) => Ok(Some(Delivery {
-                envelope,
+            Ok(Decoded::Event(envelope)) => Ok(Some(Delivery {
+                envelope: *envelope,
                 attempt,
                 receipt,
             })),
+            Ok(Decoded::Ignored(detail_type)) => {
+                tracing::info!(
+                    detail_type,
+                    message_id = message.message_id.as_deref().unwrap_or(""),
+                    "SIR event that is not about a case: acknowledged and ignored"
+                );
+                if let Some(metrics) = &self.metrics {
+                    metrics
+                        .ignored
+                        .get_or_create(&ReasonLabels {
+                            source: "sir",
+                            reason: "unhandled_detail_type",
+                        })
+                        .inc();
+                }
+                self.delete(&receipt).await?;
+                Ok(None)
+            }
             Err(BusError::Decode(error)) => {
                 // No retry can make it readable: keep it as a dead letter, off the queue.
                 let id = message.message_id.unwrap_or_else(|| receipt.clone());
@@ -155,15 +195,24 @@ impl SqsSource {
     }
 
     /// Parses an EventBridge event body; a body that is only the detail (a rule with an input
-    /// path of `$.detail`) is accepted too.
-    async fn decode(&self, body: &str) -> Result<crate::event::EventEnvelope, BusError> {
+    /// path of `$.detail`) is accepted too, and so is one of SIR's own events.
+    async fn decode(&self, body: &str) -> Result<Decoded, BusError> {
         let mut value: Value =
             serde_json::from_str(body).map_err(|e| BusError::Decode(e.to_string()))?;
+        if sir::is_native(&value) {
+            return match sir::from_native(&value) {
+                Ok(Native::Changed(envelope)) => Ok(Decoded::Event(envelope)),
+                Ok(Native::Ignored { detail_type }) => Ok(Decoded::Ignored(detail_type)),
+                Err(e) => Err(BusError::Decode(e.to_string())),
+            };
+        }
         let detail = match value.get_mut("detail") {
             Some(detail) => detail.take(),
             None => value,
         };
-        eventbridge::resolve_detail(detail, self.store.as_ref()).await
+        eventbridge::resolve_detail(detail, self.store.as_ref())
+            .await
+            .map(|e| Decoded::Event(Box::new(e)))
     }
 }
 

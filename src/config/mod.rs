@@ -6,6 +6,7 @@ mod backends;
 mod generated_secret;
 mod secret_ref;
 mod settings;
+mod sir;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -17,6 +18,7 @@ pub use backends::{
 pub use generated_secret::{ADMIN_TOKEN_FILE, WEBHOOK_SECRET_FILE, load_or_create_secret};
 pub use secret_ref::SecretRef;
 pub use settings::{BusKind, ConsumerKind, LogFormat, LogLevel, Settings, StoreKind};
+pub use sir::{PollerConfig, SirConfig};
 
 use crate::{
     aws::SecretResolver,
@@ -85,6 +87,8 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     pub backends: Backends,
     pub aws: AwsConfig,
+    /// AWS Security Incident Response; `None` when `sir_enabled` is off.
+    pub sir: Option<SirConfig>,
     /// Secret settings given as references (`ssm:…`), until [`Config::resolve_secrets`].
     pending_secrets: Vec<PendingSecret>,
 }
@@ -154,6 +158,7 @@ impl Config {
     pub fn from_settings(mut s: Settings) -> Result<Config, ConfigError> {
         let workers = s.workers.unwrap_or(2);
         let (backends, aws) = backends::from_settings(&mut s, workers)?;
+        let sir = sir::from_settings(&mut s)?;
         let listen_addr = s
             .listen_addr
             .as_deref()
@@ -376,13 +381,14 @@ impl Config {
             admin_token,
             backends,
             aws,
+            sir,
             pending_secrets,
         })
     }
 
-    /// Whether start-up needs the AWS SDK: an AWS backend, or a secret kept in AWS.
+    /// Whether start-up needs the AWS SDK: an AWS backend, SIR, or a secret kept in AWS.
     pub fn needs_aws(&self) -> bool {
-        self.backends.uses_aws() || self.secrets_need_aws()
+        self.backends.uses_aws() || self.sir.is_some() || self.secrets_need_aws()
     }
 
     /// Whether a secret reference points into AWS (SSM or Secrets Manager).

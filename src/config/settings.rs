@@ -193,6 +193,38 @@ pub struct Settings {
     /// [default: AWS_ENDPOINT_URL, else the real AWS endpoints].
     #[arg(long, global = true, env = "SIR_JIRA_AWS_ENDPOINT_URL")]
     pub aws_endpoint_url: Option<String>,
+
+    /// Sync with AWS Security Incident Response: the SIR client, native case events and the
+    /// poller [default: false, the gateway runs without SIR].
+    #[arg(long, global = true, env = "SIR_JIRA_SIR_ENABLED")]
+    pub sir_enabled: Option<bool>,
+
+    /// Region of the SIR API [default: aws_region, else the SDK's chain].
+    #[arg(long, global = true, env = "SIR_JIRA_SIR_REGION")]
+    pub sir_region: Option<String>,
+
+    /// Endpoint for SIR calls only, for the SIR emulator; takes precedence over
+    /// aws_endpoint_url [default: the real SIR endpoint].
+    #[arg(long, global = true, env = "SIR_JIRA_SIR_ENDPOINT_URL")]
+    pub sir_endpoint_url: Option<String>,
+
+    /// The integration's own principal as SIR shows it in createdBy/updatedBy (account id or
+    /// ARN): changes made by it are the integration's own [default: none].
+    #[arg(long, global = true, env = "SIR_JIRA_SIR_INTEGRATION_PRINCIPAL")]
+    pub sir_integration_principal: Option<String>,
+
+    /// Run the SIR poller in this process [default: true when sir_enabled].
+    #[arg(long, global = true, env = "SIR_JIRA_SIR_POLLER_ENABLED")]
+    pub sir_poller_enabled: Option<bool>,
+
+    /// Seconds between two SIR poller runs [default: 60].
+    #[arg(long, global = true, env = "SIR_JIRA_SIR_POLL_INTERVAL_SECS")]
+    pub sir_poll_interval_secs: Option<u64>,
+
+    /// Seconds the polling replica holds the poller lease without renewing it; more than the
+    /// interval [default: 3 × sir_poll_interval_secs].
+    #[arg(long, global = true, env = "SIR_JIRA_SIR_POLL_LEASE_SECS")]
+    pub sir_poll_lease_secs: Option<u64>,
 }
 
 impl Settings {
@@ -250,6 +282,15 @@ impl Settings {
             sqs_queue_url: self.sqs_queue_url.or(lower.sqs_queue_url),
             aws_region: self.aws_region.or(lower.aws_region),
             aws_endpoint_url: self.aws_endpoint_url.or(lower.aws_endpoint_url),
+            sir_enabled: self.sir_enabled.or(lower.sir_enabled),
+            sir_region: self.sir_region.or(lower.sir_region),
+            sir_endpoint_url: self.sir_endpoint_url.or(lower.sir_endpoint_url),
+            sir_integration_principal: self
+                .sir_integration_principal
+                .or(lower.sir_integration_principal),
+            sir_poller_enabled: self.sir_poller_enabled.or(lower.sir_poller_enabled),
+            sir_poll_interval_secs: self.sir_poll_interval_secs.or(lower.sir_poll_interval_secs),
+            sir_poll_lease_secs: self.sir_poll_lease_secs.or(lower.sir_poll_lease_secs),
         }
     }
 }

@@ -39,6 +39,8 @@ impl SirError {
 pub struct CasePage {
     pub cases: Vec<CaseSummary>,
     pub next_token: Option<String>,
+    /// How many cases the whole listing holds, when the service says (progress display).
+    pub total: Option<u64>,
 }
 
 /// Fields of UpdateCase the integration writes; `None` leaves a field alone.

@@ -5,7 +5,7 @@
 mod dynamodb;
 pub(crate) mod sqlite;
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -127,6 +127,25 @@ pub trait StateStore: Send + Sync {
 
     async fn checkpoint(&self, name: &str) -> Result<Option<String>, StoreError>;
     async fn put_checkpoint(&self, name: &str, value: &str) -> Result<(), StoreError>;
+    /// Many checkpoints in one round trip (the SIR poller reads a page's per-case watermarks
+    /// at once); names without a checkpoint are absent from the map.
+    async fn checkpoints(&self, names: &[String]) -> Result<HashMap<String, String>, StoreError> {
+        let mut found = HashMap::new();
+        for name in names {
+            if let Some(value) = self.checkpoint(name).await? {
+                found.insert(name.clone(), value);
+            }
+        }
+        Ok(found)
+    }
+    /// Writes many checkpoints in as few round trips as the store allows. Each one lands
+    /// whole; on an error, some may have landed and some not.
+    async fn put_checkpoints(&self, entries: &[(String, String)]) -> Result<(), StoreError> {
+        for (name, value) in entries {
+            self.put_checkpoint(name, value).await?;
+        }
+        Ok(())
+    }
 
     /// Takes or renews the named lease for `owner`; false while someone else holds it.
     async fn acquire_lease(

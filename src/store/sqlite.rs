@@ -1,7 +1,7 @@
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 
 use super::{Claim, DeadLetter, InsertOutcome, LedgerEntry, Mapping, Side, StateStore, StoreError};
 use crate::db::{Db, DbError, now_ms};
@@ -263,6 +263,49 @@ impl StateStore for SqliteStore {
                      ON CONFLICT (name) DO UPDATE SET value = ?2, updated_at = ?3",
                     params![name, value, now_ms()],
                 )?;
+                Ok(())
+            })
+            .await?)
+    }
+
+    async fn checkpoints(&self, names: &[String]) -> Result<HashMap<String, String>, StoreError> {
+        let names = names.to_vec();
+        Ok(self
+            .db
+            .read(move |c| {
+                let mut found = HashMap::new();
+                // Well under SQLite's limit of bound parameters per statement.
+                for chunk in names.chunks(500) {
+                    let marks = vec!["?"; chunk.len()].join(", ");
+                    let mut stmt = c.prepare(&format!(
+                        "SELECT name, value FROM checkpoints WHERE name IN ({marks})"
+                    ))?;
+                    let rows = stmt.query_map(params_from_iter(chunk), |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })?;
+                    for row in rows {
+                        let (name, value) = row?;
+                        found.insert(name, value);
+                    }
+                }
+                Ok(found)
+            })
+            .await?)
+    }
+
+    async fn put_checkpoints(&self, entries: &[(String, String)]) -> Result<(), StoreError> {
+        let entries = entries.to_vec();
+        Ok(self
+            .db
+            .write(move |c| {
+                let now = now_ms();
+                let mut stmt = c.prepare_cached(
+                    "INSERT INTO checkpoints (name, value, updated_at) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (name) DO UPDATE SET value = ?2, updated_at = ?3",
+                )?;
+                for (name, value) in &entries {
+                    stmt.execute(params![name, value, now])?;
+                }
                 Ok(())
             })
             .await?)

@@ -1,12 +1,24 @@
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
+use async_trait::async_trait;
+use aws_sdk_securityir::config::retry::RetryConfig;
 use serde_json::Value;
+use sir_emulator::{EmulatorConfig, EmulatorHandle, INTEGRATION_ACCESS_KEY_ID, SirEmulator};
 use sir_jira_bridge::{
-    bus::{EmbeddedQueue, QueueStats},
+    bus::{BusError, EmbeddedQueue, EventBus, Outgoing, QueueStats},
     config::{Config, Settings},
+    db::Db,
+    event::{Event, EventEnvelope, sir::CaseChange},
+    metrics::Metrics,
+    peers::PeerHealth,
     secret::Secret,
+    sir::SirClient,
     startup::Application,
-    store::StateStore,
+    store::{SqliteStore, StateStore},
     verify::jira::sign,
     worker::EventHandler,
 };
@@ -69,12 +81,32 @@ impl TestApp {
         customize: impl FnOnce(&mut Settings),
         handler: Option<Arc<dyn EventHandler>>,
     ) -> TestApp {
+        Self::spawn_inner(customize, handler, None).await
+    }
+
+    /// Spawns with `sdk` serving everything AWS (SIR included: point `sir_endpoint_url` at
+    /// the SIR emulator), on the embedded bus and store.
+    pub async fn spawn_with_sdk(
+        customize: impl FnOnce(&mut Settings),
+        sdk: aws_config::SdkConfig,
+    ) -> TestApp {
+        Self::spawn_inner(customize, None, Some(sdk)).await
+    }
+
+    async fn spawn_inner(
+        customize: impl FnOnce(&mut Settings),
+        handler: Option<Arc<dyn EventHandler>>,
+        sdk: Option<aws_config::SdkConfig>,
+    ) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = test_settings(dir.path());
         customize(&mut settings);
-        let mut app = Application::build(Config::from_settings(settings).unwrap())
-            .await
-            .unwrap();
+        let config = Config::from_settings(settings).unwrap();
+        let mut app = match sdk {
+            Some(sdk) => Application::build_with_aws(config, Some(sdk)).await,
+            None => Application::build(config).await,
+        }
+        .unwrap();
         if let Some(handler) = handler {
             app = app.with_handler(handler);
         }
@@ -430,4 +462,89 @@ pub async fn drain_queue(
         }
     }
     bodies
+}
+
+/// A SIR emulator on a free loopback port (default account, events on).
+pub async fn sir_emulator() -> EmulatorHandle {
+    SirEmulator::start(EmulatorConfig::default())
+        .await
+        .expect("start the SIR emulator")
+}
+
+/// The service's SIR client on the emulator, calling as the integration, with the SDK's
+/// standard retries on a millisecond scale.
+pub fn sir_client(emu: &EmulatorHandle) -> SirClient {
+    sir_client_with(
+        emu,
+        fast_retries(3),
+        Arc::new(Metrics::new()),
+        Arc::new(PeerHealth::default()),
+    )
+}
+
+pub fn sir_client_with(
+    emu: &EmulatorHandle,
+    retry: RetryConfig,
+    metrics: Arc<Metrics>,
+    peers: Arc<PeerHealth>,
+) -> SirClient {
+    SirClient::from_conf(
+        emu.sdk_config(INTEGRATION_ACCESS_KEY_ID)
+            .retry_config(retry),
+        metrics,
+        peers,
+    )
+}
+
+/// The SDK's standard retry strategy with `attempts` tries and tiny backoffs.
+pub fn fast_retries(attempts: u32) -> RetryConfig {
+    RetryConfig::standard()
+        .with_max_attempts(attempts)
+        .with_initial_backoff(Duration::from_millis(1))
+        .with_max_backoff(Duration::from_millis(10))
+}
+
+/// A SQLite state store in `dir`.
+pub fn sqlite_store(dir: &std::path::Path) -> Arc<dyn StateStore> {
+    Arc::new(SqliteStore::new(
+        Db::open(&dir.join("state.sqlite3")).unwrap(),
+    ))
+}
+
+/// A bus that keeps what is published, in order.
+#[derive(Default)]
+pub struct RecordingBus {
+    events: Mutex<Vec<EventEnvelope>>,
+}
+
+#[async_trait]
+impl EventBus for RecordingBus {
+    async fn publish(&self, events: &[Outgoing]) -> Result<(), BusError> {
+        self.events
+            .lock()
+            .unwrap()
+            .extend(events.iter().map(|o| o.envelope.clone()));
+        Ok(())
+    }
+}
+
+impl RecordingBus {
+    pub fn envelopes(&self) -> Vec<EventEnvelope> {
+        self.events.lock().unwrap().clone()
+    }
+
+    /// `(case id, change)` of every `sir.case.changed` published so far.
+    pub fn case_changes(&self) -> Vec<(String, CaseChange)> {
+        self.envelopes()
+            .into_iter()
+            .filter_map(|e| match e.event {
+                Event::SirCaseChanged(c) => Some((c.case_id, c.change)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn clear(&self) {
+        self.events.lock().unwrap().clear();
+    }
 }

@@ -1,12 +1,10 @@
-//! Issue → case sync against the SIR emulator, through the real `aws-sdk-securityir` SDK.
-//!
-//! `SdkSir` is a minimal `SirApi` over the SDK client, enough for this sync; the production
-//! client (`src/sir/client.rs`) replaces it at merge.
+//! Issue → case sync against the SIR emulator, through the production `SirClient` over the real
+//! `aws-sdk-securityir` SDK.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use aws_sdk_securityir::{config::retry::RetryConfig, error::ProvideErrorMetadata};
+use aws_sdk_securityir::config::retry::RetryConfig;
 use serde_json::Value;
 use sir_emulator::{
     EmulatorConfig, EmulatorHandle, Operation, SeedCase, SirEmulator, ThrottleMode,
@@ -21,8 +19,9 @@ use sir_jira_bridge::{
             Status,
         },
     },
+    metrics::Metrics,
     peers::{Peer, PeerHealth},
-    sir::{Case, CaseComment, CaseId, CasePage, CaseStatus, CaseUpdate, SirApi, SirError},
+    sir::{CaseStatus, SirClient},
     store::{Mapping, SqliteStore, StateStore},
     sync::issue_to_case::{
         IssueSnapshot, IssueSource, IssueSourceError, IssueToCaseConfig, IssueToCaseSync,
@@ -33,170 +32,6 @@ use sir_jira_bridge::{
 
 const OWN: &str = "557058:integration-bridge";
 const DANA: &str = "5b10a2844c20165700ede21g";
-
-struct SdkSir(aws_sdk_securityir::Client);
-
-fn sir_error<E: ProvideErrorMetadata + std::fmt::Debug>(e: E) -> SirError {
-    let message = e.message().unwrap_or("").to_owned();
-    match e.code() {
-        Some("ThrottlingException") => SirError::Throttled(message),
-        Some("ValidationException") => SirError::Validation(message),
-        Some("ResourceNotFoundException") => SirError::NotFound(message),
-        Some("ConflictException") => SirError::Conflict(message),
-        Some("AccessDeniedException") => SirError::AccessDenied(message),
-        _ => SirError::Unavailable(format!("{e:?}")),
-    }
-}
-
-fn not_here<T>() -> Result<T, SirError> {
-    Err(SirError::Unavailable("not in the test adapter".into()))
-}
-
-#[async_trait]
-impl SirApi for SdkSir {
-    async fn get_case(&self, id: &CaseId) -> Result<Case, SirError> {
-        let out = self
-            .0
-            .get_case()
-            .case_id(id.as_str())
-            .send()
-            .await
-            .map_err(sir_error)?;
-        let status = out.case_status().map(|s| s.as_str()).unwrap_or("");
-        Ok(Case {
-            id: id.clone(),
-            arn: out.case_arn().map(str::to_owned),
-            title: out.title().unwrap_or("").to_owned(),
-            description: out.description().unwrap_or("").to_owned(),
-            status: CaseStatus::parse(status).expect("known status"),
-            engagement_type: None,
-            resolver_type: None,
-            pending_action: None,
-            reported_incident_start: None,
-            actual_incident_start: None,
-            impacted_accounts: vec![],
-            impacted_regions: vec![],
-            impacted_services: vec![],
-            threat_actor_ips: vec![],
-            watchers: vec![],
-            attachments: vec![],
-            closure_code: None,
-            created: None,
-            last_updated: time::OffsetDateTime::UNIX_EPOCH,
-            closed: None,
-        })
-    }
-    async fn list_cases(&self, _: Option<String>) -> Result<CasePage, SirError> {
-        not_here()
-    }
-    async fn list_comments(&self, id: &CaseId) -> Result<Vec<CaseComment>, SirError> {
-        let mut out = Vec::new();
-        let mut token = None;
-        loop {
-            let page = self
-                .0
-                .list_comments()
-                .case_id(id.as_str())
-                .max_results(25)
-                .set_next_token(token)
-                .send()
-                .await
-                .map_err(sir_error)?;
-            for c in page.items() {
-                out.push(CaseComment {
-                    id: c.comment_id().to_owned(),
-                    body: c.body().unwrap_or("").to_owned(),
-                    creator: None,
-                    last_updated_by: None,
-                    created: None,
-                    last_updated: None,
-                });
-            }
-            token = page
-                .next_token()
-                .filter(|t| !t.is_empty())
-                .map(str::to_owned);
-            if token.is_none() {
-                return Ok(out);
-            }
-        }
-    }
-    async fn update_case(&self, id: &CaseId, u: &CaseUpdate) -> Result<(), SirError> {
-        self.0
-            .update_case()
-            .case_id(id.as_str())
-            .set_title(u.title.clone())
-            .set_description(u.description.clone())
-            .send()
-            .await
-            .map_err(sir_error)?;
-        Ok(())
-    }
-    async fn update_case_status(&self, id: &CaseId, status: CaseStatus) -> Result<(), SirError> {
-        self.0
-            .update_case_status()
-            .case_id(id.as_str())
-            .case_status(status.as_str().into())
-            .send()
-            .await
-            .map_err(sir_error)?;
-        Ok(())
-    }
-    async fn close_case(&self, id: &CaseId) -> Result<(), SirError> {
-        self.0
-            .close_case()
-            .case_id(id.as_str())
-            .send()
-            .await
-            .map_err(sir_error)?;
-        Ok(())
-    }
-    async fn create_comment(
-        &self,
-        id: &CaseId,
-        body: &str,
-        token: &str,
-    ) -> Result<String, SirError> {
-        let out = self
-            .0
-            .create_case_comment()
-            .case_id(id.as_str())
-            .body(body)
-            .client_token(token)
-            .send()
-            .await
-            .map_err(sir_error)?;
-        Ok(out.comment_id().to_owned())
-    }
-    async fn update_comment(
-        &self,
-        id: &CaseId,
-        comment_id: &str,
-        body: &str,
-    ) -> Result<(), SirError> {
-        self.0
-            .update_case_comment()
-            .case_id(id.as_str())
-            .comment_id(comment_id)
-            .body(body)
-            .send()
-            .await
-            .map_err(sir_error)?;
-        Ok(())
-    }
-    async fn attachment_download_url(&self, _: &CaseId, _: &str) -> Result<String, SirError> {
-        not_here()
-    }
-    async fn attachment_upload_url(
-        &self,
-        _: &CaseId,
-        _: &str,
-        _: u64,
-        _: &str,
-    ) -> Result<String, SirError> {
-        not_here()
-    }
-}
 
 struct Fixture {
     emu: EmulatorHandle,
@@ -232,10 +67,9 @@ fn handler(
 ) -> IssueToCaseSync {
     let conf = emu
         .sdk_config(sir_emulator::INTEGRATION_ACCESS_KEY_ID)
-        .retry_config(RetryConfig::disabled())
-        .build();
-    let sir = Arc::new(SdkSir(aws_sdk_securityir::Client::from_conf(conf)));
-    IssueToCaseSync::new(config, sir, store, peers)
+        .retry_config(RetryConfig::disabled());
+    let sir = Arc::new(SirClient::from_conf(conf, Arc::new(Metrics::new()), peers));
+    IssueToCaseSync::new(config, sir, store)
 }
 
 fn config() -> IssueToCaseConfig {

@@ -247,12 +247,11 @@ async fn deliver(client: &reqwest::Client, addr: &str, delivery: &str) -> Option
 async fn sigkill_during_a_burst_then_restart_applies_every_acknowledged_delivery_exactly_once() {
     let dir = tempfile::tempdir().unwrap();
     let addr = free_addr();
-    // A short lease: an event the killed process was holding comes back within the wait below
-    // (the default 60 s lease outlasts it, and a loaded machine makes holding one at the kill
-    // likely).
+    // A short lease too: the event the killed worker held is handed out again after the
+    // lease, which must end well inside the wait for every event to be processed below.
     let claim = [
         ("SIR_JIRA_DELIVERY_CLAIM_SECS", "1"),
-        ("SIR_JIRA_LEASE_SECS", "3"),
+        ("SIR_JIRA_LEASE_SECS", "2"),
     ];
     let mut first = start_with(dir.path(), 1, &addr, &claim);
     let client = reqwest::Client::new();

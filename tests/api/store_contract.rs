@@ -20,6 +20,7 @@ pub async fn all(store: Arc<dyn StateStore>) {
     mappings_list_in_pages(store.as_ref()).await;
     ledger(store.as_ref()).await;
     checkpoints(store.as_ref()).await;
+    checkpoints_in_batches(store.as_ref()).await;
     leases(store.as_ref()).await;
     dead_letters(store.as_ref()).await;
     blobs(store.as_ref()).await;
@@ -254,6 +255,40 @@ async fn checkpoints(s: &dyn StateStore) {
         s.checkpoint("poller").await.unwrap().as_deref(),
         Some("2026-11-26T00:01:00Z")
     );
+}
+
+/// Many checkpoints read and written at once (the SIR poller's per-case watermarks): more
+/// than one DynamoDB batch each way, absent names left out, the last write winning.
+async fn checkpoints_in_batches(s: &dyn StateStore) {
+    let names: Vec<String> = (0..130)
+        .map(|i| format!("sir.case.{}.last_updated", 1_000_000_000u64 + i))
+        .collect();
+    assert!(s.checkpoints(&names).await.unwrap().is_empty());
+    let entries: Vec<(String, String)> = names
+        .iter()
+        .take(120)
+        .enumerate()
+        .map(|(i, n)| (n.clone(), format!("2026-11-26T00:00:{:02}Z", i % 60)))
+        .collect();
+    s.put_checkpoints(&entries).await.unwrap();
+    s.put_checkpoints(&[
+        (names[0].clone(), "first".into()),
+        (names[0].clone(), "second".into()),
+    ])
+    .await
+    .unwrap();
+    s.put_checkpoints(&[]).await.unwrap();
+    let found = s.checkpoints(&names).await.unwrap();
+    assert_eq!(found.len(), 120, "the last ten were never written");
+    assert_eq!(found[&names[0]], "second");
+    assert_eq!(found[&names[119]], "2026-11-26T00:00:59Z");
+    assert!(!found.contains_key(&names[125]));
+    // One name, read either way, agrees.
+    assert_eq!(
+        s.checkpoint(&names[1]).await.unwrap().as_deref(),
+        Some("2026-11-26T00:00:01Z")
+    );
+    assert!(s.checkpoints(&[]).await.unwrap().is_empty());
 }
 
 async fn leases(s: &dyn StateStore) {

@@ -139,7 +139,7 @@ impl DynamoStore {
     }
 
     /// Sends `requests` in batches of 25, resending what DynamoDB leaves unprocessed.
-    async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
+    pub(super) async fn batch_write(&self, requests: Vec<WriteRequest>) -> Result<(), StoreError> {
         for batch in requests.chunks(BATCH) {
             let mut pending = batch.to_vec();
             let mut pause = Duration::from_millis(20);

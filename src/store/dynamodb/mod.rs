@@ -6,10 +6,11 @@
 //! on absence, ownership or expiry. Reads are strongly consistent.
 
 mod blob;
+mod checkpoints;
 mod item;
 mod table;
 
-use std::time::Duration;
+use std::{collections::HashMap, time::Duration};
 
 use async_trait::async_trait;
 use aws_config::SdkConfig;
@@ -428,20 +429,22 @@ impl StateStore for DynamoStore {
     }
 
     async fn checkpoint(&self, name: &str) -> Result<Option<String>, StoreError> {
-        self.get(format!("CHECKPOINT#{name}"), "CHECKPOINT")
+        self.get(checkpoints::pk(name), checkpoints::SK)
             .await?
             .map(|it| get_s(&it, "value"))
             .transpose()
     }
 
     async fn put_checkpoint(&self, name: &str, value: &str) -> Result<(), StoreError> {
-        self.put(item(
-            format!("CHECKPOINT#{name}"),
-            "CHECKPOINT",
-            "checkpoint",
-            [("value", s(value)), ("updated_at_ms", n(now_ms()))],
-        ))
-        .await
+        self.put(checkpoints::item(name, value)).await
+    }
+
+    async fn checkpoints(&self, names: &[String]) -> Result<HashMap<String, String>, StoreError> {
+        self.batch_get_checkpoints(names).await
+    }
+
+    async fn put_checkpoints(&self, entries: &[(String, String)]) -> Result<(), StoreError> {
+        self.batch_put_checkpoints(entries).await
     }
 
     async fn acquire_lease(

@@ -34,7 +34,6 @@ use crate::{
         Event, EventEnvelope,
         jira::{CommentEvent, IssueEvent, Status},
     },
-    peers::{Peer, PeerHealth},
     sir::{Case, CaseId, CaseStatus, CaseUpdate, SirApi, SirError},
     store::{StateStore, StoreError},
     worker::EventHandler,
@@ -103,7 +102,6 @@ pub struct IssueToCaseSync {
     config: IssueToCaseConfig,
     sir: Arc<dyn SirApi>,
     store: Arc<dyn StateStore>,
-    peers: Arc<PeerHealth>,
     source: Option<Arc<dyn IssueSource>>,
 }
 
@@ -112,13 +110,11 @@ impl IssueToCaseSync {
         config: IssueToCaseConfig,
         sir: Arc<dyn SirApi>,
         store: Arc<dyn StateStore>,
-        peers: Arc<PeerHealth>,
     ) -> IssueToCaseSync {
         IssueToCaseSync {
             config,
             sir,
             store,
-            peers,
             source: None,
         }
     }
@@ -370,7 +366,7 @@ impl IssueToCaseSync {
             wanted.change_ref.as_deref().unwrap_or("0")
         );
         match self.sir.create_comment(&case.id, &body, &token).await {
-            Ok(_) => self.peers.record_success(Peer::Sir),
+            Ok(_) => {}
             // The token was used for this close with another body (config changed between
             // attempts): the closure code is already on record.
             Err(SirError::Conflict(m)) => {
@@ -435,10 +431,7 @@ impl IssueToCaseSync {
         let jira_id = &e.comment.id;
         let token = comments::client_token(jira_id);
         let (sir_comment_id, written) = match self.sir.create_comment(case_id, body, &token).await {
-            Ok(id) => {
-                self.peers.record_success(Peer::Sir);
-                (id, Some(digest))
-            }
+            Ok(id) => (id, Some(digest)),
             // The token was used with another body: an earlier attempt created the comment and
             // the link was not saved (or the comment was edited in between). Find it by its tag.
             Err(SirError::Conflict(_)) => {
@@ -472,19 +465,12 @@ impl IssueToCaseSync {
         Ok(comments::save_link(self.store.as_ref(), jira_id, &link).await?)
     }
 
-    /// Passes a SIR result through, noting the outcome in the peer health shown by the admin API.
+    /// SIR results as sync errors. (The SIR client records each outcome in the peer health.)
     fn sir<T>(&self, result: Result<T, SirError>) -> Result<T, SyncError> {
-        match result {
-            Ok(v) => {
-                self.peers.record_success(Peer::Sir);
-                Ok(v)
-            }
-            Err(e) => Err(self.sir_failed(e)),
-        }
+        result.map_err(|e| self.sir_failed(e))
     }
 
     fn sir_failed(&self, e: SirError) -> SyncError {
-        self.peers.record_error(Peer::Sir, e.to_string());
         if matches!(e, SirError::AccessDenied(_)) {
             tracing::error!(error = %e, "SIR denied the integration access: fix its permissions; the event is kept for retry");
         }
