@@ -243,6 +243,17 @@ CREATE TABLE blobs (
 );
 CREATE INDEX blobs_expiry ON blobs (expires_at);
 "#,
+    r#"
+CREATE TABLE links (
+    kind       TEXT NOT NULL,
+    grp        TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (kind, grp, key)
+) WITHOUT ROWID;
+"#,
 ];
 
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod event;
 pub mod http;
 pub mod intake;
+pub mod jira;
 pub mod metrics;
 pub mod peers;
 pub mod secret;

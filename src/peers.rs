@@ -21,6 +21,10 @@ pub struct PeerState {
     /// The last error, with secrets already removed by the client.
     pub last_error: Option<String>,
     pub last_error_at: Option<String>,
+    /// The peer refused the integration's credentials (401/403) and no call has succeeded
+    /// since: an expired or revoked token. Readiness names it too.
+    #[serde(default)]
+    pub credentials_refused: bool,
 }
 
 #[derive(Debug, Default)]
@@ -38,10 +42,17 @@ impl PeerHealth {
     }
 
     pub fn record_success(&self, peer: Peer) {
-        self.slot(peer)
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .last_success_at = Some(now());
+        let mut s = self.slot(peer).lock().unwrap_or_else(|p| p.into_inner());
+        s.last_success_at = Some(now());
+        s.credentials_refused = false;
+    }
+
+    /// A 401/403: recorded like any error, and flagged until a call succeeds again.
+    pub fn record_credentials_refused(&self, peer: Peer, error: impl Into<String>) {
+        let mut s = self.slot(peer).lock().unwrap_or_else(|p| p.into_inner());
+        s.last_error = Some(error.into());
+        s.last_error_at = Some(now());
+        s.credentials_refused = true;
     }
 
     pub fn record_error(&self, peer: Peer, error: impl Into<String>) {

@@ -14,6 +14,7 @@ use crate::{
     db::{Db, DbError},
     http::{self, AppState, JiraIntake, SnsIntake},
     intake::Intake,
+    jira::{CaseToIssue, JiraApi, JiraAuth, JiraClient, JiraClientConfig, SyncSettings},
     metrics::Metrics,
     peers::PeerHealth,
     sir::{Poller, SirApi, SirClient},
@@ -39,6 +40,16 @@ pub enum StartupError {
     NoAws(&'static str),
     #[error("cannot build the HTTP client for SNS certificates: {0}")]
     HttpClient(String),
+    #[error("Jira: {0}")]
+    Jira(String),
+}
+
+/// The Jira side when `jira_url` is configured: the client and the settings the case → issue
+/// sync runs with once a SIR client is supplied ([`Application::with_sir`]).
+#[derive(Clone)]
+pub struct JiraPeer {
+    pub api: Arc<dyn JiraApi>,
+    pub settings: SyncSettings,
 }
 
 pub struct Application {
@@ -51,6 +62,9 @@ pub struct Application {
     /// What the workers read; `None` when consumers run elsewhere.
     source: Option<Arc<dyn EventSource>>,
     handler: Arc<dyn EventHandler>,
+    jira: Option<JiraPeer>,
+    /// Whether [`Application::with_sir`] wired the case → issue sync.
+    case_sync: bool,
     /// The SIR client; `None` when SIR is not configured.
     sir: Option<Arc<dyn SirApi>>,
 }
@@ -161,6 +175,7 @@ impl Application {
             ))),
             None => None,
         };
+        let jira = jira_peer(&config, &metrics, &peers).await?;
         let intake = Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl)
             .with_claim_ttl(config.intake.claim_ttl);
         let fetcher = HttpFetcher::new(config.sns.endpoint_url.clone())
@@ -194,7 +209,7 @@ impl Application {
             })?;
         let local_addr = listener.local_addr().map_err(StartupError::Serve)?;
         config.listen_addr = local_addr;
-        Ok(Application {
+        let app = Application {
             listener,
             local_addr,
             config,
@@ -202,8 +217,45 @@ impl Application {
             queue,
             source,
             handler: Arc::new(Dispatcher::default()),
+            jira,
+            case_sync: false,
             sir,
+        };
+        // With both peers configured, SIR-side events are synced to Jira.
+        Ok(match app.sir.clone() {
+            Some(sir) => app.with_sir(sir),
+            None => app,
         })
+    }
+
+    /// The Jira peer, when `jira_url` is configured.
+    pub fn jira(&self) -> Option<&JiraPeer> {
+        self.jira.as_ref()
+    }
+
+    /// Supplies the SIR client: with Jira configured, SIR-side events (`sir.case.changed`,
+    /// `sync.case.requested`) are then synced to Jira issues; without it they stay logged.
+    pub fn with_sir(mut self, sir: Arc<dyn SirApi>) -> Self {
+        match &self.jira {
+            Some(jira) => {
+                let sync = CaseToIssue::new(
+                    jira.api.clone(),
+                    sir,
+                    self.state.store.clone(),
+                    jira.settings.clone(),
+                );
+                self.handler = Arc::new(Dispatcher {
+                    case_to_issue: Arc::new(sync),
+                    ..Dispatcher::default()
+                });
+                self.case_sync = true;
+                tracing::info!(project = %jira.settings.project_key, "case → issue sync enabled");
+            }
+            None => tracing::warn!(
+                "SIR is configured but Jira is not (jira_url): case events are logged only"
+            ),
+        }
+        self
     }
 
     /// The SIR client, when SIR is configured (the syncs use it).
@@ -249,6 +301,8 @@ impl Application {
             queue,
             source,
             handler,
+            jira,
+            case_sync,
             sir,
         } = self;
         let stop = CancellationToken::new();
@@ -276,6 +330,11 @@ impl Application {
         }
         log_sns_settings(&config);
         log_sir_settings(&config);
+        if jira.is_some() && !case_sync {
+            tracing::warn!(
+                "jira_url is configured but SIR is not (sir_enabled): SIR case events are logged, not synced"
+            );
+        }
 
         let workers = source.map(|source| {
             WorkerPool::spawn(
@@ -333,6 +392,82 @@ impl Application {
         tracing::info!("stopped");
         served.map_err(StartupError::Serve)
     }
+}
+
+/// Builds the Jira client when `jira_url` is set, and learns the integration's own account
+/// (from `jira_account_id`, else `/myself`, which also proves the credentials at start-up).
+async fn jira_peer(
+    config: &Config,
+    metrics: &Arc<Metrics>,
+    peers: &Arc<PeerHealth>,
+) -> Result<Option<JiraPeer>, StartupError> {
+    let Some(jira) = &config.jira else {
+        return Ok(None);
+    };
+    let token = jira
+        .api_token
+        .clone()
+        .ok_or_else(|| StartupError::Jira("jira_api_token was not resolved".into()))?;
+    let auth = match jira.flavour {
+        crate::jira::Flavour::Cloud => JiraAuth::Basic {
+            email: jira.email.clone().unwrap_or_default(),
+            token,
+        },
+        crate::jira::Flavour::DataCenter => JiraAuth::Bearer { token },
+    };
+    let client = JiraClient::new(
+        JiraClientConfig {
+            base_url: jira.url.clone(),
+            flavour: jira.flavour,
+            auth,
+            timeout: Duration::from_secs(30),
+            retry: Default::default(),
+        },
+        metrics.clone(),
+        peers.clone(),
+    )
+    .map_err(|e| StartupError::Jira(e.to_string()))?;
+    let own_account = match &jira.account_id {
+        Some(id) => id.clone(),
+        None => client
+            .myself()
+            .await
+            .map_err(|e| {
+                StartupError::Jira(format!(
+                    "cannot learn the integration's account from /myself (check jira_url, jira_email, jira_api_token, or set jira_account_id): {e}"
+                ))
+            })?
+            .id,
+    };
+    let mut settings = SyncSettings::new(
+        jira.project_key.as_str(),
+        jira.issue_type.clone(),
+        &own_account,
+    );
+    settings.mappings = jira.mappings.clone();
+    settings.attachment_max_bytes = jira.attachment_max_bytes;
+    // Console links name the case's region (from its ARN); this is the fallback.
+    if let Some(region) = config
+        .sir
+        .as_ref()
+        .and_then(|s| s.region.clone())
+        .or_else(|| config.aws.region.clone())
+    {
+        settings.default_region = region;
+    }
+    settings.lease_ttl = config.queue.lease.max(Duration::from_secs(30));
+    tracing::info!(
+        jira_url = %jira.url,
+        flavour = ?jira.flavour,
+        project = %jira.project_key,
+        own_account = %own_account,
+        mappings_file = ?jira.mappings_file,
+        "jira configured"
+    );
+    Ok(Some(JiraPeer {
+        api: Arc::new(client),
+        settings,
+    }))
 }
 
 fn log_sns_settings(config: &Config) {

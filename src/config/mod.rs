@@ -4,6 +4,7 @@
 
 mod backends;
 mod generated_secret;
+mod jira;
 mod secret_ref;
 mod settings;
 mod sir;
@@ -16,8 +17,9 @@ pub use backends::{
     AwsConfig, Backends, BusBackend, ConsumerBackend, EventBridgeConfig, StoreBackend,
 };
 pub use generated_secret::{ADMIN_TOKEN_FILE, WEBHOOK_SECRET_FILE, load_or_create_secret};
+pub use jira::JiraConfig;
 pub use secret_ref::SecretRef;
-pub use settings::{BusKind, ConsumerKind, LogFormat, LogLevel, Settings, StoreKind};
+pub use settings::{BusKind, ConsumerKind, JiraFlavour, LogFormat, LogLevel, Settings, StoreKind};
 pub use sir::{PollerConfig, SirConfig};
 
 use crate::{
@@ -87,6 +89,8 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     pub backends: Backends,
     pub aws: AwsConfig,
+    /// The Jira peer of the case → issue sync; `None` when `jira_url` is unset.
+    pub jira: Option<JiraConfig>,
     /// AWS Security Incident Response; `None` when `sir_enabled` is off.
     pub sir: Option<SirConfig>,
     /// Secret settings given as references (`ssm:…`), until [`Config::resolve_secrets`].
@@ -158,6 +162,8 @@ impl Config {
     pub fn from_settings(mut s: Settings) -> Result<Config, ConfigError> {
         let workers = s.workers.unwrap_or(2);
         let (backends, aws) = backends::from_settings(&mut s, workers)?;
+        let mut pending_secrets = Vec::new();
+        let jira = jira::from_settings(&mut s, &mut pending_secrets)?;
         let sir = sir::from_settings(&mut s)?;
         let listen_addr = s
             .listen_addr
@@ -181,7 +187,6 @@ impl Config {
             return Err(ConfigError::invalid("data_dir", "must not be empty"));
         }
 
-        let mut pending_secrets = Vec::new();
         let mut webhook_secrets = Vec::new();
         for (i, secret) in s
             .jira_webhook_secrets
@@ -381,6 +386,7 @@ impl Config {
             admin_token,
             backends,
             aws,
+            jira,
             sir,
             pending_secrets,
         })
@@ -419,13 +425,24 @@ impl Config {
             } else {
                 vec![Secret::new(value.trim())]
             };
-            if values.is_empty() || values.iter().any(|v| v.expose().len() < MIN_SECRET_LEN) {
-                return Err(failed(
-                    "the value is empty or shorter than 16 characters".into(),
-                ));
+            // The Jira token is Atlassian's to choose (a PAT may be short); ours must be long.
+            let min_len = if setting == "jira_api_token" {
+                1
+            } else {
+                MIN_SECRET_LEN
+            };
+            if values.is_empty() || values.iter().any(|v| v.expose().len() < min_len) {
+                return Err(failed(format!(
+                    "the value is empty or shorter than {min_len} characters"
+                )));
             }
             tracing::info!(setting, reference = %reference, "secret loaded");
             match setting {
+                "jira_api_token" => {
+                    if let Some(jira) = self.jira.as_mut() {
+                        jira.api_token = values.into_iter().next();
+                    }
+                }
                 "jira_webhook_secrets" => self.intake.webhook_secrets.extend(values),
                 "admin_token" => self.admin_token = values.into_iter().next(),
                 _ => self.intake.automation_secret = values.into_iter().next(),

@@ -194,6 +194,50 @@ pub struct Settings {
     #[arg(long, global = true, env = "SIR_JIRA_AWS_ENDPOINT_URL")]
     pub aws_endpoint_url: Option<String>,
 
+    /// Jira base URL (`https://your-site.atlassian.net`); unset: no case → issue sync.
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_URL")]
+    pub jira_url: Option<String>,
+
+    /// cloud (REST v3, ADF, e-mail + API token) or data-center (REST v2, wiki, PAT)
+    /// [default: cloud].
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_FLAVOUR")]
+    pub jira_flavour: Option<JiraFlavour>,
+
+    /// E-mail of the integration's Jira account (Cloud).
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_EMAIL")]
+    pub jira_email: Option<String>,
+
+    /// API token (Cloud) or personal access token (Data Center); a value or a reference
+    /// (`ssm:…`, `secretsmanager:…`, `file:…`).
+    #[arg(
+        long,
+        global = true,
+        env = "SIR_JIRA_JIRA_API_TOKEN",
+        hide_env_values = true
+    )]
+    pub jira_api_token: Option<Secret>,
+
+    /// Project the case issues are created in (required with jira_url).
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_PROJECT_KEY")]
+    pub jira_project_key: Option<String>,
+
+    /// Issue type of the case issues, by name or id [default: Task].
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_ISSUE_TYPE")]
+    pub jira_issue_type: Option<String>,
+
+    /// The integration's own Jira accountId (Data Center: user name), for echo suppression
+    /// [default: asked of /myself at start-up].
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_ACCOUNT_ID")]
+    pub jira_account_id: Option<String>,
+
+    /// TOML file mapping statuses, resolutions, the issue type, labels and custom fields
+    /// [default: the built-in mappings].
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_MAPPINGS_FILE")]
+    pub jira_mappings_file: Option<PathBuf>,
+
+    /// SIR attachments larger than this become a comment naming them [default: 10485760].
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_ATTACHMENT_MAX_BYTES")]
+    pub jira_attachment_max_bytes: Option<u64>,
     /// Sync with AWS Security Incident Response: the SIR client, native case events and the
     /// poller [default: false, the gateway runs without SIR].
     #[arg(long, global = true, env = "SIR_JIRA_SIR_ENABLED")]
@@ -282,6 +326,17 @@ impl Settings {
             sqs_queue_url: self.sqs_queue_url.or(lower.sqs_queue_url),
             aws_region: self.aws_region.or(lower.aws_region),
             aws_endpoint_url: self.aws_endpoint_url.or(lower.aws_endpoint_url),
+            jira_url: self.jira_url.or(lower.jira_url),
+            jira_flavour: self.jira_flavour.or(lower.jira_flavour),
+            jira_email: self.jira_email.or(lower.jira_email),
+            jira_api_token: self.jira_api_token.or(lower.jira_api_token),
+            jira_project_key: self.jira_project_key.or(lower.jira_project_key),
+            jira_issue_type: self.jira_issue_type.or(lower.jira_issue_type),
+            jira_account_id: self.jira_account_id.or(lower.jira_account_id),
+            jira_mappings_file: self.jira_mappings_file.or(lower.jira_mappings_file),
+            jira_attachment_max_bytes: self
+                .jira_attachment_max_bytes
+                .or(lower.jira_attachment_max_bytes),
             sir_enabled: self.sir_enabled.or(lower.sir_enabled),
             sir_region: self.sir_region.or(lower.sir_region),
             sir_endpoint_url: self.sir_endpoint_url.or(lower.sir_endpoint_url),
@@ -355,4 +410,11 @@ pub enum StoreKind {
 pub enum ConsumerKind {
     InProcess,
     Sqs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum JiraFlavour {
+    Cloud,
+    DataCenter,
 }

@@ -62,6 +62,9 @@ pub struct RichText {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Actor {
     pub account_id: Option<String>,
+    /// Data Center's user name (its users have no accountId).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub display_name: Option<String>,
     /// `atlassian`, `app` or `customer`.
     pub account_type: Option<String>,
@@ -301,6 +304,7 @@ fn actor(v: &Value) -> Option<Actor> {
     }
     Some(Actor {
         account_id: str_at(v, "/accountId").map(str::to_owned),
+        name: str_at(v, "/name").map(str::to_owned),
         display_name: str_at(v, "/displayName").map(str::to_owned),
         account_type: str_at(v, "/accountType").map(str::to_owned),
     })

@@ -3,6 +3,17 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::AppState;
+use crate::peers::Peer;
+
+fn credentials_reason(state: &AppState) -> Option<&'static str> {
+    if state.peers.get(Peer::Jira).credentials_refused {
+        Some("jira refuses the integration's credentials (401/403): events wait; see /v1/status")
+    } else if state.peers.get(Peer::Sir).credentials_refused {
+        Some("sir refuses the integration's credentials: events wait; see /v1/status")
+    } else {
+        None
+    }
+}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Health {
@@ -23,6 +34,9 @@ pub async fn healthz() -> Json<Health> {
 }
 
 /// The process can accept work: the state store answers.
+///
+/// Still ready, with a reason, while a peer refuses the integration's credentials: webhooks are still accepted and queued, and the
+/// events wait for the token to be fixed.
 #[utoipa::path(operation_id = "readyz", get, path = "/readyz", tag = "health",
     responses(
         (status = 200, description = "Ready", body = Health),
@@ -34,7 +48,7 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
             StatusCode::OK,
             Json(Health {
                 status: "ready",
-                reason: None,
+                reason: credentials_reason(&state),
             }),
         ),
         Err(e) => {

@@ -83,6 +83,19 @@ pub struct LedgerEntry {
     pub updated_at_ms: i64,
 }
 
+/// A small versioned record a sync keeps about one entity: which Jira comment mirrors which
+/// SIR comment, an attachment copied, a claim on creating an issue. `kind` names the record type,
+/// `group` what it belongs to (a case id: one query lists a case's records), `key` the entity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Link {
+    pub kind: String,
+    pub group: String,
+    pub key: String,
+    pub value: serde_json::Value,
+    /// 1 when created, incremented by every write: the compare-and-set token.
+    pub version: u64,
+}
+
 /// An event that failed for good, with everything needed to replay it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DeadLetter {
@@ -124,6 +137,20 @@ pub trait StateStore: Send + Sync {
 
     async fn ledger(&self, side: Side, entity: &str) -> Result<Option<LedgerEntry>, StoreError>;
     async fn put_ledger(&self, entry: &LedgerEntry) -> Result<(), StoreError>;
+
+    async fn link(&self, kind: &str, group: &str, key: &str) -> Result<Option<Link>, StoreError>;
+    /// Compare-and-set: writes `value` when the stored version is `expected` (`None`: only if
+    /// there is no record yet). False, writing nothing, when another writer got there first.
+    async fn put_link(
+        &self,
+        kind: &str,
+        group: &str,
+        key: &str,
+        value: &serde_json::Value,
+        expected: Option<u64>,
+    ) -> Result<bool, StoreError>;
+    /// Every record of `kind` in `group`, ordered by key.
+    async fn links(&self, kind: &str, group: &str) -> Result<Vec<Link>, StoreError>;
 
     async fn checkpoint(&self, name: &str) -> Result<Option<String>, StoreError>;
     async fn put_checkpoint(&self, name: &str, value: &str) -> Result<(), StoreError>;

@@ -3,7 +3,9 @@ use std::{collections::HashMap, time::Duration};
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, params, params_from_iter};
 
-use super::{Claim, DeadLetter, InsertOutcome, LedgerEntry, Mapping, Side, StateStore, StoreError};
+use super::{
+    Claim, DeadLetter, InsertOutcome, LedgerEntry, Link, Mapping, Side, StateStore, StoreError,
+};
 use crate::db::{Db, DbError, now_ms};
 
 /// The state store in the embedded SQLite file.
@@ -39,6 +41,29 @@ fn dead_letter(row: &Row<'_>) -> rusqlite::Result<DeadLetter> {
         error: row.get(4)?,
         attempts: row.get(5)?,
         failed_at_ms: row.get(6)?,
+    })
+}
+
+type LinkRow = (String, String, String, String, i64);
+
+fn link_row(row: &Row<'_>) -> rusqlite::Result<LinkRow> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+fn link((kind, group, key, value, version): LinkRow) -> Result<Link, DbError> {
+    Ok(Link {
+        value: serde_json::from_str(&value)
+            .map_err(|e| DbError::Corrupt(format!("link {kind}/{group}/{key}: {e}")))?,
+        kind,
+        group,
+        key,
+        version: u64::try_from(version).unwrap_or(0),
     })
 }
 
@@ -234,6 +259,69 @@ impl StateStore for SqliteStore {
                     params![side, entity, state, at],
                 )?;
                 Ok(())
+            })
+            .await?)
+    }
+
+    async fn link(&self, kind: &str, group: &str, key: &str) -> Result<Option<Link>, StoreError> {
+        let (kind, group, key) = (kind.to_owned(), group.to_owned(), key.to_owned());
+        Ok(self
+            .db
+            .read(move |c| {
+                c.query_row(
+                    "SELECT kind, grp, key, value, version FROM links
+                     WHERE kind = ?1 AND grp = ?2 AND key = ?3",
+                    params![kind, group, key],
+                    link_row,
+                )
+                .optional()?
+                .map(link)
+                .transpose()
+            })
+            .await?)
+    }
+
+    async fn put_link(
+        &self,
+        kind: &str,
+        group: &str,
+        key: &str,
+        value: &serde_json::Value,
+        expected: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let (kind, group, key) = (kind.to_owned(), group.to_owned(), key.to_owned());
+        let value = value.to_string();
+        Ok(self
+            .db
+            .write(move |c| {
+                let changed = match expected {
+                    None => c.execute(
+                        "INSERT INTO links (kind, grp, key, value, version, updated_at)
+                         VALUES (?1, ?2, ?3, ?4, 1, ?5) ON CONFLICT DO NOTHING",
+                        params![kind, group, key, value, now_ms()],
+                    )?,
+                    Some(v) => c.execute(
+                        "UPDATE links SET value = ?4, version = version + 1, updated_at = ?5
+                         WHERE kind = ?1 AND grp = ?2 AND key = ?3 AND version = ?6",
+                        params![kind, group, key, value, now_ms(), v as i64],
+                    )?,
+                };
+                Ok(changed == 1)
+            })
+            .await?)
+    }
+
+    async fn links(&self, kind: &str, group: &str) -> Result<Vec<Link>, StoreError> {
+        let (kind, group) = (kind.to_owned(), group.to_owned());
+        Ok(self
+            .db
+            .read(move |c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT kind, grp, key, value, version FROM links
+                     WHERE kind = ?1 AND grp = ?2 ORDER BY key",
+                )?;
+                let rows = stmt.query_map(params![kind, group], link_row)?;
+                rows.map(|r| link(r?)).collect()
             })
             .await?)
     }

@@ -26,7 +26,7 @@ use sir_jira_bridge::{
 use std::time::Duration;
 
 use sir_jira_bridge::store::{
-    Claim, DeadLetter, InsertOutcome, LedgerEntry, Mapping, Side, StoreError,
+    Claim, DeadLetter, InsertOutcome, LedgerEntry, Link, Mapping, Side, StoreError,
 };
 use tower::ServiceExt;
 
@@ -167,6 +167,22 @@ impl StateStore for DeadStore {
         Err(down())
     }
     async fn put_ledger(&self, _: &LedgerEntry) -> Result<(), StoreError> {
+        Err(down())
+    }
+    async fn link(&self, _: &str, _: &str, _: &str) -> Result<Option<Link>, StoreError> {
+        Err(down())
+    }
+    async fn put_link(
+        &self,
+        _: &str,
+        _: &str,
+        _: &str,
+        _: &serde_json::Value,
+        _: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        Err(down())
+    }
+    async fn links(&self, _: &str, _: &str) -> Result<Vec<Link>, StoreError> {
         Err(down())
     }
     async fn checkpoint(&self, _: &str) -> Result<Option<String>, StoreError> {

@@ -8,6 +8,7 @@ mod helpers;
 mod intake;
 mod issue_to_case;
 mod jira_emulator;
+mod jira_sync;
 mod jira_webhook;
 mod process;
 mod queue;

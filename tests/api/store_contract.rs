@@ -19,6 +19,8 @@ pub async fn all(store: Arc<dyn StateStore>) {
     one_issue_cannot_mirror_two_racing_cases(store.clone()).await;
     mappings_list_in_pages(store.as_ref()).await;
     ledger(store.as_ref()).await;
+    links_compare_and_set(store.as_ref()).await;
+    racing_link_creators_have_one_winner(store.clone()).await;
     checkpoints(store.as_ref()).await;
     checkpoints_in_batches(store.as_ref()).await;
     leases(store.as_ref()).await;
@@ -241,6 +243,108 @@ async fn ledger(s: &dyn StateStore) {
     assert_eq!(s.ledger(Side::Jira, "SEC-1").await.unwrap(), Some(entry));
     // Sides are separate.
     assert!(s.ledger(Side::Sir, "SEC-1").await.unwrap().is_none());
+}
+
+async fn links_compare_and_set(s: &dyn StateStore) {
+    let kind = "jira.comment";
+    assert!(
+        s.link(kind, "1234567890", "000001")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(s.links(kind, "1234567890").await.unwrap().is_empty());
+
+    let v1 = json!({"jira": "10001", "hash": "a"});
+    assert!(
+        s.put_link(kind, "1234567890", "000001", &v1, None)
+            .await
+            .unwrap()
+    );
+    // Creating again is refused and changes nothing.
+    assert!(
+        !s.put_link(kind, "1234567890", "000001", &json!({"x": 1}), None)
+            .await
+            .unwrap()
+    );
+    let l = s.link(kind, "1234567890", "000001").await.unwrap().unwrap();
+    assert_eq!((l.value.clone(), l.version), (v1, 1));
+    assert_eq!(
+        (l.kind.as_str(), l.group.as_str(), l.key.as_str()),
+        (kind, "1234567890", "000001")
+    );
+
+    // Compare-and-set on the version: a stale writer loses.
+    let v2 = json!({"jira": "10001", "hash": "b"});
+    assert!(
+        s.put_link(kind, "1234567890", "000001", &v2, Some(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.put_link(kind, "1234567890", "000001", &json!({}), Some(1))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.put_link(kind, "1234567890", "000404", &json!({}), Some(1))
+            .await
+            .unwrap()
+    );
+    let l = s.link(kind, "1234567890", "000001").await.unwrap().unwrap();
+    assert_eq!((l.value, l.version), (v2, 2));
+
+    // Listing is per kind and group, in key order.
+    for key in ["000003", "000002"] {
+        assert!(
+            s.put_link(kind, "1234567890", key, &json!({"k": key}), None)
+                .await
+                .unwrap()
+        );
+    }
+    s.put_link(kind, "1234567891", "000009", &json!({}), None)
+        .await
+        .unwrap();
+    s.put_link("jira.attachment", "1234567890", "a", &json!({}), None)
+        .await
+        .unwrap();
+    let keys: Vec<String> = s
+        .links(kind, "1234567890")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.key)
+        .collect();
+    assert_eq!(keys, ["000001", "000002", "000003"]);
+}
+
+/// Ten writers race to create one record, then to update it from the same version.
+async fn racing_link_creators_have_one_winner(s: Arc<dyn StateStore>) {
+    let race = |expected: Option<u64>| {
+        let tasks: Vec<_> = (0..10)
+            .map(|i| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    s.put_link("claim", "race", "k", &json!({"owner": i}), expected)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        async move {
+            let mut won = 0;
+            for t in tasks {
+                won += usize::from(t.await.unwrap());
+            }
+            won
+        }
+    };
+    assert_eq!(race(None).await, 1);
+    assert_eq!(race(Some(1)).await, 1);
+    assert_eq!(
+        s.link("claim", "race", "k").await.unwrap().unwrap().version,
+        2
+    );
 }
 
 async fn checkpoints(s: &dyn StateStore) {

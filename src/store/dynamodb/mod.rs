@@ -26,7 +26,9 @@ use aws_sdk_dynamodb::{
 use rand::Rng;
 
 use self::item::{EXPIRES_MS, Item, b, expiry, get_n, get_s, item, key, n, opt_b, opt_n, opt_s, s};
-use super::{Claim, DeadLetter, InsertOutcome, LedgerEntry, Mapping, Side, StateStore, StoreError};
+use super::{
+    Claim, DeadLetter, InsertOutcome, LedgerEntry, Link, Mapping, Side, StateStore, StoreError,
+};
 use crate::{aws::describe, db::now_ms};
 
 /// Largest payload or raw delivery kept inside a dead-letter item; larger ones go to a blob.
@@ -43,6 +45,23 @@ fn ms(d: Duration) -> i64 {
 
 fn describe_err<E: std::error::Error + 'static>(e: SdkError<E>) -> StoreError {
     StoreError::Unavailable(describe(&e))
+}
+
+/// Records of one kind and group share a partition, so listing them is one query.
+fn link_pk(kind: &str, group: &str) -> String {
+    format!("LINK#{kind}#{group}")
+}
+
+fn link_from(item: &Item) -> Result<Link, StoreError> {
+    let value = get_s(item, "value")?;
+    Ok(Link {
+        kind: get_s(item, "kind")?,
+        group: get_s(item, "group")?,
+        key: get_s(item, "sk")?,
+        value: serde_json::from_str(&value)
+            .map_err(|e| StoreError::Corrupt(format!("link value: {e}")))?,
+        version: u64::try_from(get_n(item, "version")?).unwrap_or(0),
+    })
 }
 
 fn case_sk(case_id: &str) -> String {
@@ -426,6 +445,79 @@ impl StateStore for DynamoStore {
             ],
         ))
         .await
+    }
+
+    async fn link(&self, kind: &str, group: &str, key: &str) -> Result<Option<Link>, StoreError> {
+        self.get(link_pk(kind, group), key)
+            .await?
+            .map(|it| link_from(&it))
+            .transpose()
+    }
+
+    async fn put_link(
+        &self,
+        kind: &str,
+        group: &str,
+        key: &str,
+        value: &serde_json::Value,
+        expected: Option<u64>,
+    ) -> Result<bool, StoreError> {
+        let version = expected.map_or(1, |v| v + 1);
+        let record = item(
+            link_pk(kind, group),
+            key,
+            "link",
+            [
+                ("kind", s(kind)),
+                ("group", s(group)),
+                ("value", s(value.to_string())),
+                ("version", n(i64::try_from(version).unwrap_or(i64::MAX))),
+                ("updated_at_ms", n(now_ms())),
+            ],
+        );
+        let request = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(record));
+        let request = match expected {
+            None => request.condition_expression("attribute_not_exists(pk)"),
+            Some(v) => request
+                .condition_expression("#version = :v")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(":v", n(i64::try_from(v).unwrap_or(i64::MAX))),
+        };
+        match request.send().await {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed_put(&e) => Ok(false),
+            Err(e) => Err(describe_err(e)),
+        }
+    }
+
+    async fn links(&self, kind: &str, group: &str) -> Result<Vec<Link>, StoreError> {
+        let mut found = Vec::new();
+        let mut start = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk")
+                .expression_attribute_values(":pk", s(link_pk(kind, group)))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(describe_err)?;
+            for it in out.items.unwrap_or_default() {
+                found.push(link_from(&it)?);
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        Ok(found)
     }
 
     async fn checkpoint(&self, name: &str) -> Result<Option<String>, StoreError> {

@@ -1,0 +1,225 @@
+//! The seam every Jira call goes through, in the service's own terms. Bodies are ADF documents
+//! whatever the flavour: the client renders them as wiki text for Data Center.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde_json::Value;
+
+/// Which Jira the service talks to: Cloud (REST v3, ADF, `Basic email:token`) or Data Center
+/// (REST v2, wiki text, `Bearer PAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    Cloud,
+    DataCenter,
+}
+
+/// An issue type named by id (all digits) or by name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum IssueType {
+    Id(String),
+    Name(String),
+}
+
+impl IssueType {
+    pub fn parse(value: &str) -> IssueType {
+        let value = value.trim();
+        if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+            IssueType::Id(value.to_owned())
+        } else {
+            IssueType::Name(value.to_owned())
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewIssue {
+    pub project_key: String,
+    pub issue_type: IssueType,
+    pub summary: String,
+    /// An ADF document.
+    pub description: Value,
+    pub labels: Vec<String>,
+    /// Custom field id → value, sent as given.
+    pub custom_fields: BTreeMap<String, Value>,
+}
+
+/// An edit: `None` and empty collections leave a field alone.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IssueEdit {
+    pub summary: Option<String>,
+    /// An ADF document.
+    pub description: Option<Value>,
+    /// Added with `update.labels[].add`, so labels people put on the issue stay.
+    pub add_labels: Vec<String>,
+    pub custom_fields: BTreeMap<String, Value>,
+}
+
+impl IssueEdit {
+    pub fn is_empty(&self) -> bool {
+        self.summary.is_none()
+            && self.description.is_none()
+            && self.add_labels.is_empty()
+            && self.custom_fields.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueRef {
+    pub id: String,
+    pub key: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueSnapshot {
+    pub id: String,
+    pub key: String,
+    pub status: String,
+    pub labels: Vec<String>,
+    pub attachments: Vec<JiraAttachment>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub id: String,
+    pub name: String,
+    /// The status the transition leads to.
+    pub to: String,
+    /// Whether the transition's screen takes a resolution.
+    pub takes_resolution: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JiraComment {
+    pub id: String,
+    /// The body as plain text.
+    pub text: String,
+    /// accountId (Cloud) or user name (Data Center) of the author.
+    pub author: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JiraAttachment {
+    pub id: String,
+    pub filename: String,
+    pub size: u64,
+}
+
+/// The account the integration acts as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JiraUser {
+    /// Cloud's accountId, or Data Center's user name (DC users have no accountId).
+    pub id: String,
+    pub display_name: Option<String>,
+}
+
+/// What went wrong calling Jira, classified for the retry decision.
+#[derive(Debug, thiserror::Error)]
+pub enum JiraError {
+    /// 429/503 kept coming after the client's own waits: the event is retried later.
+    #[error(
+        "Jira kept refusing {operation} with {status} (rate limited or unavailable) after {attempts} attempts"
+    )]
+    RateLimited {
+        operation: &'static str,
+        status: u16,
+        attempts: u32,
+    },
+    /// 401/403: credentials expired or lack permission. Loud, and the event is kept for retry:
+    /// a rotated token fixes it.
+    #[error("Jira refused the integration's credentials on {operation} ({status}): {message}")]
+    Auth {
+        operation: &'static str,
+        status: u16,
+        message: String,
+    },
+    /// 400: no retry fixes it (a bad field mapping, an invalid value); Jira's own message.
+    #[error("Jira rejected {operation}: {message}")]
+    Rejected {
+        operation: &'static str,
+        message: String,
+    },
+    #[error("Jira: not found on {operation}: {message}")]
+    NotFound {
+        operation: &'static str,
+        message: String,
+    },
+    /// 413 on an upload.
+    #[error("Jira refused the attachment as too large")]
+    TooLarge,
+    /// Network errors, time-outs, other 5xx.
+    #[error("Jira unavailable on {operation}: {message}")]
+    Unavailable {
+        operation: &'static str,
+        message: String,
+    },
+    /// A success whose body is not what the API documents, or another status.
+    #[error("unexpected answer from Jira on {operation}: {message}")]
+    Unexpected {
+        operation: &'static str,
+        message: String,
+    },
+}
+
+impl JiraError {
+    /// Whether retrying the same call later can succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            JiraError::RateLimited { .. } | JiraError::Auth { .. } | JiraError::Unavailable { .. }
+        )
+    }
+
+    /// Whether Jira certainly did not apply the request (it answered with a refusal), as
+    /// opposed to a time-out or 5xx after which the write may or may not have happened.
+    pub fn is_definite_refusal(&self) -> bool {
+        matches!(
+            self,
+            JiraError::Rejected { .. }
+                | JiraError::Auth { .. }
+                | JiraError::NotFound { .. }
+                | JiraError::TooLarge
+                | JiraError::RateLimited { .. }
+        )
+    }
+}
+
+/// Every Jira operation the case → issue sync uses. Implemented over HTTP by
+/// [`super::JiraClient`].
+#[async_trait]
+pub trait JiraApi: Send + Sync {
+    fn flavour(&self) -> Flavour;
+    async fn myself(&self) -> Result<JiraUser, JiraError>;
+    async fn create_issue(&self, issue: &NewIssue) -> Result<IssueRef, JiraError>;
+    async fn edit_issue(&self, key: &str, edit: &IssueEdit) -> Result<(), JiraError>;
+    async fn issue(&self, key: &str) -> Result<IssueSnapshot, JiraError>;
+    /// Every issue the query matches (all pages), oldest first.
+    async fn search(&self, jql: &str) -> Result<Vec<IssueRef>, JiraError>;
+    /// The transitions available from the issue's current status.
+    async fn transitions(&self, key: &str) -> Result<Vec<Transition>, JiraError>;
+    async fn transition(
+        &self,
+        key: &str,
+        transition_id: &str,
+        resolution: Option<&str>,
+    ) -> Result<(), JiraError>;
+    /// Every comment of the issue (all pages), oldest first.
+    async fn comments(&self, key: &str) -> Result<Vec<JiraComment>, JiraError>;
+    /// `body` is an ADF document; returns the new comment's id.
+    async fn add_comment(&self, key: &str, body: &Value) -> Result<String, JiraError>;
+    async fn update_comment(&self, key: &str, id: &str, body: &Value) -> Result<(), JiraError>;
+    async fn add_attachment(
+        &self,
+        key: &str,
+        file_name: &str,
+        content_type: &str,
+        bytes: bytes::Bytes,
+    ) -> Result<Vec<JiraAttachment>, JiraError>;
+    async fn set_issue_property(
+        &self,
+        key: &str,
+        property: &str,
+        value: &Value,
+    ) -> Result<(), JiraError>;
+    async fn issue_property(&self, key: &str, property: &str) -> Result<Option<Value>, JiraError>;
+}

@@ -1,0 +1,364 @@
+//! Case → issue: when a SIR case appears or changes, its Jira issue follows. One handler for
+//! `sir.case.changed` and `sync.case.requested`; every run reads the whole case and converges
+//! the issue on it, so any event (or a replay, or a duplicate) is a full, idempotent sync.
+//!
+//! One case is synced by one worker at a time (a lease in the store, renewed while the sync
+//! runs); issue creation is additionally claimed insert-once (see [`create`]), so a crash at any
+//! point neither loses the issue nor makes a second one.
+
+mod attachments;
+mod comments;
+mod create;
+pub mod description;
+pub mod ledger;
+
+use std::{sync::Arc, time::Duration};
+
+use async_trait::async_trait;
+
+pub use ledger::IssueLedger;
+
+use super::{
+    api::{IssueEdit, IssueType, JiraApi, JiraError},
+    mappings::Mappings,
+    workflow::{WorkflowError, WorkflowMap, walk},
+};
+use crate::{
+    bus::Failure,
+    event::EventEnvelope,
+    sir::{Case, CaseId, SirApi, SirError},
+    store::{Mapping, StateStore, StoreError},
+    worker::EventHandler,
+};
+
+/// Link kinds in the store (see [`StateStore::link`]); the group is always the case id.
+pub mod links {
+    /// Key: the SIR comment id. Value: `{"jira_comment_id", "origin", "hash", "state"}`, where
+    /// `origin` is `sir` for a SIR comment mirrored to Jira here, and `jira` for a SIR comment
+    /// the issue → case sync created from a Jira comment (this sync never mirrors those back).
+    pub const COMMENT: &str = "comment";
+    /// Key: the Jira comment id. Value: `{"sir_comment_id", "origin"}` (the reverse lookup).
+    pub const JIRA_COMMENT: &str = "jira-comment";
+    /// Key: the SIR attachment id. Value: `{"state", "jira_attachment_id" | "jira_comment_id"}`.
+    pub const ATTACHMENT: &str = "attachment";
+    /// Key: `issue`. The claim on creating the case's issue (see `create`).
+    pub const ISSUE_CLAIM: &str = "issue-claim";
+}
+
+/// The issue property tagging an issue with its case.
+pub const CASE_PROPERTY: &str = "sir";
+
+#[derive(Debug, Clone)]
+pub struct SyncSettings {
+    pub project_key: String,
+    pub issue_type: IssueType,
+    pub mappings: Mappings,
+    /// Attachments larger than this become a comment with their name and size.
+    pub attachment_max_bytes: u64,
+    /// The integration's own Jira account (accountId on Cloud, user name on Data Center).
+    pub own_account: String,
+    /// Region for console links when a case's ARN has none.
+    pub default_region: String,
+    /// How long the per-case lease lasts without renewal (it is renewed every third of it).
+    pub lease_ttl: Duration,
+    /// How long a worker waits for another one's sync of the same case before giving the event
+    /// back for a later retry.
+    pub lease_wait: Duration,
+}
+
+impl SyncSettings {
+    pub fn new(project_key: &str, issue_type: IssueType, own_account: &str) -> SyncSettings {
+        SyncSettings {
+            project_key: project_key.to_owned(),
+            issue_type,
+            mappings: Mappings::default(),
+            attachment_max_bytes: 10 * 1024 * 1024,
+            own_account: own_account.to_owned(),
+            default_region: "us-east-1".into(),
+            lease_ttl: Duration::from_secs(120),
+            lease_wait: Duration::from_secs(20),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("event names no valid case: {0}")]
+    BadEvent(String),
+    #[error(transparent)]
+    Sir(#[from] SirError),
+    #[error(transparent)]
+    Jira(#[from] JiraError),
+    #[error("state store: {0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Workflow(String),
+    #[error("another worker is syncing case {0}; retry later")]
+    Busy(String),
+    #[error("cannot download SIR attachment {name}: {message}")]
+    Download { name: String, message: String },
+}
+
+impl SyncError {
+    fn retryable(&self) -> bool {
+        match self {
+            SyncError::BadEvent(_) | SyncError::Workflow(_) => false,
+            SyncError::Sir(e) => e.is_retryable(),
+            SyncError::Jira(e) => e.is_retryable(),
+            SyncError::Store(StoreError::Corrupt(_)) => false,
+            SyncError::Store(_) | SyncError::Busy(_) | SyncError::Download { .. } => true,
+        }
+    }
+}
+
+impl From<WorkflowError> for SyncError {
+    fn from(e: WorkflowError) -> Self {
+        match e {
+            WorkflowError::Jira(e) => SyncError::Jira(e),
+            other => SyncError::Workflow(other.to_string()),
+        }
+    }
+}
+
+/// The case → issue sync; the dispatcher's `case_to_issue` handler.
+pub struct CaseToIssue {
+    jira: Arc<dyn JiraApi>,
+    sir: Arc<dyn SirApi>,
+    store: Arc<dyn StateStore>,
+    settings: SyncSettings,
+    workflow: WorkflowMap,
+    /// Downloads of SIR attachments (presigned URLs: no credentials of ours go there).
+    http: reqwest::Client,
+}
+
+impl CaseToIssue {
+    pub fn new(
+        jira: Arc<dyn JiraApi>,
+        sir: Arc<dyn SirApi>,
+        store: Arc<dyn StateStore>,
+        settings: SyncSettings,
+    ) -> CaseToIssue {
+        CaseToIssue {
+            jira,
+            sir,
+            store,
+            settings,
+            workflow: WorkflowMap::default(),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(120))
+                .build()
+                .expect("a default HTTP client builds"),
+        }
+    }
+
+    pub fn settings(&self) -> &SyncSettings {
+        &self.settings
+    }
+
+    /// Syncs one case, holding its lease.
+    pub async fn sync(&self, case_id: &CaseId) -> Result<(), SyncError> {
+        let lease = format!("case-sync/{case_id}");
+        let owner = uuid::Uuid::new_v4().to_string();
+        self.acquire(&lease, &owner, case_id).await?;
+        let renew = {
+            let (store, lease, owner) = (self.store.clone(), lease.clone(), owner.clone());
+            let ttl = self.settings.lease_ttl;
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(ttl / 3).await;
+                    if let Err(e) = store.acquire_lease(&lease, &owner, ttl).await {
+                        tracing::warn!(lease, error = %e, "cannot renew the case lease");
+                    }
+                }
+            })
+        };
+        let result = self.sync_locked(case_id).await;
+        renew.abort();
+        if let Err(e) = self.store.release_lease(&lease, &owner).await {
+            tracing::warn!(lease, error = %e, "cannot release the case lease (it expires)");
+        }
+        result
+    }
+
+    async fn acquire(&self, lease: &str, owner: &str, case_id: &CaseId) -> Result<(), SyncError> {
+        let deadline = tokio::time::Instant::now() + self.settings.lease_wait;
+        let mut pause = Duration::from_millis(50);
+        loop {
+            if self
+                .store
+                .acquire_lease(lease, owner, self.settings.lease_ttl)
+                .await?
+            {
+                return Ok(());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(SyncError::Busy(case_id.to_string()));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(500));
+        }
+    }
+
+    async fn sync_locked(&self, case_id: &CaseId) -> Result<(), SyncError> {
+        let case = self.sir.get_case(case_id).await?;
+        let comments = self.sir.list_comments(case_id).await?;
+        let (mapping, mut ledger) = match self.store.mapping_by_case(case_id.as_str()).await? {
+            Some(m) => {
+                let ledger = IssueLedger::load(self.store.as_ref(), &m.issue_key)
+                    .await?
+                    .unwrap_or_else(|| IssueLedger {
+                        case_id: case_id.to_string(),
+                        ..IssueLedger::default()
+                    });
+                (m, ledger)
+            }
+            None => self.ensure_issue(&case).await?,
+        };
+        let key = mapping.issue_key.as_str();
+        self.update_fields(&case, key, &mut ledger).await?;
+        self.update_status(&case, key, &mut ledger).await?;
+        self.sync_comments(&case, &comments, key).await?;
+        self.sync_attachments(&case, key).await?;
+        tracing::info!(case_id = %case_id, issue_key = key, status = case.status.as_str(), "case synced to its issue");
+        Ok(())
+    }
+
+    /// Writes the fields that differ from what the ledger says was written last.
+    async fn update_fields(
+        &self,
+        case: &Case,
+        key: &str,
+        ledger: &mut IssueLedger,
+    ) -> Result<(), SyncError> {
+        let region = &self.settings.default_region;
+        let summary = description::summary(&case.title);
+        let doc = description::description(case, region);
+        let doc_hash = ledger::hash_json(&doc);
+        let mut edit = IssueEdit::default();
+        if ledger.summary.as_deref() != Some(summary.as_str()) {
+            edit.summary = Some(summary.clone());
+        }
+        if ledger.description_hash.as_deref() != Some(doc_hash.as_str()) {
+            edit.description = Some(doc.clone());
+        }
+        edit.add_labels = self
+            .labels(case)
+            .into_iter()
+            .filter(|l| !ledger.labels.contains(l))
+            .collect();
+        edit.custom_fields =
+            description::custom_fields(case, &self.settings.mappings.custom_fields, region)
+                .into_iter()
+                .filter(|(id, v)| ledger.custom_fields.get(id) != Some(v))
+                .collect();
+        if !edit.is_empty() {
+            self.jira.edit_issue(key, &edit).await?;
+            tracing::info!(
+                issue_key = key,
+                summary = edit.summary.is_some(),
+                description = edit.description.is_some(),
+                labels = edit.add_labels.len(),
+                custom_fields = edit.custom_fields.len(),
+                "issue fields updated"
+            );
+            if edit.summary.is_some() {
+                ledger.summary = Some(summary);
+            }
+            if edit.description.is_some() {
+                ledger.description_hash = Some(doc_hash);
+                ledger.description_text = Some(crate::event::adf::to_text(&doc));
+            }
+            ledger.labels.extend(edit.add_labels);
+            ledger.custom_fields.extend(edit.custom_fields);
+            ledger.save(self.store.as_ref(), key).await?;
+        }
+        if !ledger.tagged {
+            self.tag(case, key).await?;
+            ledger.tagged = true;
+            ledger.save(self.store.as_ref(), key).await?;
+        }
+        Ok(())
+    }
+
+    async fn tag(&self, case: &Case, key: &str) -> Result<(), SyncError> {
+        let value = serde_json::json!({"caseId": case.id, "caseArn": case.arn});
+        self.jira
+            .set_issue_property(key, CASE_PROPERTY, &value)
+            .await?;
+        Ok(())
+    }
+
+    fn labels(&self, case: &Case) -> Vec<String> {
+        let mut labels = vec![description::case_label(case.id.as_str())];
+        labels.extend(self.settings.mappings.labels.iter().cloned());
+        labels.dedup();
+        labels
+    }
+
+    /// Moves the issue to the status its case's status maps to, by a path through the
+    /// workflow; a closed case also gets its resolution.
+    async fn update_status(
+        &self,
+        case: &Case,
+        key: &str,
+        ledger: &mut IssueLedger,
+    ) -> Result<(), SyncError> {
+        let Some(target) = self.settings.mappings.status.get(&case.status).cloned() else {
+            return Ok(());
+        };
+        let resolution = case
+            .closure_code
+            .and_then(|c| self.settings.mappings.resolution.get(&c).cloned());
+        if ledger.status.as_deref() == Some(target.as_str()) && ledger.resolution == resolution {
+            return Ok(());
+        }
+        let current = self.jira.issue(key).await?.status;
+        let taken = if current.eq_ignore_ascii_case(&target) {
+            Vec::new()
+        } else {
+            walk(
+                self.jira.as_ref(),
+                &self.workflow,
+                key,
+                &current,
+                &target,
+                resolution.as_deref(),
+            )
+            .await?
+        };
+        tracing::info!(issue_key = key, from = %current, to = %target, transitions = ?taken, "issue status follows the case");
+        ledger.status = Some(target);
+        ledger.resolution = resolution;
+        ledger.save(self.store.as_ref(), key).await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl EventHandler for CaseToIssue {
+    async fn handle(&self, envelope: &EventEnvelope) -> Result<(), Failure> {
+        let result = match envelope.event.case_id().map(CaseId::parse) {
+            Some(Ok(id)) => self.sync(&id).await,
+            Some(Err(e)) => Err(SyncError::BadEvent(e.to_string())),
+            None => Err(SyncError::BadEvent(format!(
+                "{} carries no case id",
+                envelope.event.type_name()
+            ))),
+        };
+        result.map_err(|e| {
+            let retryable = e.retryable();
+            if retryable {
+                tracing::warn!(case_id = envelope.event.case_id().unwrap_or(""), error = %e, "case sync failed; the event will be retried");
+            } else {
+                tracing::error!(case_id = envelope.event.case_id().unwrap_or(""), error = %e, "case sync failed for good; the event goes to the dead letters");
+            }
+            Failure {
+                error: e.to_string(),
+                retryable,
+            }
+        })
+    }
+}
+
+/// Used by the create step to hand a fresh mapping and ledger back.
+pub(crate) type Mapped = (Mapping, IssueLedger);
