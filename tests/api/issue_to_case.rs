@@ -19,6 +19,7 @@ use sir_jira_bridge::{
             Status,
         },
     },
+    jira::sync::IssueLedger,
     metrics::Metrics,
     peers::{Peer, PeerHealth},
     sir::{CaseStatus, SirClient},
@@ -114,6 +115,7 @@ fn actor(id: &str) -> Option<Actor> {
             .into(),
         ),
         account_type: Some("atlassian".into()),
+        name: None,
     })
 }
 
@@ -373,6 +375,14 @@ async fn thirty_comments_with_retried_deliveries_become_thirty_case_comments() {
     let comments = f.emu.comments(&case);
     assert_eq!(comments.len(), 30);
     assert_eq!(f.emu.log().count_ok(Operation::CreateCaseComment), 30 + 10);
+    // Each is linked as coming from Jira, so the case → issue sync never mirrors it back.
+    let links = f.store.links("comment", &case).await.unwrap();
+    assert_eq!(links.len(), 30);
+    assert!(links.iter().all(|l| l.value["origin"] == "jira"));
+    assert_eq!(
+        f.store.links("jira-comment", &case).await.unwrap().len(),
+        30
+    );
     assert!(comments[0].body.starts_with("[Jira SEC-3 comment 10100] Dana Analyst (5b10a2844c20165700ede21g) wrote on 2025-11-26T10:00:00.000+0000:"));
     assert!(comments[0].body.ends_with("note 0"));
     for (i, c) in comments.iter().enumerate() {
@@ -455,18 +465,16 @@ async fn echoes_and_no_op_changes_write_nothing() {
 
     // A SIR comment the case → issue sync mirrored into Jira (linked with origin sir), edited
     // by a human in Jira: not written back.
-    sir_jira_bridge::sync::issue_to_case::comments::save_link(
-        f.store.as_ref(),
-        "10300",
-        &sir_jira_bridge::sync::issue_to_case::comments::CommentLink {
-            case_id: case.clone(),
-            sir_comment_id: "123456".into(),
-            origin: sir_jira_bridge::sync::issue_to_case::comments::Origin::Sir,
-            body_sha256: None,
-        },
-    )
-    .await
-    .unwrap();
+    f.store
+        .put_link(
+            "jira-comment",
+            &case,
+            "10300",
+            &serde_json::json!({"sir_comment_id": "123456", "origin": "sir"}),
+            None,
+        )
+        .await
+        .unwrap();
     f.sync
         .handle(&comment("SEC-4", "10300", "from SIR", DANA, true))
         .await
@@ -476,6 +484,24 @@ async fn echoes_and_no_op_changes_write_nothing() {
         .await
         .unwrap();
     assert_eq!(f.writes(), 0);
+
+    // An Automation delivery (no actor) whose only change is the status the case → issue sync
+    // itself last set in Jira (its ledger): an echo.
+    IssueLedger {
+        case_id: case.clone(),
+        status: Some("In Review".into()),
+        ..IssueLedger::default()
+    }
+    .save(f.store.as_ref(), "SEC-4")
+    .await
+    .unwrap();
+    let mut echo = moved("SEC-4", "In Review", None, DANA, now_ms());
+    if let Event::JiraIssueUpdated(e) = &mut echo.event {
+        e.actor = None;
+    }
+    f.sync.handle(&echo).await.unwrap();
+    assert_eq!(f.writes(), 0);
+    assert_eq!(f.status(&case), sir_emulator::CaseStatus::Submitted);
 
     // Unmapped issues are ignored: not even a read.
     f.emu.reset_log();

@@ -1,65 +1,102 @@
-//! Jira comments on a case: the attributed body, the idempotency token, and the link between a
-//! Jira comment and its SIR twin, kept as a store blob (`link/jira-comment/<id>`).
-//!
-//! The case → issue sync, when it copies a SIR comment into Jira, writes the same link with
-//! `origin: sir`, so that comment's Jira events are recognised as echoes.
+//! Jira comments on a case: the attributed body, the idempotency token, and the links between a
+//! Jira comment and its SIR twin, in the store's link records shared with the case → issue sync
+//! (`crate::jira::sync::links`, group = case id):
+//! - `comment` / SIR comment id → `{"state":"done","origin":"jira","jira_comment_id","hash"}`:
+//!   the case → issue sync never mirrors an `origin: jira` comment back to Jira;
+//! - `jira-comment` / Jira comment id → `{"sir_comment_id","origin"}`: the reverse lookup. The
+//!   case → issue sync writes it with `origin: sir` for SIR comments it copies to Jira; events
+//!   for those write nothing back.
 
-use std::time::Duration;
-
-use serde::{Deserialize, Serialize};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::text::{COMMENT_MAX, cap};
 use crate::event::jira::{Actor, CommentEvent};
+use crate::jira::sync::links;
 use crate::store::{StateStore, StoreError};
 
-/// Links never expire: a comment can be edited years later. (The store wants a TTL; beyond
-/// five years DynamoDB's TTL ignores the item, which is what "never" needs.)
-const LINK_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
-
 /// Which side the comment was first written on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     Jira,
     Sir,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CommentLink {
-    pub case_id: String,
+/// What the store knows about a Jira comment's SIR twin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Twin {
     pub sir_comment_id: String,
     pub origin: Origin,
-    /// SHA-256 (hex) of the body last written to the other side, to skip repeats.
-    #[serde(default)]
-    pub body_sha256: Option<String>,
+    /// SHA-256 of the body last written to SIR (`origin: jira` only).
+    pub hash: Option<String>,
+    /// The `comment` record's version, for the compare-and-set of the next write.
+    pub version: Option<u64>,
 }
 
-pub fn link_key(jira_comment_id: &str) -> String {
-    format!("link/jira-comment/{jira_comment_id}")
-}
-
-pub async fn load_link(
+pub async fn twin(
     store: &dyn StateStore,
+    case_id: &str,
     jira_comment_id: &str,
-) -> Result<Option<CommentLink>, StoreError> {
-    match store.blob(&link_key(jira_comment_id)).await? {
-        Some(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| StoreError::Corrupt(format!("comment link {jira_comment_id}: {e}"))),
-        None => Ok(None),
+) -> Result<Option<Twin>, StoreError> {
+    let Some(reverse) = store
+        .link(links::JIRA_COMMENT, case_id, jira_comment_id)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let Some(sir_comment_id) = reverse.value["sir_comment_id"].as_str().map(str::to_owned) else {
+        return Err(StoreError::Corrupt(format!(
+            "jira-comment link {jira_comment_id} of case {case_id} names no SIR comment"
+        )));
+    };
+    if reverse.value["origin"] == "sir" {
+        return Ok(Some(Twin {
+            sir_comment_id,
+            origin: Origin::Sir,
+            hash: None,
+            version: None,
+        }));
     }
+    let forward = store.link(links::COMMENT, case_id, &sir_comment_id).await?;
+    Ok(Some(Twin {
+        hash: forward
+            .as_ref()
+            .and_then(|l| l.value["hash"].as_str().map(str::to_owned)),
+        version: forward.map(|l| l.version),
+        sir_comment_id,
+        origin: Origin::Jira,
+    }))
 }
 
-pub async fn save_link(
+/// Records that SIR comment `sir_comment_id` is the copy of Jira comment `jira_comment_id`
+/// with body hash `hash`. False when the case → issue sync had already claimed that SIR
+/// comment as its own (it saw the comment first): logged by the caller.
+pub async fn record(
     store: &dyn StateStore,
+    case_id: &str,
     jira_comment_id: &str,
-    link: &CommentLink,
-) -> Result<(), StoreError> {
-    let bytes = serde_json::to_vec(link).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-    store
-        .put_blob(&link_key(jira_comment_id), &bytes, LINK_TTL)
-        .await
+    sir_comment_id: &str,
+    hash: &str,
+    expected: Option<u64>,
+) -> Result<bool, StoreError> {
+    let forward = json!({"state": "done", "origin": "jira", "jira_comment_id": jira_comment_id, "hash": hash});
+    let written = store
+        .put_link(links::COMMENT, case_id, sir_comment_id, &forward, expected)
+        .await?;
+    if expected.is_none() {
+        let reverse = json!({"sir_comment_id": sir_comment_id, "origin": "jira"});
+        // Already there after a retry: same content, nothing to do.
+        store
+            .put_link(
+                links::JIRA_COMMENT,
+                case_id,
+                jira_comment_id,
+                &reverse,
+                None,
+            )
+            .await?;
+    }
+    Ok(written)
 }
 
 /// The CreateCaseComment `clientToken` for a Jira comment: the same comment always gets the
@@ -104,21 +141,16 @@ pub fn sha256_hex(text: &str) -> String {
 }
 
 fn person(actor: Option<&Actor>) -> String {
-    match actor {
-        Some(Actor {
-            display_name: Some(name),
-            account_id: Some(id),
-            ..
-        }) => format!("{name} ({id})"),
-        Some(Actor {
-            display_name: Some(name),
-            ..
-        }) => name.clone(),
-        Some(Actor {
-            account_id: Some(id),
-            ..
-        }) => id.clone(),
-        _ => "someone".to_owned(),
+    let Some(a) = actor else {
+        return "someone".to_owned();
+    };
+    // accountId on Cloud, user name on Data Center.
+    let id = a.account_id.as_deref().or(a.name.as_deref());
+    match (a.display_name.as_deref(), id) {
+        (Some(name), Some(id)) => format!("{name} ({id})"),
+        (Some(name), None) => name.to_owned(),
+        (None, Some(id)) => id.to_owned(),
+        (None, None) => "someone".to_owned(),
     }
 }
 
@@ -143,6 +175,7 @@ mod tests {
                     account_id: Some("acc-1".into()),
                     display_name: Some("Dana".into()),
                     account_type: None,
+                    name: None,
                 }),
                 created: Some("2025-11-26T10:00:00.000+0000".into()),
                 updated: Some(updated.into()),

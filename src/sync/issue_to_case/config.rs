@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
+use crate::jira::mappings::Mappings;
 use crate::sir::{CaseStatus, ClosureCode};
 
 /// Where a Jira status takes the case: a self-managed status (set with UpdateCaseStatus) or
@@ -113,8 +114,14 @@ impl IssueToCaseConfig {
         Ok(file.issue_to_case.unwrap_or_default())
     }
 
-    pub fn is_own_account(&self, account_id: Option<&str>) -> bool {
-        matches!((self.own_jira_account_id.as_deref(), account_id), (Some(own), Some(a)) if own == a)
+    /// The defaults for a deployment whose case → issue sync writes as `own_account` with
+    /// `mappings`: a case already in any SIR status shown as the Jira status stays put.
+    pub fn for_jira(own_account: &str, mappings: &Mappings) -> IssueToCaseConfig {
+        IssueToCaseConfig {
+            own_jira_account_id: Some(own_account.to_owned()),
+            shown_as: mappings.status.clone(),
+            ..IssueToCaseConfig::default()
+        }
     }
 
     /// Where a Jira status takes the case: by name first, then by category.
@@ -187,8 +194,7 @@ mod tests {
             "#,
         )
         .unwrap();
-        assert!(c.is_own_account(Some("557058:bridge")));
-        assert!(!c.is_own_account(None));
+        assert_eq!(c.own_jira_account_id.as_deref(), Some("557058:bridge"));
         assert_eq!(c.status_map.len(), 3);
         assert_eq!(c.target_for("resolved", None), Some(StatusTarget::Close));
         assert_eq!(c.default_closure_code, ClosureCode::NotResolved);

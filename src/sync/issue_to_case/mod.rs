@@ -34,11 +34,12 @@ use crate::{
         Event, EventEnvelope,
         jira::{CommentEvent, IssueEvent, Status},
     },
+    jira::{echo, sync::IssueLedger},
     sir::{Case, CaseId, CaseStatus, CaseUpdate, SirApi, SirError},
     store::{StateStore, StoreError},
     worker::EventHandler,
 };
-use comments::{CommentLink, Origin};
+use comments::Origin;
 use ledger::CaseLedger;
 
 /// Why applying an event failed, classified for the retry decision.
@@ -126,6 +127,14 @@ impl IssueToCaseSync {
     }
 
     async fn apply(&self, envelope: &EventEnvelope) -> Result<(), SyncError> {
+        if self.is_own_change(&envelope.event).await? {
+            tracing::debug!(
+                event_type = envelope.event.type_name(),
+                issue_key = envelope.event.jira_issue_key().unwrap_or(""),
+                "the integration's own Jira change (its account, or the values it wrote): echo, ignored"
+            );
+            return Ok(());
+        }
         match &envelope.event {
             Event::JiraIssueUpdated(e) | Event::JiraIssueCreated(e) => self.issue_changed(e).await,
             Event::JiraIssueDeleted(e) => {
@@ -160,6 +169,21 @@ impl IssueToCaseSync {
         }
     }
 
+    /// The case → issue sync's echo rule: the integration's own Jira account acted, or an issue
+    /// update only sets values its Jira ledger says it wrote.
+    async fn is_own_change(&self, event: &Event) -> Result<bool, SyncError> {
+        let Some(own) = self.config.own_jira_account_id.as_deref() else {
+            return Ok(false);
+        };
+        let ledger = match event {
+            Event::JiraIssueUpdated(e) => {
+                IssueLedger::load(self.store.as_ref(), &e.issue.key).await?
+            }
+            _ => None,
+        };
+        Ok(echo::is_own_change(event, own, ledger.as_ref()))
+    }
+
     async fn case_for(&self, issue_key: &str) -> Result<Option<CaseId>, SyncError> {
         match self.store.mapping_by_issue(issue_key).await? {
             Some(m) => CaseId::parse(&m.case_id)
@@ -185,13 +209,6 @@ impl IssueToCaseSync {
 
     async fn issue_changed(&self, e: &IssueEvent) -> Result<(), SyncError> {
         let key = &e.issue.key;
-        if self
-            .config
-            .is_own_account(e.actor.as_ref().and_then(|a| a.account_id.as_deref()))
-        {
-            tracing::debug!(issue_key = %key, "change made by the integration's Jira account: echo, ignored");
-            return Ok(());
-        }
         let Some(case_id) = self.case_for(key).await? else {
             return Ok(());
         };
@@ -384,38 +401,31 @@ impl IssueToCaseSync {
 
     async fn comment_changed(&self, e: &CommentEvent) -> Result<(), SyncError> {
         let jira_id = &e.comment.id;
-        let actor = e.actor.as_ref().and_then(|a| a.account_id.as_deref());
-        if self.config.is_own_account(actor) {
-            tracing::debug!(issue_key = %e.issue.key, jira_comment_id = %jira_id, "comment written by the integration: echo, ignored");
-            return Ok(());
-        }
-        let link = comments::load_link(self.store.as_ref(), jira_id).await?;
-        if let Some(link) = &link
-            && link.origin == Origin::Sir
-        {
-            // A SIR comment mirrored into Jira: SIR keeps its author's text.
-            tracing::debug!(issue_key = %e.issue.key, jira_comment_id = %jira_id, "comment came from SIR: not written back");
-            return Ok(());
-        }
         let Some(case_id) = self.case_for(&e.issue.key).await? else {
             return Ok(());
         };
+        let twin = comments::twin(self.store.as_ref(), case_id.as_str(), jira_id).await?;
         let body = comments::body(e);
         let digest = comments::sha256_hex(&body);
-        match link {
-            Some(link) if link.body_sha256.as_deref() == Some(digest.as_str()) => {
+        match twin {
+            Some(t) if t.origin == Origin::Sir => {
+                // A SIR comment mirrored into Jira: SIR keeps its author's text.
+                tracing::debug!(issue_key = %e.issue.key, jira_comment_id = %jira_id, "comment came from SIR: not written back");
+                Ok(())
+            }
+            Some(t) if t.hash.as_deref() == Some(digest.as_str()) => {
                 tracing::debug!(case_id = %case_id, jira_comment_id = %jira_id, "comment already on the case as is");
                 Ok(())
             }
-            Some(mut link) => {
+            Some(t) => {
                 self.sir(
                     self.sir
-                        .update_comment(&case_id, &link.sir_comment_id, &body)
+                        .update_comment(&case_id, &t.sir_comment_id, &body)
                         .await,
                 )?;
-                tracing::info!(case_id = %case_id, jira_comment_id = %jira_id, sir_comment_id = %link.sir_comment_id, "case comment updated from Jira");
-                link.body_sha256 = Some(digest);
-                Ok(comments::save_link(self.store.as_ref(), jira_id, &link).await?)
+                tracing::info!(case_id = %case_id, jira_comment_id = %jira_id, sir_comment_id = %t.sir_comment_id, "case comment updated from Jira");
+                self.record(&case_id, jira_id, &t.sir_comment_id, &digest, t.version)
+                    .await
             }
             None => self.create_comment(e, &case_id, &body, digest).await,
         }
@@ -430,10 +440,11 @@ impl IssueToCaseSync {
     ) -> Result<(), SyncError> {
         let jira_id = &e.comment.id;
         let token = comments::client_token(jira_id);
-        let (sir_comment_id, written) = match self.sir.create_comment(case_id, body, &token).await {
-            Ok(id) => (id, Some(digest)),
+        let sir_comment_id = match self.sir.create_comment(case_id, body, &token).await {
+            Ok(id) => id,
             // The token was used with another body: an earlier attempt created the comment and
-            // the link was not saved (or the comment was edited in between). Find it by its tag.
+            // the link was not saved, and the comment was edited since. Find it by its tag and
+            // bring it up to date.
             Err(SirError::Conflict(_)) => {
                 let tag = comments::tag(&e.issue.key, jira_id);
                 let existing = self.sir(self.sir.list_comments(case_id).await)?;
@@ -442,27 +453,40 @@ impl IssueToCaseSync {
                         "clientToken {token} was used before but no comment tagged {tag} is on case {case_id}"
                     ))));
                 };
-                // Unknown digest: the next step writes the current body.
-                (found.id, None)
+                self.sir(self.sir.update_comment(case_id, &found.id, body).await)?;
+                found.id
             }
             Err(e) => return Err(self.sir_failed(e)),
         };
-        let mut link = CommentLink {
-            case_id: case_id.to_string(),
+        tracing::info!(case_id = %case_id, jira_comment_id = %jira_id, sir_comment_id = %sir_comment_id, "case comment added from Jira");
+        self.record(case_id, jira_id, &sir_comment_id, &digest, None)
+            .await
+    }
+
+    async fn record(
+        &self,
+        case_id: &CaseId,
+        jira_id: &str,
+        sir_comment_id: &str,
+        digest: &str,
+        expected: Option<u64>,
+    ) -> Result<(), SyncError> {
+        let store = self.store.as_ref();
+        if !comments::record(
+            store,
+            case_id.as_str(),
+            jira_id,
             sir_comment_id,
-            origin: Origin::Jira,
-            body_sha256: written,
-        };
-        if link.body_sha256.is_none() {
-            self.sir(
-                self.sir
-                    .update_comment(case_id, &link.sir_comment_id, body)
-                    .await,
-            )?;
-            link.body_sha256 = Some(comments::sha256_hex(body));
+            digest,
+            expected,
+        )
+        .await?
+        {
+            // Another worker (or the case → issue sync, which saw the new SIR comment before
+            // this link was written) got there first; the next event for the comment re-reads.
+            tracing::warn!(case_id = %case_id, jira_comment_id = jira_id, sir_comment_id, "comment link changed concurrently: not overwritten");
         }
-        tracing::info!(case_id = %case_id, jira_comment_id = %jira_id, sir_comment_id = %link.sir_comment_id, "case comment added from Jira");
-        Ok(comments::save_link(self.store.as_ref(), jira_id, &link).await?)
+        Ok(())
     }
 
     /// SIR results as sync errors. (The SIR client records each outcome in the peer health.)
