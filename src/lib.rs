@@ -22,6 +22,7 @@ pub mod secret;
 pub mod sir;
 pub mod startup;
 pub mod store;
+pub mod sync;
 pub mod telemetry;
 pub mod verify;
 pub mod worker;

@@ -6,6 +6,7 @@ mod eventbridge;
 mod fake_eventbridge;
 mod helpers;
 mod intake;
+mod issue_to_case;
 mod jira_emulator;
 mod jira_sync;
 mod jira_webhook;

@@ -1,0 +1,524 @@
+//! Issue → case: Jira changes written to the mapped SIR case.
+//!
+//! For each `jira.*` event (and `sync.issue.requested`) about an issue mapped to a case:
+//! - summary / description → UpdateCase, only for what differs from the case and is not our own
+//!   echo (see [`ledger`]); descriptions are cut to SIR's 8000 characters with a marker;
+//! - status → the configured SIR target, reached by walking UpdateCaseStatus's allowed moves one
+//!   call per step, never moving a case that already shows as that Jira status; a target of
+//!   Closed records the closure code (from the resolution) as a comment, then CloseCase — the API
+//!   takes no closure code;
+//! - comments → CreateCaseComment with attribution and a token derived from the Jira comment id;
+//!   edits → UpdateCaseComment, through the comment link (see [`comments`]).
+//!
+//! Changes made by the integration's own Jira account are echoes and write nothing. Issues
+//! without a mapping are ignored: creating SIR cases from Jira is not implemented (a case needs
+//! real impacted accounts, regions and dates that a Jira issue does not carry).
+
+pub mod comments;
+pub mod config;
+pub mod ledger;
+pub mod source;
+pub mod status;
+pub mod text;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+pub use config::{IssueToCaseConfig, StatusTarget};
+pub use source::{IssueSnapshot, IssueSource, IssueSourceError};
+
+use crate::{
+    bus::Failure,
+    event::{
+        Event, EventEnvelope,
+        jira::{CommentEvent, IssueEvent, Status},
+    },
+    jira::{echo, sync::IssueLedger},
+    sir::{Case, CaseId, CaseStatus, CaseUpdate, SirApi, SirError},
+    store::{StateStore, StoreError},
+    worker::EventHandler,
+};
+use comments::Origin;
+use ledger::CaseLedger;
+
+/// Why applying an event failed, classified for the retry decision.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Sir(#[from] SirError),
+    #[error("state store: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot fetch Jira issue {key}: {error}")]
+    Source {
+        key: String,
+        error: IssueSourceError,
+    },
+    #[error(
+        "the event for {0} carries only the issue key and no Jira issue source is configured to fetch it"
+    )]
+    NoSource(String),
+    #[error(
+        "case {case_id}: no UpdateCaseStatus path from `{from}` to `{to}` (Jira status `{jira_status}`); SIR cannot follow this move"
+    )]
+    Unreachable {
+        case_id: String,
+        from: CaseStatus,
+        to: CaseStatus,
+        jira_status: String,
+    },
+    #[error("mapping names `{0}`, which is not a SIR case id")]
+    BadCaseId(String),
+}
+
+impl SyncError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            SyncError::Sir(e) => e.is_retryable(),
+            SyncError::Store(StoreError::Unavailable(_)) => true,
+            SyncError::Store(StoreError::Corrupt(_)) => false,
+            SyncError::Source { error, .. } => matches!(error, IssueSourceError::Unavailable(_)),
+            SyncError::NoSource(_) | SyncError::Unreachable { .. } | SyncError::BadCaseId(_) => {
+                false
+            }
+        }
+    }
+}
+
+/// The fields of the issue to apply, already extracted from the event or the fetched issue.
+#[derive(Debug, Default)]
+struct Wanted {
+    title: Option<String>,
+    description: Option<String>,
+    status: Option<Status>,
+    resolution: Option<String>,
+    /// The changelog id or event time: makes the closure comment's token stable per change.
+    change_ref: Option<String>,
+    /// When Jira made the change (ms), when known.
+    at_ms: Option<i64>,
+}
+
+/// The `issue_to_case` handler for the [`crate::worker::Dispatcher`].
+pub struct IssueToCaseSync {
+    config: IssueToCaseConfig,
+    sir: Arc<dyn SirApi>,
+    store: Arc<dyn StateStore>,
+    source: Option<Arc<dyn IssueSource>>,
+}
+
+impl IssueToCaseSync {
+    pub fn new(
+        config: IssueToCaseConfig,
+        sir: Arc<dyn SirApi>,
+        store: Arc<dyn StateStore>,
+    ) -> IssueToCaseSync {
+        IssueToCaseSync {
+            config,
+            sir,
+            store,
+            source: None,
+        }
+    }
+
+    /// Lets key-only deliveries and `sync.issue.requested` fetch the issue from Jira.
+    pub fn with_issue_source(mut self, source: Arc<dyn IssueSource>) -> IssueToCaseSync {
+        self.source = Some(source);
+        self
+    }
+
+    async fn apply(&self, envelope: &EventEnvelope) -> Result<(), SyncError> {
+        if self.is_own_change(&envelope.event).await? {
+            tracing::debug!(
+                event_type = envelope.event.type_name(),
+                issue_key = envelope.event.jira_issue_key().unwrap_or(""),
+                "the integration's own Jira change (its account, or the values it wrote): echo, ignored"
+            );
+            return Ok(());
+        }
+        match &envelope.event {
+            Event::JiraIssueUpdated(e) | Event::JiraIssueCreated(e) => self.issue_changed(e).await,
+            Event::JiraIssueDeleted(e) => {
+                // SIR has no case deletion; the case stays and the operator decides.
+                tracing::warn!(issue_key = %e.issue.key, "Jira issue deleted: its SIR case is left as it is");
+                Ok(())
+            }
+            Event::JiraCommentCreated(e) | Event::JiraCommentUpdated(e) => {
+                self.comment_changed(e).await
+            }
+            Event::JiraCommentDeleted(e) => {
+                tracing::info!(issue_key = %e.issue.key, jira_comment_id = %e.comment.id, "Jira comment deleted: SIR has no comment deletion, the case keeps its copy");
+                Ok(())
+            }
+            Event::SyncIssueRequested(r) => {
+                let Some(case_id) = self.case_for(&r.issue_key).await? else {
+                    return Ok(());
+                };
+                let snapshot = self.fetch(&r.issue_key).await?;
+                let wanted = Wanted {
+                    title: snapshot.issue.summary.clone(),
+                    description: snapshot.issue.description.as_ref().map(|d| d.text.clone()),
+                    status: snapshot.issue.status.clone(),
+                    resolution: snapshot.resolution,
+                    change_ref: Some("sync".into()),
+                    // An operator's explicit request wins over the echo rule.
+                    at_ms: Some(i64::MAX),
+                };
+                self.apply_issue(&r.issue_key, &case_id, wanted).await
+            }
+            Event::SirCaseChanged(_) | Event::SyncCaseRequested(_) => Ok(()),
+        }
+    }
+
+    /// The case → issue sync's echo rule: the integration's own Jira account acted, or an issue
+    /// update only sets values its Jira ledger says it wrote.
+    async fn is_own_change(&self, event: &Event) -> Result<bool, SyncError> {
+        let Some(own) = self.config.own_jira_account_id.as_deref() else {
+            return Ok(false);
+        };
+        let ledger = match event {
+            Event::JiraIssueUpdated(e) => {
+                IssueLedger::load(self.store.as_ref(), &e.issue.key).await?
+            }
+            _ => None,
+        };
+        Ok(echo::is_own_change(event, own, ledger.as_ref()))
+    }
+
+    async fn case_for(&self, issue_key: &str) -> Result<Option<CaseId>, SyncError> {
+        match self.store.mapping_by_issue(issue_key).await? {
+            Some(m) => CaseId::parse(&m.case_id)
+                .map(Some)
+                .map_err(|_| SyncError::BadCaseId(m.case_id)),
+            None => {
+                tracing::debug!(issue_key, "issue mapped to no SIR case: ignored");
+                Ok(None)
+            }
+        }
+    }
+
+    async fn fetch(&self, key: &str) -> Result<IssueSnapshot, SyncError> {
+        let source = self
+            .source
+            .as_ref()
+            .ok_or_else(|| SyncError::NoSource(key.to_owned()))?;
+        source.issue(key).await.map_err(|error| SyncError::Source {
+            key: key.to_owned(),
+            error,
+        })
+    }
+
+    async fn issue_changed(&self, e: &IssueEvent) -> Result<(), SyncError> {
+        let key = &e.issue.key;
+        let Some(case_id) = self.case_for(key).await? else {
+            return Ok(());
+        };
+        let (issue, resolution) = if e.complete {
+            let resolution = e
+                .changes
+                .iter()
+                .find(|c| c.field.eq_ignore_ascii_case("resolution"))
+                .and_then(|c| c.to_string.clone());
+            (e.issue.clone(), resolution)
+        } else {
+            let snapshot = self.fetch(key).await?;
+            (snapshot.issue, snapshot.resolution)
+        };
+        // With a changelog only what changed is applied, so a SIR-side edit that has not reached
+        // Jira yet is not overwritten by the issue's older values.
+        let changed = |field: &str| {
+            e.changes.is_empty()
+                || e.changes
+                    .iter()
+                    .any(|c| c.field.eq_ignore_ascii_case(field))
+        };
+        let wanted = Wanted {
+            title: issue.summary.filter(|_| changed("summary")),
+            description: issue
+                .description
+                .map(|d| d.text)
+                .filter(|_| changed("description")),
+            status: issue
+                .status
+                .filter(|_| changed("status") || changed("resolution")),
+            resolution,
+            change_ref: e
+                .changelog_id
+                .clone()
+                .or_else(|| e.occurred_at.map(|t| t.to_string())),
+            at_ms: e.occurred_at,
+        };
+        self.apply_issue(key, &case_id, wanted).await
+    }
+
+    async fn apply_issue(
+        &self,
+        issue_key: &str,
+        case_id: &CaseId,
+        wanted: Wanted,
+    ) -> Result<(), SyncError> {
+        let case = self.sir(self.sir.get_case(case_id).await)?;
+        let mut ledger = CaseLedger::load(self.store.as_ref(), case_id.as_str()).await?;
+        self.apply_fields(issue_key, &case, &wanted, &mut ledger)
+            .await?;
+        if let Some(status) = &wanted.status {
+            self.apply_status(issue_key, &case, status, &wanted, &mut ledger)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn apply_fields(
+        &self,
+        issue_key: &str,
+        case: &Case,
+        wanted: &Wanted,
+        ledger: &mut CaseLedger,
+    ) -> Result<(), SyncError> {
+        let mut update = CaseUpdate::default();
+        if let Some(title) = wanted.title.as_deref().map(text::cap_title)
+            && !title.is_empty()
+            && title != case.title
+            && !ledger.is_echo(&ledger.written.title, &title, wanted.at_ms)
+        {
+            update.title = Some(title);
+        }
+        if let Some(description) = wanted
+            .description
+            .as_deref()
+            .map(|d| text::cap_description(d, issue_key))
+            // SIR requires a description; an emptied Jira description leaves the case's.
+            && !description.trim().is_empty()
+            && description != case.description
+            && !ledger.is_echo(&ledger.written.description, &description, wanted.at_ms)
+        {
+            update.description = Some(description);
+        }
+        if update == CaseUpdate::default() {
+            return Ok(());
+        }
+        if case.status == CaseStatus::Closed {
+            tracing::warn!(case_id = %case.id, issue_key, "Jira summary/description changed but the SIR case is closed: not written");
+            return Ok(());
+        }
+        self.sir(self.sir.update_case(&case.id, &update).await)?;
+        tracing::info!(case_id = %case.id, issue_key, title = update.title.is_some(), description = update.description.is_some(), "case updated from Jira");
+        if update.title.is_some() {
+            ledger.written.title = update.title;
+        }
+        if update.description.is_some() {
+            ledger.written.description = update.description;
+        }
+        ledger.save(self.store.as_ref(), case.id.as_str()).await?;
+        Ok(())
+    }
+
+    async fn apply_status(
+        &self,
+        issue_key: &str,
+        case: &Case,
+        jira: &Status,
+        wanted: &Wanted,
+        ledger: &mut CaseLedger,
+    ) -> Result<(), SyncError> {
+        let Some(target) = self.config.target_for(&jira.name, jira.category.as_deref()) else {
+            tracing::info!(issue_key, jira_status = %jira.name, "Jira status maps to no SIR status: case status left alone");
+            return Ok(());
+        };
+        let current = case.status;
+        if current == CaseStatus::Closed {
+            if target != StatusTarget::Close {
+                tracing::warn!(case_id = %case.id, issue_key, jira_status = %jira.name, "SIR case is closed and the API cannot reopen it: Jira status not applied");
+            }
+            return Ok(());
+        }
+        // Several SIR statuses show as one Jira status: a case in any of them already agrees.
+        if self.config.already_shown_as(current, &jira.name) {
+            tracing::debug!(case_id = %case.id, issue_key, %current, jira_status = %jira.name, "case status already shows as this Jira status");
+            return Ok(());
+        }
+        match target {
+            StatusTarget::Status(to) => {
+                if to == current || ledger.is_echo(&ledger.written.status, &to, wanted.at_ms) {
+                    return Ok(());
+                }
+                let steps = status::path(current, to).ok_or_else(|| SyncError::Unreachable {
+                    case_id: case.id.to_string(),
+                    from: current,
+                    to,
+                    jira_status: jira.name.clone(),
+                })?;
+                for step in steps {
+                    self.sir(self.sir.update_case_status(&case.id, step).await)?;
+                    tracing::info!(case_id = %case.id, issue_key, status = %step, "case status set from Jira");
+                    ledger.written.status = Some(step);
+                    ledger.save(self.store.as_ref(), case.id.as_str()).await?;
+                }
+                Ok(())
+            }
+            StatusTarget::Close => self.close(issue_key, case, jira, wanted, ledger).await,
+        }
+    }
+
+    /// Records the closure code as a comment, then closes. Comment first: a closed case takes
+    /// no comments, and a retry after a failed close repeats the comment harmlessly (same token).
+    async fn close(
+        &self,
+        issue_key: &str,
+        case: &Case,
+        jira: &Status,
+        wanted: &Wanted,
+        ledger: &mut CaseLedger,
+    ) -> Result<(), SyncError> {
+        let code = self.config.closure_code_for(wanted.resolution.as_deref());
+        let body = format!(
+            "[Jira {issue_key}] Closed from Jira (status {}, resolution {}). Closure code: {}. \
+             The SIR API closes cases without a closure code, so sir-jira-bridge records it here; \
+             set it on the case in the console if your process needs the field.",
+            jira.name,
+            wanted.resolution.as_deref().unwrap_or("none"),
+            code.as_str()
+        );
+        let token = format!(
+            "jira-close-{issue_key}-{}",
+            wanted.change_ref.as_deref().unwrap_or("0")
+        );
+        match self.sir.create_comment(&case.id, &body, &token).await {
+            Ok(_) => {}
+            // The token was used for this close with another body (config changed between
+            // attempts): the closure code is already on record.
+            Err(SirError::Conflict(m)) => {
+                tracing::info!(case_id = %case.id, message = %m, "closure comment already recorded")
+            }
+            Err(e) => return Err(self.sir_failed(e)),
+        }
+        self.sir(self.sir.close_case(&case.id).await)?;
+        tracing::info!(case_id = %case.id, issue_key, closure_code = code.as_str(), "case closed from Jira");
+        ledger.written.status = Some(CaseStatus::Closed);
+        ledger.written.closed = true;
+        ledger.save(self.store.as_ref(), case.id.as_str()).await?;
+        Ok(())
+    }
+
+    async fn comment_changed(&self, e: &CommentEvent) -> Result<(), SyncError> {
+        let jira_id = &e.comment.id;
+        let Some(case_id) = self.case_for(&e.issue.key).await? else {
+            return Ok(());
+        };
+        let twin = comments::twin(self.store.as_ref(), case_id.as_str(), jira_id).await?;
+        let body = comments::body(e);
+        let digest = comments::sha256_hex(&body);
+        match twin {
+            Some(t) if t.origin == Origin::Sir => {
+                // A SIR comment mirrored into Jira: SIR keeps its author's text.
+                tracing::debug!(issue_key = %e.issue.key, jira_comment_id = %jira_id, "comment came from SIR: not written back");
+                Ok(())
+            }
+            Some(t) if t.hash.as_deref() == Some(digest.as_str()) => {
+                tracing::debug!(case_id = %case_id, jira_comment_id = %jira_id, "comment already on the case as is");
+                Ok(())
+            }
+            Some(t) => {
+                self.sir(
+                    self.sir
+                        .update_comment(&case_id, &t.sir_comment_id, &body)
+                        .await,
+                )?;
+                tracing::info!(case_id = %case_id, jira_comment_id = %jira_id, sir_comment_id = %t.sir_comment_id, "case comment updated from Jira");
+                self.record(&case_id, jira_id, &t.sir_comment_id, &digest, t.version)
+                    .await
+            }
+            None => self.create_comment(e, &case_id, &body, digest).await,
+        }
+    }
+
+    async fn create_comment(
+        &self,
+        e: &CommentEvent,
+        case_id: &CaseId,
+        body: &str,
+        digest: String,
+    ) -> Result<(), SyncError> {
+        let jira_id = &e.comment.id;
+        let token = comments::client_token(jira_id);
+        let sir_comment_id = match self.sir.create_comment(case_id, body, &token).await {
+            Ok(id) => id,
+            // The token was used with another body: an earlier attempt created the comment and
+            // the link was not saved, and the comment was edited since. Find it by its tag and
+            // bring it up to date.
+            Err(SirError::Conflict(_)) => {
+                let tag = comments::tag(&e.issue.key, jira_id);
+                let existing = self.sir(self.sir.list_comments(case_id).await)?;
+                let Some(found) = existing.into_iter().find(|c| c.body.starts_with(&tag)) else {
+                    return Err(SyncError::Sir(SirError::Conflict(format!(
+                        "clientToken {token} was used before but no comment tagged {tag} is on case {case_id}"
+                    ))));
+                };
+                self.sir(self.sir.update_comment(case_id, &found.id, body).await)?;
+                found.id
+            }
+            Err(e) => return Err(self.sir_failed(e)),
+        };
+        tracing::info!(case_id = %case_id, jira_comment_id = %jira_id, sir_comment_id = %sir_comment_id, "case comment added from Jira");
+        self.record(case_id, jira_id, &sir_comment_id, &digest, None)
+            .await
+    }
+
+    async fn record(
+        &self,
+        case_id: &CaseId,
+        jira_id: &str,
+        sir_comment_id: &str,
+        digest: &str,
+        expected: Option<u64>,
+    ) -> Result<(), SyncError> {
+        let store = self.store.as_ref();
+        if !comments::record(
+            store,
+            case_id.as_str(),
+            jira_id,
+            sir_comment_id,
+            digest,
+            expected,
+        )
+        .await?
+        {
+            // Another worker (or the case → issue sync, which saw the new SIR comment before
+            // this link was written) got there first; the next event for the comment re-reads.
+            tracing::warn!(case_id = %case_id, jira_comment_id = jira_id, sir_comment_id, "comment link changed concurrently: not overwritten");
+        }
+        Ok(())
+    }
+
+    /// SIR results as sync errors. (The SIR client records each outcome in the peer health.)
+    fn sir<T>(&self, result: Result<T, SirError>) -> Result<T, SyncError> {
+        result.map_err(|e| self.sir_failed(e))
+    }
+
+    fn sir_failed(&self, e: SirError) -> SyncError {
+        if matches!(e, SirError::AccessDenied(_)) {
+            tracing::error!(error = %e, "SIR denied the integration access: fix its permissions; the event is kept for retry");
+        }
+        SyncError::Sir(e)
+    }
+}
+
+#[async_trait]
+impl EventHandler for IssueToCaseSync {
+    async fn handle(&self, envelope: &EventEnvelope) -> Result<(), Failure> {
+        self.apply(envelope).await.map_err(|e| {
+            let retryable = e.is_retryable();
+            tracing::warn!(
+                event_id = %envelope.id,
+                event_type = envelope.event.type_name(),
+                issue_key = envelope.event.jira_issue_key().unwrap_or(""),
+                error = %e,
+                retryable,
+                "issue → case sync failed"
+            );
+            Failure {
+                error: e.to_string(),
+                retryable,
+            }
+        })
+    }
+}
