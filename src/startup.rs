@@ -22,6 +22,7 @@ use crate::{
     peers::PeerHealth,
     sir::{Poller, SirApi, SirClient},
     store::{DynamoStore, SqliteStore, StateStore},
+    sync::issue_to_case::{IssueToCaseConfig, IssueToCaseSync},
     verify::{jira::JiraVerifier, sns::HttpFetcher},
     worker::{Dispatcher, EventHandler, WorkerPool},
 };
@@ -264,9 +265,19 @@ impl Components {
                     self.store.clone(),
                     jira.settings.clone(),
                 );
+                // Jira → case: the same SIR client and store, the integration's own Jira account
+                // (its writes are echoes) and the status map read the other way.
+                let reverse = IssueToCaseSync::new(
+                    IssueToCaseConfig::for_jira(
+                        &jira.settings.own_account,
+                        &jira.settings.mappings,
+                    ),
+                    self.sir.clone().expect("set above"),
+                    self.store.clone(),
+                );
                 self.handler = Arc::new(Dispatcher {
                     case_to_issue: Arc::new(sync),
-                    ..Dispatcher::default()
+                    issue_to_case: Arc::new(reverse),
                 });
                 self.case_sync = true;
                 tracing::info!(project = %jira.settings.project_key, "case → issue sync enabled");
