@@ -22,7 +22,7 @@ use crate::{
     peers::PeerHealth,
     sir::{Poller, SirApi, SirClient},
     store::{DynamoStore, SqliteStore, StateStore},
-    sync::issue_to_case::{IssueToCaseConfig, IssueToCaseSync},
+    sync::issue_to_case::{IssueToCaseConfig, IssueToCaseSync, JiraIssueSource},
     verify::{jira::JiraVerifier, sns::HttpFetcher},
     worker::{Dispatcher, EventHandler, WorkerPool},
 };
@@ -274,7 +274,10 @@ impl Components {
                     ),
                     self.sir.clone().expect("set above"),
                     self.store.clone(),
-                );
+                )
+                // Key-only deliveries (Automation `IssueId`) and operator syncs read the issue
+                // through the same client, rate budget and credential health.
+                .with_issue_source(Arc::new(JiraIssueSource::new(jira.api.clone())));
                 self.handler = Arc::new(Dispatcher {
                     case_to_issue: Arc::new(sync),
                     issue_to_case: Arc::new(reverse),

@@ -209,42 +209,48 @@ fn issue_event(root: &Value, issue: &Value, complete: bool) -> Result<IssueEvent
         .and_then(Value::as_array)
         .map(|items| items.iter().filter_map(field_change).collect())
         .unwrap_or_default();
-    let fields = issue.get("fields");
-    let field = |name: &str| fields.and_then(|f| f.get(name)).filter(|v| !v.is_null());
-    let key = issue_key(issue)?;
     Ok(IssueEvent {
-        issue: Issue {
-            id: id_at(issue, "/id"),
-            project_key: field("project")
-                .and_then(|p| str_at(p, "/key"))
-                .map(str::to_owned)
-                .or_else(|| ProjectKey::of_issue_key(&key).map(|k| k.to_string())),
-            key,
-            summary: field("summary").and_then(Value::as_str).map(str::to_owned),
-            description: field("description").and_then(rich_text),
-            labels: field("labels").and_then(Value::as_array).map(|labels| {
-                labels
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .map(str::to_owned)
-                    .collect()
-            }),
-            status: field("status").and_then(status),
-            priority: field("priority")
-                .and_then(|p| str_at(p, "/name"))
-                .map(str::to_owned),
-            issue_type: field("issuetype")
-                .and_then(|t| str_at(t, "/name"))
-                .map(str::to_owned),
-            created: field("created").and_then(Value::as_str).map(str::to_owned),
-            updated: field("updated").and_then(Value::as_str).map(str::to_owned),
-        },
+        issue: issue_from_rest(issue)?,
         actor: root.get("user").and_then(actor),
         changes,
         changelog_id: root.pointer("/changelog/id").and_then(id_value),
         issue_event_type: str_at(root, "/issue_event_type_name").map(str::to_owned),
         occurred_at: root.get("timestamp").and_then(Value::as_i64),
         complete,
+    })
+}
+
+/// Reads an issue in Jira's REST representation, which webhooks embed unchanged: the same
+/// parser serves deliveries and `GET /issue/{key}`.
+pub fn issue_from_rest(issue: &Value) -> Result<Issue, NormalizeError> {
+    let fields = issue.get("fields");
+    let field = |name: &str| fields.and_then(|f| f.get(name)).filter(|v| !v.is_null());
+    let key = issue_key(issue)?;
+    Ok(Issue {
+        id: id_at(issue, "/id"),
+        project_key: field("project")
+            .and_then(|p| str_at(p, "/key"))
+            .map(str::to_owned)
+            .or_else(|| ProjectKey::of_issue_key(&key).map(|k| k.to_string())),
+        key,
+        summary: field("summary").and_then(Value::as_str).map(str::to_owned),
+        description: field("description").and_then(rich_text),
+        labels: field("labels").and_then(Value::as_array).map(|labels| {
+            labels
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_owned)
+                .collect()
+        }),
+        status: field("status").and_then(status),
+        priority: field("priority")
+            .and_then(|p| str_at(p, "/name"))
+            .map(str::to_owned),
+        issue_type: field("issuetype")
+            .and_then(|t| str_at(t, "/name"))
+            .map(str::to_owned),
+        created: field("created").and_then(Value::as_str).map(str::to_owned),
+        updated: field("updated").and_then(Value::as_str).map(str::to_owned),
     })
 }
 

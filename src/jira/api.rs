@@ -79,6 +79,15 @@ pub struct IssueSnapshot {
     pub attachments: Vec<JiraAttachment>,
 }
 
+/// The issue as Jira holds it now, read with the fields the issue → case sync applies.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IssueDetail {
+    pub issue: crate::event::jira::Issue,
+    /// The resolution's name (`Done`, `Won't Do`, `Duplicate`…), when resolved.
+    pub resolution: Option<String>,
+    pub attachments: Vec<JiraAttachment>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
     pub id: String,
@@ -193,6 +202,9 @@ pub trait JiraApi: Send + Sync {
     async fn create_issue(&self, issue: &NewIssue) -> Result<IssueRef, JiraError>;
     async fn edit_issue(&self, key: &str, edit: &IssueEdit) -> Result<(), JiraError>;
     async fn issue(&self, key: &str) -> Result<IssueSnapshot, JiraError>;
+    /// The issue's summary, description, status (with category), resolution, labels and
+    /// attachments, for applying it to its case.
+    async fn issue_detail(&self, key: &str) -> Result<IssueDetail, JiraError>;
     /// Every issue the query matches (all pages), oldest first.
     async fn search(&self, jql: &str) -> Result<Vec<IssueRef>, JiraError>;
     /// The transitions available from the issue's current status.

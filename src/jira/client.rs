@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 
 use super::{
     api::{
-        Flavour, IssueEdit, IssueRef, IssueSnapshot, IssueType, JiraApi, JiraAttachment,
-        JiraComment, JiraError, JiraUser, NewIssue, Transition,
+        Flavour, IssueDetail, IssueEdit, IssueRef, IssueSnapshot, IssueType, JiraApi,
+        JiraAttachment, JiraComment, JiraError, JiraUser, NewIssue, Transition,
     },
     wiki,
 };
@@ -496,6 +496,34 @@ impl JiraApi for JiraClient {
                 .filter_map(Value::as_str)
                 .map(str::to_owned)
                 .collect(),
+            attachments: v
+                .pointer("/fields/attachment")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(attachment)
+                .collect(),
+        })
+    }
+
+    async fn issue_detail(&self, key: &str) -> Result<IssueDetail, JiraError> {
+        const OP: &str = "get_issue";
+        let path = format!("/issue/{key}");
+        let fields = "summary,description,status,resolution,labels,project,issuetype,priority,\
+                      created,updated,attachment";
+        let r = self
+            .send(OP, || {
+                self.request_q(Method::GET, &path, &[("fields", fields.into())])
+            })
+            .await?;
+        let v = self.json(OP, r).await?;
+        let issue = crate::event::jira::issue_from_rest(&v).map_err(|e| JiraError::Unexpected {
+            operation: OP,
+            message: e.to_string(),
+        })?;
+        Ok(IssueDetail {
+            issue,
+            resolution: str_at(&v, "/fields/resolution/name"),
             attachments: v
                 .pointer("/fields/attachment")
                 .and_then(Value::as_array)

@@ -3,9 +3,7 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use aws_sdk_securityir::config::retry::RetryConfig;
-use serde_json::Value;
 use sir_emulator::{
     EmulatorConfig, EmulatorHandle, Operation, SeedCase, SirEmulator, ThrottleMode,
 };
@@ -24,10 +22,7 @@ use sir_jira_bridge::{
     peers::{Peer, PeerHealth},
     sir::{CaseStatus, SirClient},
     store::{Mapping, SqliteStore, StateStore},
-    sync::issue_to_case::{
-        IssueSnapshot, IssueSource, IssueSourceError, IssueToCaseConfig, IssueToCaseSync,
-        StatusTarget,
-    },
+    sync::issue_to_case::{IssueToCaseConfig, IssueToCaseSync, JiraIssueSource, StatusTarget},
     worker::EventHandler,
 };
 
@@ -601,48 +596,6 @@ async fn validation_errors_fail_for_good_with_sirs_message() {
     );
 }
 
-/// An `IssueSource` over the Jira emulator's REST API: GET the issue and run it through the
-/// gateway's own normalizer.
-struct JiraRest {
-    base: String,
-    auth: String,
-    http: reqwest::Client,
-}
-
-#[async_trait]
-impl IssueSource for JiraRest {
-    async fn issue(&self, key: &str) -> Result<IssueSnapshot, IssueSourceError> {
-        let response = self
-            .http
-            .get(format!("{}/rest/api/2/issue/{key}", self.base))
-            .header("Authorization", &self.auth)
-            .send()
-            .await
-            .map_err(|e| IssueSourceError::Unavailable(e.to_string()))?;
-        if response.status() == 404 {
-            return Err(IssueSourceError::NotFound(key.into()));
-        }
-        let body: Value = response
-            .json()
-            .await
-            .map_err(|e| IssueSourceError::Unavailable(e.to_string()))?;
-        let resolution = body
-            .pointer("/fields/resolution/name")
-            .and_then(Value::as_str)
-            .map(str::to_owned);
-        let wrapped = serde_json::to_vec(&serde_json::json!({ "issue": body })).unwrap();
-        match sir_jira_bridge::event::jira::from_automation(&wrapped) {
-            Ok(Event::JiraIssueUpdated(e)) => Ok(IssueSnapshot {
-                issue: e.issue,
-                resolution,
-            }),
-            other => Err(IssueSourceError::Unavailable(format!(
-                "unexpected issue shape: {other:?}"
-            ))),
-        }
-    }
-}
-
 #[tokio::test]
 async fn key_only_deliveries_and_sync_requests_fetch_the_issue_from_jira() {
     let jira = jira_emulator::JiraEmulator::start(jira_emulator::EmulatorConfig::default())
@@ -660,11 +613,14 @@ async fn key_only_deliveries_and_sync_requests_fetch_the_issue_from_jira() {
     dana.move_to(&issue.key, "Done").unwrap();
 
     let f = fixture(config()).await;
-    let source = Arc::new(JiraRest {
-        base: jira.base_url().to_owned(),
-        auth: jira.auth_header(),
-        http: reqwest::Client::new(),
-    });
+    // The production source: the Jira client reading GET /issue/{key}.
+    let client = crate::jira_sync::jira_client(
+        &jira,
+        sir_jira_bridge::jira::Flavour::Cloud,
+        Arc::new(Metrics::new()),
+        f.peers.clone(),
+    );
+    let source = Arc::new(JiraIssueSource::new(Arc::new(client)));
     let case = f.mapped_case(&issue.key).await;
     let sync =
         handler(&f.emu, config(), f.store.clone(), f.peers.clone()).with_issue_source(source);
@@ -694,6 +650,25 @@ async fn key_only_deliveries_and_sync_requests_fetch_the_issue_from_jira() {
     });
     sync.handle(&envelope(request)).await.unwrap();
     assert_eq!(f.writes(), 0);
+
+    // A key Jira does not know: a dead letter naming it, not a retry loop.
+    let body = serde_json::to_vec(&serde_json::json!({"IssueId": "SEC-999"})).unwrap();
+    let event = sir_jira_bridge::event::jira::from_automation(&body).unwrap();
+    f.store
+        .insert_mapping(&Mapping {
+            case_id: f.emu.seed_case(SeedCase::default()),
+            issue_key: "SEC-999".into(),
+            issue_id: None,
+        })
+        .await
+        .unwrap();
+    let failure = sync.handle(&envelope(event)).await.unwrap_err();
+    assert!(!failure.retryable);
+    assert!(
+        failure.error.contains("SEC-999 not found"),
+        "{}",
+        failure.error
+    );
 
     // Without an issue source a key-only event cannot be applied: dead letter, not dropped.
     let body = serde_json::to_vec(&serde_json::json!({"IssueId": issue.key})).unwrap();

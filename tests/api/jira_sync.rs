@@ -633,6 +633,9 @@ impl JiraApi for LoseFirstCreate {
     async fn issue(&self, k: &str) -> Result<api::IssueSnapshot, api::JiraError> {
         self.inner.issue(k).await
     }
+    async fn issue_detail(&self, k: &str) -> Result<api::IssueDetail, api::JiraError> {
+        self.inner.issue_detail(k).await
+    }
     async fn search(&self, jql: &str) -> Result<Vec<api::IssueRef>, api::JiraError> {
         self.inner.search(jql).await
     }

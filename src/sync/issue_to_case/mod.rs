@@ -26,7 +26,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use config::{IssueToCaseConfig, StatusTarget};
-pub use source::{IssueSnapshot, IssueSource, IssueSourceError};
+pub use source::{IssueSnapshot, IssueSource, IssueSourceError, JiraIssueSource};
 
 use crate::{
     bus::Failure,

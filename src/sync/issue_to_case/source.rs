@@ -1,29 +1,52 @@
 //! What the sync needs from Jira when a delivery named an issue but carried none of its fields
-//! (Automation `IssueId` messages) or an operator asked for a full sync. The Jira REST client
-//! implements it; tests implement it over the Jira emulator.
+//! (Automation `IssueId` messages) or an operator asked for a full sync: the issue as Jira holds
+//! it now. [`JiraIssueSource`] reads it through the production Jira client.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::event::jira::Issue;
+use crate::jira::{JiraApi, JiraError};
 
 /// The issue as Jira holds it now.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct IssueSnapshot {
-    pub issue: Issue,
-    /// The resolution's name (`Done`, `Won't Do`, `Duplicate`…), when resolved.
-    pub resolution: Option<String>,
-}
+pub type IssueSnapshot = crate::jira::api::IssueDetail;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IssueSourceError {
     #[error("Jira issue {0} not found")]
     NotFound(String),
-    /// Rate limits, outages, timeouts: later may work.
+    /// Rate limits, outages, time-outs, refused credentials: later may work.
     #[error("Jira unavailable: {0}")]
     Unavailable(String),
+    /// Jira answered in a way no retry changes (a malformed issue, a rejected request).
+    #[error("Jira refused: {0}")]
+    Refused(String),
 }
 
 #[async_trait]
 pub trait IssueSource: Send + Sync {
     async fn issue(&self, key: &str) -> Result<IssueSnapshot, IssueSourceError>;
+}
+
+/// Reads issues through the Jira client the case → issue sync writes with, so both directions
+/// share one rate budget, retry policy and credential health.
+pub struct JiraIssueSource {
+    jira: Arc<dyn JiraApi>,
+}
+
+impl JiraIssueSource {
+    pub fn new(jira: Arc<dyn JiraApi>) -> JiraIssueSource {
+        JiraIssueSource { jira }
+    }
+}
+
+#[async_trait]
+impl IssueSource for JiraIssueSource {
+    async fn issue(&self, key: &str) -> Result<IssueSnapshot, IssueSourceError> {
+        self.jira.issue_detail(key).await.map_err(|e| match e {
+            JiraError::NotFound { .. } => IssueSourceError::NotFound(key.to_owned()),
+            e if e.is_retryable() => IssueSourceError::Unavailable(e.to_string()),
+            e => IssueSourceError::Refused(e.to_string()),
+        })
+    }
 }
