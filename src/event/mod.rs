@@ -159,6 +159,29 @@ impl Event {
         }
     }
 
+    /// A name for the change itself, the same in every delivery Jira sends about it. Jira
+    /// announces one comment revision twice (`comment_created` and a `jira:issue_updated` with
+    /// the comment attached), with different delivery ids; intake dedupes on this key so the
+    /// pair becomes one event. `None` where deliveries are not known to repeat a change.
+    pub fn change_key(&self) -> Option<String> {
+        let (kind, e) = match self {
+            Event::JiraCommentCreated(e) => ("created", e),
+            Event::JiraCommentUpdated(e) => ("updated", e),
+            Event::JiraCommentDeleted(e) => ("deleted", e),
+            _ => return None,
+        };
+        // Without the revision's time two edits of one comment would share a key.
+        let revision = e
+            .comment
+            .updated
+            .as_deref()
+            .or(e.comment.created.as_deref())?;
+        Some(format!(
+            "jira-comment:{}:{}:{kind}:{revision}",
+            e.issue.key, e.comment.id
+        ))
+    }
+
     /// The Jira issue key the event is about, when it names one.
     pub fn jira_issue_key(&self) -> Option<&str> {
         match self {

@@ -95,11 +95,13 @@ pub async fn receive(
         return Ok(ignored);
     }
 
+    let key = event
+        .change_key()
+        .unwrap_or_else(|| format!("jira:{delivery_id}"));
     let envelope = EventEnvelope::new(origin, delivery_id.clone(), event);
     let outgoing = vec![Outgoing {
         envelope,
         raw: Some(body),
     }];
-    let key = format!("jira:{delivery_id}");
     delivery::accept(&state, Source::Jira, &key, &delivery_id, outgoing).await
 }

@@ -248,7 +248,6 @@ async fn a_new_case_becomes_one_issue_with_everything() {
         "Unusual EC2 spend",
         "Miners suspected",
         &case_id,
-        "Status: Submitted",
         "Security Incident",
         "123456789012, 210987654321",
         "us-east-1, eu-west-1",

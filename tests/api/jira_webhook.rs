@@ -86,26 +86,11 @@ async fn status_change_carries_the_changelog() {
 
 #[tokio::test]
 async fn comments_become_comment_events_from_either_webhook_shape() {
-    let app = TestApp::spawn().await;
-    for (file, delivery) in [
-        ("issue_commented.json", "d-c1"),
-        ("comment_created.json", "d-c2"),
-    ] {
-        let r = app.post_signed(&fixture(file), SECRET_NEW, delivery).await;
-        assert_eq!(r.status().as_u16(), 202, "{file}");
-    }
-    let events = app
-        .queue
-        .recent(&EventFilter {
-            limit: 10,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    assert_eq!(events.len(), 2);
-    for queued in events {
-        let Event::JiraCommentCreated(e) = queued.envelope.event else {
-            panic!("wrong event type")
+    for file in ["issue_commented.json", "comment_created.json"] {
+        let Event::JiraCommentCreated(e) =
+            sir_jira_bridge::event::jira::from_webhook(&fixture(file)).unwrap()
+        else {
+            panic!("{file}: wrong event type")
         };
         assert_eq!(e.issue.key, "SEC-42");
         assert_eq!(e.issue.project_key.as_deref(), Some("SEC"));
@@ -121,6 +106,37 @@ async fn comments_become_comment_events_from_either_webhook_shape() {
             Some("5b10a2844c20165700ede21g")
         );
     }
+
+    // Jira sends both shapes for one comment, with different delivery ids: one event.
+    let app = TestApp::spawn().await;
+    let first = app
+        .post_signed(&fixture("issue_commented.json"), SECRET_NEW, "d-c1")
+        .await;
+    assert_eq!(first.status().as_u16(), 202);
+    let second = app
+        .post_signed(&fixture("comment_created.json"), SECRET_NEW, "d-c2")
+        .await;
+    assert_eq!(second.status().as_u16(), 200);
+    let ack: serde_json::Value = second.json().await.unwrap();
+    assert_eq!(ack["status"], "duplicate", "{ack}");
+    let events = app
+        .queue
+        .recent(&EventFilter {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(events.len(), 1);
+
+    // An edit of the comment is a new revision: its own event.
+    let mut edited: serde_json::Value =
+        serde_json::from_slice(&fixture("comment_created.json")).unwrap();
+    edited["webhookEvent"] = "comment_updated".into();
+    edited["comment"]["updated"] = "2026-11-26T14:25:00.000+0000".into();
+    let body = serde_json::to_vec(&edited).unwrap();
+    let r = app.post_signed(&body, SECRET_NEW, "d-c3").await;
+    assert_eq!(r.status().as_u16(), 202);
 }
 
 #[tokio::test]

@@ -61,6 +61,9 @@ fn list(items: &[String]) -> String {
     }
 }
 
+/// The details leave out the case's status and closure code on purpose: the issue's own status
+/// and resolution carry them, and a copy here would turn every status change made in Jira into
+/// a description write back to Jira (an echo loop of one write per change).
 pub fn description(case: &Case, default_region: &str) -> Value {
     let mut blocks = adf::paragraphs(&case.description);
     if blocks.is_empty() {
@@ -93,10 +96,6 @@ pub fn description(case: &Case, default_region: &str) -> Value {
             None => w.email.clone(),
         })
         .collect();
-    let mut status = case.status.as_str().to_owned();
-    if let Some(code) = case.closure_code {
-        status.push_str(&format!(" ({})", code.as_str()));
-    }
     blocks.push(adf::bullet_list(vec![
         item(
             "Case",
@@ -105,7 +104,6 @@ pub fn description(case: &Case, default_region: &str) -> Value {
                 &console_url(case, default_region),
             )],
         ),
-        item("Status", plain(status)),
         item(
             "Engagement type",
             plain(case.engagement_type.clone().unwrap_or_else(|| "—".into())),

@@ -1,0 +1,207 @@
+//! Both directions at once, as deployed on the embedded default: the gateway with its workers
+//! and SIR poller, the Jira emulator delivering signed admin webhooks to it, the SIR emulator
+//! behind the real SDK. A case made in SIR appears in Jira; a person's status change and
+//! comment in Jira reach the case; and nothing either side writes comes back as a write.
+
+use std::time::Duration;
+
+use jira_emulator::{EmulatorConfig as JiraConfig, JiraEmulator};
+use sir_emulator::{
+    CaseStatus as SirStatus, EmulatorConfig as SirConfig, EmulatorHandle, Operation, SirEmulator,
+};
+use sir_jira_bridge::secret::Secret;
+
+use crate::{
+    helpers::{SECRET_NEW, TestApp, eventually},
+    jira_sync::{CLOUD_ACCOUNT, full_case},
+};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+struct Deployment {
+    jira: JiraEmulator,
+    sir: EmulatorHandle,
+    app: TestApp,
+}
+
+impl Deployment {
+    async fn start() -> Deployment {
+        let jira = JiraEmulator::start(JiraConfig::default()).await.unwrap();
+        let sir = SirEmulator::start(SirConfig::default()).await.unwrap();
+        let base = jira.base_url().to_owned();
+        let endpoint = sir.endpoint_url();
+        // The integration's own credentials, so the emulator's log tells its calls apart from
+        // the analyst's.
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                sir_emulator::INTEGRATION_ACCESS_KEY_ID,
+                "secret",
+                None,
+                None,
+                "tests",
+            ))
+            .endpoint_url(&endpoint)
+            .load()
+            .await;
+        let app = TestApp::spawn_with_sdk(
+            |s| {
+                s.workers = Some(2);
+                s.backoff_base_ms = Some(50);
+                s.backoff_max_ms = Some(500);
+                s.jira_url = Some(base);
+                s.jira_email = Some("sir-bridge@example.com".into());
+                s.jira_api_token = Some(Secret::new("bridge-api-token"));
+                s.jira_project_key = Some("SEC".into());
+                s.sir_enabled = Some(true);
+                s.sir_endpoint_url = Some(endpoint);
+                s.sir_poll_interval_secs = Some(1);
+            },
+            sdk,
+        )
+        .await;
+        jira.webhooks()
+            .set_target(&app.url("/webhooks/jira"), Some(SECRET_NEW));
+        Deployment { jira, sir, app }
+    }
+
+    /// Waits until the system is at rest: Jira has delivered every webhook, the queue holds
+    /// nothing, and two poll cycles have passed, so any bounce would have happened by now.
+    async fn settle(&self) {
+        assert!(self.jira.webhooks().wait_idle(WAIT).await, "webhooks idle");
+        let queue = self.app.queue.clone();
+        let idle = || {
+            let queue = queue.clone();
+            async move {
+                let s = queue.stats().await.unwrap();
+                s.ready + s.leased == 0
+            }
+        };
+        assert!(eventually(WAIT, idle).await, "{:?}", self.app.stats().await);
+        tokio::time::sleep(Duration::from_millis(2_500)).await;
+        assert!(self.jira.webhooks().wait_idle(WAIT).await, "webhooks idle");
+        assert!(eventually(WAIT, idle).await, "{:?}", self.app.stats().await);
+        let dead = self.app.stats().await.dead;
+        assert_eq!(dead, 0, "nothing dead-lettered");
+    }
+
+    /// SIR writes made by the integration since the log was last reset.
+    fn sir_writes(&self) -> Vec<Operation> {
+        self.sir
+            .log()
+            .by_access_key(sir_emulator::INTEGRATION_ACCESS_KEY_ID)
+            .into_iter()
+            .filter(|r| r.operation.is_write())
+            .map(|r| r.operation)
+            .collect()
+    }
+
+    /// Jira writes made by the integration's account since the log was last reset.
+    fn jira_writes(&self) -> Vec<String> {
+        self.jira
+            .requests()
+            .filter(|r| r.write && r.account.as_deref() == Some(CLOUD_ACCOUNT))
+            .iter()
+            .map(|r| r.line())
+            .collect()
+    }
+
+    fn reset_logs(&self) {
+        self.sir.reset_log();
+        self.jira.requests().reset();
+    }
+}
+
+#[tokio::test]
+async fn a_case_and_its_jira_issue_stay_in_step_both_ways_without_echoes() {
+    let d = Deployment::start().await;
+
+    // SIR → Jira: the poller finds the new case, the worker creates its issue.
+    let case_id = full_case(&d.sir, "Crypto-mining in two accounts");
+    assert!(
+        eventually(WAIT, || async {
+            d.app
+                .store
+                .mapping_by_case(&case_id)
+                .await
+                .unwrap()
+                .is_some()
+        })
+        .await,
+        "the case reached Jira"
+    );
+    let key = d
+        .app
+        .store
+        .mapping_by_case(&case_id)
+        .await
+        .unwrap()
+        .unwrap()
+        .issue_key;
+    let issue = d.jira.issue(&key).unwrap();
+    assert_eq!(issue.summary, "Crypto-mining in two accounts");
+    assert_eq!(d.jira.status_of(&key).as_deref(), Some("To Do"));
+    // The creation's own webhooks are echoes: at rest, SIR got no write for them.
+    d.settle().await;
+    assert_eq!(d.sir_writes(), Vec::<Operation>::new());
+    assert_eq!(d.jira.issues().len(), 1);
+
+    // Jira → SIR: a person moves the issue on and comments; the emulator delivers both as
+    // signed webhooks to the gateway.
+    d.reset_logs();
+    let dana = d.jira.as_human();
+    dana.move_to(&key, "In Progress").unwrap();
+    dana.add_comment(&key, "Isolated i-0abc; rotating the keys now.")
+        .unwrap();
+    assert!(
+        eventually(WAIT, || async {
+            d.sir.case(&case_id).unwrap().case_status == SirStatus::DetectionAndAnalysis
+                && !d.sir.comments(&case_id).is_empty()
+        })
+        .await,
+        "status and comment reached the case: {:?} / {:?}",
+        d.sir.case(&case_id).unwrap().case_status,
+        d.sir.comments(&case_id)
+    );
+    d.settle().await;
+    let comments = d.sir.comments(&case_id);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(
+        comments[0]
+            .body
+            .contains("Isolated i-0abc; rotating the keys now."),
+        "{}",
+        comments[0].body
+    );
+    assert!(
+        comments[0].body.contains(&key),
+        "attributed: {}",
+        comments[0].body
+    );
+    // Exactly the two writes the person's changes call for, and nothing back into Jira (the
+    // case's new status already shows as In Progress; the comment came from Jira).
+    assert_eq!(
+        d.sir_writes(),
+        vec![Operation::UpdateCaseStatus, Operation::CreateCaseComment]
+    );
+    assert_eq!(d.jira_writes(), Vec::<String>::new());
+    assert_eq!(d.jira.comments(&key).len(), 1, "no comment mirrored back");
+
+    // SIR → Jira again: an analyst comments on the case; one Jira comment, no SIR write back.
+    d.reset_logs();
+    d.sir
+        .analyst()
+        .add_comment(&case_id, "GuardDuty confirms the miner.")
+        .unwrap();
+    assert!(
+        eventually(WAIT, || async { d.jira.comments(&key).len() == 2 }).await,
+        "SIR comment reached Jira"
+    );
+    d.settle().await;
+    assert_eq!(d.jira.comments(&key).len(), 2);
+    assert_eq!(d.sir.comments(&case_id).len(), 2);
+    assert_eq!(d.sir_writes(), Vec::<Operation>::new());
+    let jira_writes = d.jira_writes();
+    assert_eq!(jira_writes.len(), 1, "{jira_writes:#?}");
+    assert!(jira_writes[0].contains("/comment"), "{jira_writes:#?}");
+}
