@@ -254,6 +254,12 @@ CREATE TABLE links (
     PRIMARY KEY (kind, grp, key)
 ) WITHOUT ROWID;
 "#,
+    // Per-subject order: an event waits while an older one about the same issue or case is
+    // unfinished (see `EmbeddedQueue::receive`).
+    r#"
+ALTER TABLE queue ADD COLUMN subject TEXT;
+CREATE INDEX queue_subject ON queue (subject, seq) WHERE state IN ('ready', 'leased');
+"#,
 ];
 
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {

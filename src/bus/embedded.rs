@@ -260,7 +260,13 @@ impl EventBus for EmbeddedQueue {
     }
 }
 
-type QueueRow = (String, &'static str, String, Option<Vec<u8>>);
+type QueueRow = (
+    String,
+    &'static str,
+    String,
+    Option<Vec<u8>>,
+    Option<String>,
+);
 
 fn queue_rows(events: &[Outgoing]) -> Result<Vec<QueueRow>, BusError> {
     events
@@ -273,6 +279,7 @@ fn queue_rows(events: &[Outgoing]) -> Result<Vec<QueueRow>, BusError> {
                 o.envelope.event.type_name(),
                 payload,
                 o.raw.as_ref().map(|b| b.to_vec()),
+                o.envelope.event.subject(),
             ))
         })
         .collect()
@@ -282,14 +289,15 @@ fn queue_rows(events: &[Outgoing]) -> Result<Vec<QueueRow>, BusError> {
 /// which a replay makes due again.
 fn insert_events(c: &rusqlite::Connection, rows: &[QueueRow], now: i64) -> Result<(), DbError> {
     let mut stmt = c.prepare_cached(
-        "INSERT INTO queue (event_id, event_type, payload, raw, state, available_at, enqueued_at)
-         VALUES (?1, ?2, ?3, ?4, 'ready', ?5, ?5)
+        "INSERT INTO queue (event_id, event_type, payload, raw, state, available_at, enqueued_at,
+           subject)
+         VALUES (?1, ?2, ?3, ?4, 'ready', ?5, ?5, ?6)
          ON CONFLICT (event_id) DO UPDATE SET state = 'ready', attempts = 0,
            available_at = ?5, last_error = NULL, finished_at = NULL
          WHERE queue.state = 'dead'",
     )?;
-    for (id, kind, payload, raw) in rows {
-        stmt.execute(params![id, kind, payload, raw, now])?;
+    for (id, kind, payload, raw, subject) in rows {
+        stmt.execute(params![id, kind, payload, raw, now, subject])?;
     }
     Ok(())
 }
@@ -303,9 +311,17 @@ impl EventSource for EmbeddedQueue {
             .db
             .write(move |c| {
                 let now = now_ms();
+                // An event waits while an older one about the same subject is unfinished
+                // (leased elsewhere, or backing off after a failure): one subject's events are
+                // applied one at a time, in order. A dead letter no longer holds the line.
                 let mut due = c.prepare_cached(
-                    "SELECT seq, event_id, event_type, payload, raw, attempts, last_error FROM queue
+                    "SELECT seq, event_id, event_type, payload, raw, attempts, last_error
+                     FROM queue q
                      WHERE state IN ('ready', 'leased') AND available_at <= ?1
+                       AND NOT EXISTS (
+                         SELECT 1 FROM queue p
+                         WHERE p.subject = q.subject AND p.seq < q.seq
+                           AND p.state IN ('ready', 'leased'))
                      ORDER BY available_at, seq LIMIT ?2",
                 )?;
                 let candidates = due

@@ -159,6 +159,16 @@ impl Event {
         }
     }
 
+    /// What the event is about, for ordering: the embedded queue hands one subject's events to
+    /// one worker at a time, oldest first, so two changes to one issue (or one case) are never
+    /// applied concurrently or out of order.
+    pub fn subject(&self) -> Option<String> {
+        if let Some(case_id) = self.case_id() {
+            return Some(format!("case:{case_id}"));
+        }
+        self.jira_issue_key().map(|key| format!("issue:{key}"))
+    }
+
     /// A name for the change itself, the same in every delivery Jira sends about it. Jira
     /// announces one comment revision twice (`comment_created` and a `jira:issue_updated` with
     /// the comment attached), with different delivery ids; intake dedupes on this key so the

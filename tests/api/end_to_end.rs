@@ -204,4 +204,35 @@ async fn a_case_and_its_jira_issue_stay_in_step_both_ways_without_echoes() {
     let jira_writes = d.jira_writes();
     assert_eq!(jira_writes.len(), 1, "{jira_writes:#?}");
     assert!(jira_writes[0].contains("/comment"), "{jira_writes:#?}");
+
+    // Jira → SIR: Done closes the case with the closure code its resolution maps to; the
+    // closure note the integration leaves on the case is not mirrored back into Jira.
+    d.reset_logs();
+    let path = dana.move_to(&key, "Done").unwrap();
+    assert_eq!(path.len(), 2, "by way of In Review: {path:?}");
+    assert!(
+        eventually(WAIT, || async {
+            d.sir.case(&case_id).unwrap().case_status == SirStatus::Closed
+        })
+        .await,
+        "the case closed"
+    );
+    d.settle().await;
+    // In Review → Post-incident Activities on the way, then the closure note and the close.
+    assert_eq!(
+        d.sir_writes(),
+        vec![
+            Operation::UpdateCaseStatus,
+            Operation::CreateCaseComment,
+            Operation::CloseCase
+        ]
+    );
+    let note = d.sir.comments(&case_id).pop().unwrap();
+    assert!(
+        note.body.contains("Closure code: Investigation Completed"),
+        "{}",
+        note.body
+    );
+    assert_eq!(d.jira_writes(), Vec::<String>::new());
+    assert_eq!(d.jira.comments(&key).len(), 2);
 }

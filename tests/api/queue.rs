@@ -205,3 +205,44 @@ async fn extend_keeps_the_lease_and_release_does_not_count_an_attempt() {
         .expect("released is due at once");
     assert_eq!(again.attempt, 1);
 }
+
+/// One subject's events go to one worker at a time, oldest first; other subjects go on.
+#[tokio::test]
+async fn events_about_one_issue_are_handed_out_one_at_a_time_in_order() {
+    let f = queue(|q| q.max_attempts = 2);
+    let (a1, a2, a3, b) = (
+        event("SEC-1"),
+        event("SEC-1"),
+        event("SEC-1"),
+        event("SEC-2"),
+    );
+    f.queue
+        .publish(&[a1.clone(), a2.clone(), a3.clone(), b.clone()])
+        .await
+        .unwrap();
+    let ids = |ds: &[sir_jira_bridge::bus::Delivery]| {
+        ds.iter().map(|d| d.envelope.id).collect::<Vec<_>>()
+    };
+    let first = f.queue.receive(10).await.unwrap();
+    assert_eq!(ids(&first), [a1.envelope.id, b.envelope.id]);
+    // While SEC-1's oldest is leased, nothing else of SEC-1 is due.
+    assert!(f.queue.receive(10).await.unwrap().is_empty());
+    f.queue.ack(&first[0]).await.unwrap();
+    let second = receive_one(&f.queue).await;
+    assert_eq!(second.envelope.id, a2.envelope.id);
+
+    // A failure that will be retried keeps the line: a3 waits for a2's retry.
+    let retry = Failure {
+        error: "Jira 503".into(),
+        retryable: true,
+    };
+    f.queue.nack(&second, &retry).await.unwrap();
+    let again = receive_one(&f.queue).await;
+    assert_eq!(again.envelope.id, a2.envelope.id);
+    assert_eq!(again.attempt, 2);
+    // Out of attempts: a2 becomes a dead letter and a3 is free to go.
+    f.queue.nack(&again, &retry).await.unwrap();
+    let third = receive_one(&f.queue).await;
+    assert_eq!(third.envelope.id, a3.envelope.id);
+    assert_eq!(f.queue.stats().await.unwrap().dead, 1);
+}

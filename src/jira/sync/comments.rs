@@ -76,6 +76,10 @@ impl CaseToIssue {
         let mut on_jira: Option<Vec<JiraComment>> = None;
         let (mut added, mut edited) = (0, 0);
         for c in comments {
+            if crate::sync::issue_to_case::comments::written_for(&c.body, key) {
+                // Written by the issue → case sync (its link may not be stored yet).
+                continue;
+            }
             let doc = body(case, c);
             let hash = hash_json(&doc);
             let link = match known.get(&c.id) {

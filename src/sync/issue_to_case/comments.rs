@@ -106,6 +106,21 @@ pub fn client_token(jira_comment_id: &str) -> String {
 }
 
 /// The tag every copied comment starts with; also how a copy is found again by its text.
+/// Whether a SIR comment was written by this sync for `issue_key` (a mirrored Jira comment or
+/// a closure note): both start with `[Jira KEY` and must never be mirrored back into Jira. The
+/// case → issue sync checks this as well as the comment links, because a poll can see the new
+/// comment before its link is stored.
+pub fn written_for(body: &str, issue_key: &str) -> bool {
+    body.strip_prefix("[Jira ")
+        .and_then(|rest| rest.strip_prefix(issue_key))
+        .is_some_and(|rest| rest.starts_with(' ') || rest.starts_with(']'))
+}
+
+/// The closure note's opening: `[Jira KEY]`.
+pub fn note_tag(issue_key: &str) -> String {
+    format!("[Jira {issue_key}]")
+}
+
 pub fn tag(issue_key: &str, jira_comment_id: &str) -> String {
     format!("[Jira {issue_key} comment {jira_comment_id}]")
 }
@@ -157,6 +172,18 @@ fn person(actor: Option<&Actor>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn comments_written_for_an_issue_are_recognised_by_their_tag() {
+        assert!(written_for(&tag("SEC-7", "10042"), "SEC-7"));
+        assert!(written_for(
+            &format!("{} Closed from Jira", note_tag("SEC-7")),
+            "SEC-7"
+        ));
+        assert!(!written_for(&tag("SEC-70", "1"), "SEC-7"));
+        assert!(!written_for("[Jira SEC-7", "SEC-7"));
+        assert!(!written_for("Please see [Jira SEC-7]", "SEC-7"));
+    }
     use crate::event::jira::{Comment, IssueRef, RichText};
 
     fn event(updated: &str) -> CommentEvent {

@@ -371,9 +371,10 @@ impl IssueToCaseSync {
     ) -> Result<(), SyncError> {
         let code = self.config.closure_code_for(wanted.resolution.as_deref());
         let body = format!(
-            "[Jira {issue_key}] Closed from Jira (status {}, resolution {}). Closure code: {}. \
+            "{} Closed from Jira (status {}, resolution {}). Closure code: {}. \
              The SIR API closes cases without a closure code, so sir-jira-bridge records it here; \
              set it on the case in the console if your process needs the field.",
+            comments::note_tag(issue_key),
             jira.name,
             wanted.resolution.as_deref().unwrap_or("none"),
             code.as_str()
