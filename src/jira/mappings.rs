@@ -22,6 +22,7 @@ use serde::Deserialize;
 
 use super::api::IssueType;
 use crate::sir::{CaseStatus, ClosureCode};
+use crate::sync::issue_to_case::IssueToCaseConfig;
 
 /// A case attribute a custom field can be filled from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,6 +70,9 @@ pub struct Mappings {
     pub status: HashMap<CaseStatus, String>,
     pub resolution: HashMap<ClosureCode, String>,
     pub custom_fields: BTreeMap<String, CaseField>,
+    /// The other direction's maps (the `[issue_to_case]` table). Its `shown_as` follows
+    /// `status` unless the table sets it, so a round trip stays stable.
+    pub issue_to_case: IssueToCaseConfig,
 }
 
 impl Default for Mappings {
@@ -95,6 +99,7 @@ impl Default for Mappings {
             status: status.map(|(s, j)| (s, j.to_owned())).into(),
             resolution: resolution.map(|(c, r)| (c, r.to_owned())).into(),
             custom_fields: BTreeMap::new(),
+            issue_to_case: IssueToCaseConfig::default(),
         }
     }
 }
@@ -110,6 +115,7 @@ struct MappingsFile {
     resolution: BTreeMap<String, String>,
     #[serde(default)]
     custom_fields: BTreeMap<String, String>,
+    issue_to_case: Option<toml::Table>,
 }
 
 impl Mappings {
@@ -179,6 +185,23 @@ impl Mappings {
             })?;
             m.custom_fields.insert(field, source);
         }
+        let reverse = file.issue_to_case.unwrap_or_default();
+        if reverse.contains_key("own_jira_account_id") {
+            // One account writes and echoes in both directions: the `jira_account_id` setting
+            // (or the token's own account), never a second copy here that could disagree.
+            return Err(
+                "`issue_to_case.own_jira_account_id`: set `jira_account_id` \
+                        (SIR_JIRA_JIRA_ACCOUNT_ID) instead; the token's account is the default"
+                    .into(),
+            );
+        }
+        let explicit_shown_as = reverse.contains_key("shown_as");
+        m.issue_to_case = toml::Value::Table(reverse)
+            .try_into()
+            .map_err(|e: toml::de::Error| format!("`issue_to_case`: {}", e.message()))?;
+        if !explicit_shown_as {
+            m.issue_to_case.shown_as = m.status.clone();
+        }
         Ok(m)
     }
 }
@@ -190,6 +213,35 @@ pub fn valid_label(label: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::issue_to_case::StatusTarget;
+
+    #[test]
+    fn the_issue_to_case_table_lives_in_the_same_file() {
+        let m = Mappings::parse(
+            r#"
+[status]
+"Containment, Eradication and Recovery" = "Containing"
+[issue_to_case]
+default_closure_code = "Not Resolved"
+[issue_to_case.status_map]
+"Containing" = "Containment, Eradication and Recovery"
+"Resolved" = "Closed"
+"#,
+        )
+        .unwrap();
+        let r = &m.issue_to_case;
+        assert_eq!(r.default_closure_code, ClosureCode::NotResolved);
+        assert_eq!(r.target_for("resolved", None), Some(StatusTarget::Close));
+        // `shown_as` follows the file's status map when the table does not set it.
+        assert!(r.already_shown_as(CaseStatus::ContainmentEradicationAndRecovery, "Containing"));
+        let e = Mappings::parse("[issue_to_case]\ntypo = 1\n").unwrap_err();
+        assert!(e.contains("issue_to_case") && e.contains("typo"), "{e}");
+        let e =
+            Mappings::parse("[issue_to_case.status_map]\n\"X\" = \"Acknowledged\"\n").unwrap_err();
+        assert!(e.contains("cannot be a target"), "{e}");
+        let e = Mappings::parse("[issue_to_case]\nown_jira_account_id = \"x\"\n").unwrap_err();
+        assert!(e.contains("jira_account_id"), "{e}");
+    }
 
     #[test]
     fn defaults_follow_the_sample() {

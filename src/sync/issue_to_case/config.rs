@@ -35,7 +35,7 @@ impl TryFrom<String> for StatusTarget {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct IssueToCaseConfig {
     /// The Jira account the integration writes with: its changes are echoes, never applied.
@@ -114,13 +114,14 @@ impl IssueToCaseConfig {
         Ok(file.issue_to_case.unwrap_or_default())
     }
 
-    /// The defaults for a deployment whose case → issue sync writes as `own_account` with
-    /// `mappings`: a case already in any SIR status shown as the Jira status stays put.
+    /// The mappings file's `[issue_to_case]` table for a deployment whose case → issue sync
+    /// writes as `own_account`.
+    /// The account the case → issue sync writes with is the one whose changes are echoes,
+    /// whatever the table says.
     pub fn for_jira(own_account: &str, mappings: &Mappings) -> IssueToCaseConfig {
         IssueToCaseConfig {
             own_jira_account_id: Some(own_account.to_owned()),
-            shown_as: mappings.status.clone(),
-            ..IssueToCaseConfig::default()
+            ..mappings.issue_to_case.clone()
         }
     }
 
