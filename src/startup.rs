@@ -277,7 +277,8 @@ impl Components {
                 )
                 // Key-only deliveries (Automation `IssueId`) and operator syncs read the issue
                 // through the same client, rate budget and credential health.
-                .with_issue_source(Arc::new(JiraIssueSource::new(jira.api.clone())));
+                .with_issue_source(Arc::new(JiraIssueSource::new(jira.api.clone())))
+                .with_attachment_limit(jira.settings.attachment_max_bytes);
                 self.handler = Arc::new(Dispatcher {
                     case_to_issue: Arc::new(sync),
                     issue_to_case: Arc::new(reverse),

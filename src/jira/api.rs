@@ -112,6 +112,8 @@ pub struct JiraAttachment {
     pub id: String,
     pub filename: String,
     pub size: u64,
+    /// accountId (Cloud) or user name (Data Center) of who attached it.
+    pub author: Option<String>,
 }
 
 /// The account the integration acts as.
@@ -227,6 +229,12 @@ pub trait JiraApi: Send + Sync {
         content_type: &str,
         bytes: bytes::Bytes,
     ) -> Result<Vec<JiraAttachment>, JiraError>;
+    /// The attachment's bytes, or `None` when it is larger than `max_bytes` (not downloaded).
+    async fn download_attachment(
+        &self,
+        attachment: &JiraAttachment,
+        max_bytes: u64,
+    ) -> Result<Option<bytes::Bytes>, JiraError>;
     async fn set_issue_property(
         &self,
         key: &str,

@@ -361,6 +361,7 @@ fn attachment(v: &Value) -> Option<JiraAttachment> {
         id: str_at(v, "/id")?,
         filename: str_at(v, "/filename")?,
         size: v.get("size").and_then(Value::as_u64).unwrap_or(0),
+        author: str_at(v, "/author/accountId").or_else(|| str_at(v, "/author/name")),
     })
 }
 
@@ -746,6 +747,46 @@ impl JiraApi for JiraClient {
             .flatten()
             .filter_map(attachment)
             .collect())
+    }
+
+    async fn download_attachment(
+        &self,
+        attachment: &JiraAttachment,
+        max_bytes: u64,
+    ) -> Result<Option<Bytes>, JiraError> {
+        const OP: &str = "download_attachment";
+        if attachment.size > max_bytes {
+            return Ok(None);
+        }
+        // Cloud answers with a redirect to its media host (followed, without our credentials);
+        // Data Center serves the file at its own path outside the REST API.
+        let url = match self.flavour {
+            Flavour::Cloud => self.url(&format!("/attachment/content/{}", attachment.id)),
+            Flavour::DataCenter => format!(
+                "{}/secure/attachment/{}/{}",
+                self.base,
+                attachment.id,
+                url::form_urlencoded::byte_serialize(attachment.filename.as_bytes())
+                    .collect::<String>()
+            ),
+        };
+        let mut response = self
+            .send(OP, || self.http.request(Method::GET, &url))
+            .await?;
+        if response.content_length().is_some_and(|n| n > max_bytes) {
+            return Ok(None);
+        }
+        let mut buf = bytes::BytesMut::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| JiraError::Unavailable {
+            operation: OP,
+            message: transport_message(&e),
+        })? {
+            buf.extend_from_slice(&chunk);
+            if buf.len() as u64 > max_bytes {
+                return Ok(None);
+            }
+        }
+        Ok(Some(buf.freeze()))
     }
 
     async fn set_issue_property(

@@ -205,6 +205,50 @@ async fn a_case_and_its_jira_issue_stay_in_step_both_ways_without_echoes() {
     assert_eq!(jira_writes.len(), 1, "{jira_writes:#?}");
     assert!(jira_writes[0].contains("/comment"), "{jira_writes:#?}");
 
+    // Attachments, both ways: a file attached in Jira is uploaded to the case once; a file
+    // added to the case reaches Jira once; neither copy travels back.
+    d.reset_logs();
+    let evidence = br#"{"eventName":"RunInstances","sourceIPAddress":"203.0.113.7"}"#;
+    dana.add_attachment(
+        &key,
+        "cloudtrail.json",
+        "application/json",
+        evidence.to_vec(),
+    )
+    .unwrap();
+    assert!(
+        eventually(WAIT, || async {
+            d.sir.case(&case_id).unwrap().attachments.len() == 1
+        })
+        .await,
+        "the Jira attachment reached the case"
+    );
+    d.settle().await;
+    let on_case = d.sir.case(&case_id).unwrap().attachments;
+    assert_eq!(on_case[0].file_name, "cloudtrail.json");
+    assert_eq!(
+        d.sir
+            .attachment_bytes(&case_id, &on_case[0].attachment_id)
+            .as_deref(),
+        Some(&evidence[..])
+    );
+    assert_eq!(d.sir_writes(), vec![Operation::GetCaseAttachmentUploadUrl]);
+    assert_eq!(d.jira_writes(), Vec::<String>::new());
+    assert_eq!(d.jira.attachments(&key).len(), 1);
+
+    crate::jira_sync::attach(&d.sir, &case_id, "memory.txt", b"xmrig --donate 0".to_vec()).await;
+    d.reset_logs();
+    assert!(
+        eventually(WAIT, || async { d.jira.attachments(&key).len() == 2 }).await,
+        "the SIR attachment reached Jira"
+    );
+    d.settle().await;
+    assert_eq!(d.sir.case(&case_id).unwrap().attachments.len(), 2);
+    assert_eq!(d.sir_writes(), Vec::<Operation>::new());
+    let jira_writes = d.jira_writes();
+    assert_eq!(jira_writes.len(), 1, "{jira_writes:#?}");
+    assert!(jira_writes[0].contains("/attachments"), "{jira_writes:#?}");
+
     // Jira → SIR: Done closes the case with the closure code its resolution maps to; the
     // closure note the integration leaves on the case is not mirrored back into Jira.
     d.reset_logs();

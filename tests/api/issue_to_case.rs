@@ -677,3 +677,88 @@ async fn key_only_deliveries_and_sync_requests_fetch_the_issue_from_jira() {
     assert!(!failure.retryable);
     assert!(failure.error.contains("no Jira issue source"));
 }
+
+/// Jira attachments reach the case once each, through the presigned upload; one over the limit
+/// becomes a comment; the integration's own uploads (copies of SIR files) are not sent back.
+#[tokio::test]
+async fn jira_attachments_are_uploaded_once_and_oversize_ones_become_a_comment() {
+    let jira = jira_emulator::JiraEmulator::start(jira_emulator::EmulatorConfig::default())
+        .await
+        .unwrap();
+    let dana = jira.as_human();
+    let issue = dana
+        .create_issue("SEC", "Task", "Phishing wave", None)
+        .unwrap();
+    let small = dana
+        .add_attachment(
+            &issue.key,
+            "headers.eml",
+            "message/rfc822",
+            &b"Received: x"[..],
+        )
+        .unwrap();
+    dana.add_attachment(
+        &issue.key,
+        "capture.pcap",
+        "application/octet-stream",
+        vec![7u8; 4096],
+    )
+    .unwrap();
+    jira.as_user(OWN)
+        .add_attachment(&issue.key, "from-sir.txt", "text/plain", &b"copied"[..])
+        .unwrap();
+
+    let f = fixture(config()).await;
+    let case = f.mapped_case(&issue.key).await;
+    let client = crate::jira_sync::jira_client(
+        &jira,
+        sir_jira_bridge::jira::Flavour::Cloud,
+        Arc::new(Metrics::new()),
+        f.peers.clone(),
+    );
+    let sync = handler(&f.emu, config(), f.store.clone(), f.peers.clone())
+        .with_issue_source(Arc::new(JiraIssueSource::new(Arc::new(client))))
+        .with_attachment_limit(1024);
+
+    let added = |id: &str, name: &str| {
+        envelope(Event::JiraIssueUpdated(IssueEvent {
+            issue: Issue {
+                key: issue.key.clone(),
+                project_key: Some("SEC".into()),
+                ..Issue::default()
+            },
+            actor: actor(DANA),
+            changes: vec![FieldChange {
+                field: "Attachment".into(),
+                to: Some(id.into()),
+                to_string: Some(name.into()),
+                ..FieldChange::default()
+            }],
+            changelog_id: Some(format!("cl-{id}")),
+            occurred_at: Some(now_ms()),
+            complete: true,
+            ..IssueEvent::default()
+        }))
+    };
+    let event = added(&small.id, "headers.eml");
+    // A redelivery of the same change, and a second change that lists the same files.
+    for e in [&event, &event, &added("99999", "later.txt")] {
+        sync.handle(e).await.unwrap();
+    }
+    let on_case = f.emu.case(&case).unwrap().attachments;
+    assert_eq!(on_case.len(), 1, "{on_case:?}");
+    assert_eq!(on_case[0].file_name, "headers.eml");
+    assert_eq!(
+        f.emu.attachment_bytes(&case, &on_case[0].attachment_id),
+        Some(b"Received: x".to_vec())
+    );
+    let comments = f.emu.comments(&case);
+    assert_eq!(comments.len(), 1, "{comments:?}");
+    assert!(
+        comments[0].body.contains("capture.pcap (4096 bytes)"),
+        "{}",
+        comments[0].body
+    );
+    assert_eq!(f.emu.log().count(Operation::GetCaseAttachmentUploadUrl), 1);
+    assert_eq!(f.emu.log().count(Operation::CreateCaseComment), 1);
+}

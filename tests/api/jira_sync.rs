@@ -635,6 +635,13 @@ impl JiraApi for LoseFirstCreate {
     async fn issue_detail(&self, k: &str) -> Result<api::IssueDetail, api::JiraError> {
         self.inner.issue_detail(k).await
     }
+    async fn download_attachment(
+        &self,
+        a: &api::JiraAttachment,
+        max: u64,
+    ) -> Result<Option<bytes::Bytes>, api::JiraError> {
+        self.inner.download_attachment(a, max).await
+    }
     async fn search(&self, jql: &str) -> Result<Vec<api::IssueRef>, api::JiraError> {
         self.inner.search(jql).await
     }

@@ -30,9 +30,23 @@ fn human_size(bytes: Option<u64>) -> String {
 impl CaseToIssue {
     pub(super) async fn sync_attachments(&self, case: &Case, key: &str) -> Result<(), SyncError> {
         let group = case.id.as_str();
+        if case.attachments.is_empty() {
+            return Ok(());
+        }
+        // Files the issue → case sync uploaded from this issue: never copied back.
+        let from_jira: std::collections::HashSet<String> = self
+            .store
+            .links(links::JIRA_ATTACHMENT, group)
+            .await?
+            .into_iter()
+            .filter_map(|l| l.value["file_name"].as_str().map(str::to_owned))
+            .collect();
         for a in &case.attachments {
             // Only scanned, complete files can be downloaded.
             if a.status.as_deref().is_some_and(|s| s != "Verified") {
+                continue;
+            }
+            if from_jira.contains(&a.file_name) {
                 continue;
             }
             let link = match self

@@ -41,6 +41,10 @@ pub mod links {
     pub const JIRA_COMMENT: &str = "jira-comment";
     /// Key: the SIR attachment id. Value: `{"state", "jira_attachment_id" | "jira_comment_id"}`.
     pub const ATTACHMENT: &str = "attachment";
+    /// Key: the Jira attachment id. Value: `{"state", "file_name", "too_large"?}`: a Jira
+    /// attachment the issue → case sync uploaded to the case (this sync never copies a SIR
+    /// attachment of that name back).
+    pub const JIRA_ATTACHMENT: &str = "jira-attachment";
     /// Key: `issue`. The claim on creating the case's issue (see `create`).
     pub const ISSUE_CLAIM: &str = "issue-claim";
 }

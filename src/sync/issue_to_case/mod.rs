@@ -8,12 +8,15 @@
 //!   Closed records the closure code (from the resolution) as a comment, then CloseCase — the API
 //!   takes no closure code;
 //! - comments → CreateCaseComment with attribution and a token derived from the Jira comment id;
-//!   edits → UpdateCaseComment, through the comment link (see [`comments`]).
+//!   edits → UpdateCaseComment, through the comment link (see [`comments`]);
+//! - attachments added → uploaded through the case's presigned URL, once each (see
+//!   [`attachments`]).
 //!
 //! Changes made by the integration's own Jira account are echoes and write nothing. Issues
 //! without a mapping are ignored: creating SIR cases from Jira is not implemented (a case needs
 //! real impacted accounts, regions and dates that a Jira issue does not carry).
 
+pub mod attachments;
 pub mod comments;
 pub mod config;
 pub mod ledger;
@@ -34,7 +37,7 @@ use crate::{
         Event, EventEnvelope,
         jira::{CommentEvent, IssueEvent, Status},
     },
-    jira::{echo, sync::IssueLedger},
+    jira::{api::JiraAttachment, echo, sync::IssueLedger},
     sir::{Case, CaseId, CaseStatus, CaseUpdate, SirApi, SirError},
     store::{StateStore, StoreError},
     worker::EventHandler,
@@ -96,6 +99,8 @@ struct Wanted {
     change_ref: Option<String>,
     /// When Jira made the change (ms), when known.
     at_ms: Option<i64>,
+    /// The issue's attachments, when the change may have added one.
+    attachments: Option<Vec<JiraAttachment>>,
 }
 
 /// The `issue_to_case` handler for the [`crate::worker::Dispatcher`].
@@ -104,7 +109,13 @@ pub struct IssueToCaseSync {
     sir: Arc<dyn SirApi>,
     store: Arc<dyn StateStore>,
     source: Option<Arc<dyn IssueSource>>,
+    attachment_max_bytes: u64,
+    /// For the presigned upload URLs (no AWS credentials involved).
+    http: reqwest::Client,
 }
+
+/// Attachments over this size become a comment on the case, unless configured.
+pub const DEFAULT_ATTACHMENT_MAX_BYTES: u64 = 10 * 1024 * 1024;
 
 impl IssueToCaseSync {
     pub fn new(
@@ -117,7 +128,18 @@ impl IssueToCaseSync {
             sir,
             store,
             source: None,
+            attachment_max_bytes: DEFAULT_ATTACHMENT_MAX_BYTES,
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(120))
+                .build()
+                .unwrap_or_default(),
         }
+    }
+
+    /// Attachments larger than this are not uploaded; the case gets a comment naming them.
+    pub fn with_attachment_limit(mut self, max_bytes: u64) -> IssueToCaseSync {
+        self.attachment_max_bytes = max_bytes;
+        self
     }
 
     /// Lets key-only deliveries and `sync.issue.requested` fetch the issue from Jira.
@@ -162,6 +184,7 @@ impl IssueToCaseSync {
                     change_ref: Some("sync".into()),
                     // An operator's explicit request wins over the echo rule.
                     at_ms: Some(i64::MAX),
+                    attachments: Some(snapshot.attachments),
                 };
                 self.apply_issue(&r.issue_key, &case_id, wanted).await
             }
@@ -212,16 +235,22 @@ impl IssueToCaseSync {
         let Some(case_id) = self.case_for(key).await? else {
             return Ok(());
         };
-        let (issue, resolution) = if e.complete {
+        let attachment_added = e
+            .changes
+            .iter()
+            .any(|c| c.field.eq_ignore_ascii_case("attachment") && c.to.is_some());
+        let (issue, resolution, attachments) = if e.complete && !attachment_added {
             let resolution = e
                 .changes
                 .iter()
                 .find(|c| c.field.eq_ignore_ascii_case("resolution"))
                 .and_then(|c| c.to_string.clone());
-            (e.issue.clone(), resolution)
+            (e.issue.clone(), resolution, None)
         } else {
+            // Deliveries never carry attachment lists: read the issue for them too.
             let snapshot = self.fetch(key).await?;
-            (snapshot.issue, snapshot.resolution)
+            let resolution = snapshot.resolution;
+            (snapshot.issue, resolution, Some(snapshot.attachments))
         };
         // With a changelog only what changed is applied, so a SIR-side edit that has not reached
         // Jira yet is not overwritten by the issue's older values.
@@ -246,6 +275,7 @@ impl IssueToCaseSync {
                 .clone()
                 .or_else(|| e.occurred_at.map(|t| t.to_string())),
             at_ms: e.occurred_at,
+            attachments,
         };
         self.apply_issue(key, &case_id, wanted).await
     }
@@ -260,6 +290,12 @@ impl IssueToCaseSync {
         let mut ledger = CaseLedger::load(self.store.as_ref(), case_id.as_str()).await?;
         self.apply_fields(issue_key, &case, &wanted, &mut ledger)
             .await?;
+        // Before the status: a closed case takes no uploads.
+        if let Some(attachments) = &wanted.attachments
+            && case.status != CaseStatus::Closed
+        {
+            self.sync_attachments(issue_key, &case, attachments).await?;
+        }
         if let Some(status) = &wanted.status {
             self.apply_status(issue_key, &case, status, &wanted, &mut ledger)
                 .await?;

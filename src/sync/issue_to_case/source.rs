@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use crate::jira::{JiraApi, JiraError};
+use bytes::Bytes;
+
+use crate::jira::{JiraApi, JiraError, api::JiraAttachment};
 
 /// The issue as Jira holds it now.
 pub type IssueSnapshot = crate::jira::api::IssueDetail;
@@ -26,6 +28,20 @@ pub enum IssueSourceError {
 #[async_trait]
 pub trait IssueSource: Send + Sync {
     async fn issue(&self, key: &str) -> Result<IssueSnapshot, IssueSourceError>;
+    /// The attachment's bytes, or `None` when it is larger than `max_bytes`.
+    async fn attachment(
+        &self,
+        attachment: &JiraAttachment,
+        max_bytes: u64,
+    ) -> Result<Option<Bytes>, IssueSourceError>;
+}
+
+fn classify(key: &str, e: JiraError) -> IssueSourceError {
+    match e {
+        JiraError::NotFound { .. } => IssueSourceError::NotFound(key.to_owned()),
+        e if e.is_retryable() => IssueSourceError::Unavailable(e.to_string()),
+        e => IssueSourceError::Refused(e.to_string()),
+    }
 }
 
 /// Reads issues through the Jira client the case → issue sync writes with, so both directions
@@ -43,10 +59,20 @@ impl JiraIssueSource {
 #[async_trait]
 impl IssueSource for JiraIssueSource {
     async fn issue(&self, key: &str) -> Result<IssueSnapshot, IssueSourceError> {
-        self.jira.issue_detail(key).await.map_err(|e| match e {
-            JiraError::NotFound { .. } => IssueSourceError::NotFound(key.to_owned()),
-            e if e.is_retryable() => IssueSourceError::Unavailable(e.to_string()),
-            e => IssueSourceError::Refused(e.to_string()),
-        })
+        self.jira
+            .issue_detail(key)
+            .await
+            .map_err(|e| classify(key, e))
+    }
+
+    async fn attachment(
+        &self,
+        attachment: &JiraAttachment,
+        max_bytes: u64,
+    ) -> Result<Option<Bytes>, IssueSourceError> {
+        self.jira
+            .download_attachment(attachment, max_bytes)
+            .await
+            .map_err(|e| classify(&format!("attachment {}", attachment.id), e))
     }
 }
