@@ -50,10 +50,28 @@ pub struct CaseUpdate {
     pub description: Option<String>,
 }
 
+/// CreateCase's members. Every value comes from the Jira issue or from configuration: the
+/// service never invents accounts, regions or dates to satisfy a required member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCase {
+    pub title: String,
+    pub description: String,
+    /// `Security Incident` or `Investigation`.
+    pub engagement_type: String,
+    /// `AWS` or `Self`.
+    pub resolver_type: String,
+    pub reported_incident_start: time::OffsetDateTime,
+    pub impacted_accounts: Vec<String>,
+    pub impacted_regions: Vec<String>,
+    pub watchers: Vec<super::Watcher>,
+}
+
 /// Every SIR operation the service uses. Implemented over `aws-sdk-securityir`.
 #[async_trait]
 pub trait SirApi: Send + Sync {
     async fn get_case(&self, id: &CaseId) -> Result<Case, SirError>;
+    /// Returns the new case's id; `client_token` makes retries return the same case.
+    async fn create_case(&self, case: &NewCase, client_token: &str) -> Result<CaseId, SirError>;
     /// One page of at most 25 cases, newest activity first as the service returns them.
     async fn list_cases(&self, next_token: Option<String>) -> Result<CasePage, SirError>;
     /// Every comment of the case, all pages, oldest first.

@@ -11,11 +11,13 @@ use aws_config::SdkConfig;
 use aws_sdk_securityir::{
     Client,
     config::{Builder, Region},
-    types::SelfManagedCaseStatus,
+    types::{
+        AwsRegion, EngagementType, ImpactedAwsRegion, ResolverType, SelfManagedCaseStatus, Watcher,
+    },
 };
 
 use super::{
-    Case, CaseComment, CaseId, CasePage, CaseStatus, CaseUpdate, SirApi, SirError,
+    Case, CaseComment, CaseId, CasePage, CaseStatus, CaseUpdate, NewCase, SirApi, SirError,
     call_metrics::CallMetrics, convert, sdk_error::classify,
 };
 use crate::{
@@ -165,6 +167,58 @@ impl SirApi for SirClient {
             Ok(comments)
         })
         .await
+    }
+
+    async fn create_case(&self, case: &NewCase, client_token: &str) -> Result<CaseId, SirError> {
+        let invalid =
+            |e: aws_sdk_securityir::error::BuildError| SirError::Validation(e.to_string());
+        let watchers = case
+            .watchers
+            .iter()
+            .map(|w| {
+                Watcher::builder()
+                    .email(&w.email)
+                    .set_name(w.name.clone())
+                    .set_job_title(w.job_title.clone())
+                    .build()
+                    .map_err(invalid)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let regions = case
+            .impacted_regions
+            .iter()
+            .map(|r| {
+                ImpactedAwsRegion::builder()
+                    .region(AwsRegion::from(r.as_str()))
+                    .build()
+                    .map_err(invalid)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let started = aws_sdk_securityir::primitives::DateTime::from_millis(
+            (case.reported_incident_start.unix_timestamp_nanos() / 1_000_000) as i64,
+        );
+        let id = self
+            .call("CreateCase", None, async {
+                let out = self
+                    .client
+                    .create_case()
+                    .client_token(client_token)
+                    .title(&case.title)
+                    .description(&case.description)
+                    .engagement_type(EngagementType::from(case.engagement_type.as_str()))
+                    .resolver_type(ResolverType::from(case.resolver_type.as_str()))
+                    .reported_incident_start_date(started)
+                    .set_impacted_accounts(Some(case.impacted_accounts.clone()))
+                    .set_watchers(Some(watchers))
+                    .set_impacted_aws_regions((!regions.is_empty()).then_some(regions))
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                Ok(out.case_id)
+            })
+            .await?;
+        CaseId::parse(&id)
+            .map_err(|_| SirError::Validation(format!("CreateCase answered a case id `{id}`")))
     }
 
     async fn update_case(&self, id: &CaseId, update: &CaseUpdate) -> Result<(), SirError> {

@@ -14,7 +14,7 @@ pub mod poller;
 mod sdk_error;
 pub mod watermark;
 
-pub use api::{CasePage, CaseUpdate, SirApi, SirError};
+pub use api::{CasePage, CaseUpdate, NewCase, SirApi, SirError};
 pub use client::{PAGE_SIZE, SirClient};
 pub use model::{
     Case, CaseAttachment, CaseComment, CaseId, CaseStatus, CaseSummary, ClosureCode, InvalidCaseId,

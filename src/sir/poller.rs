@@ -314,7 +314,7 @@ mod tests {
     use super::*;
     use crate::{
         db::Db,
-        sir::{Case, CaseComment, CaseId, CasePage, CaseStatus, CaseUpdate},
+        sir::{Case, CaseComment, CaseId, CasePage, CaseStatus, CaseUpdate, NewCase},
         store::SqliteStore,
     };
 
@@ -341,6 +341,9 @@ mod tests {
         }
         async fn get_case(&self, _: &CaseId) -> Result<Case, SirError> {
             unimplemented!("the poller never calls GetCase")
+        }
+        async fn create_case(&self, _: &NewCase, _: &str) -> Result<CaseId, SirError> {
+            unimplemented!()
         }
         async fn list_comments(&self, _: &CaseId) -> Result<Vec<CaseComment>, SirError> {
             unimplemented!()

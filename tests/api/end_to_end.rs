@@ -22,10 +22,19 @@ struct Deployment {
     jira: JiraEmulator,
     sir: EmulatorHandle,
     app: TestApp,
+    _config_dir: tempfile::TempDir,
 }
 
 impl Deployment {
     async fn start() -> Deployment {
+        Self::start_with_mappings("").await
+    }
+
+    /// With `mappings` as the Jira mappings file.
+    async fn start_with_mappings(mappings: &str) -> Deployment {
+        let config_dir = tempfile::tempdir().unwrap();
+        let mappings_file = config_dir.path().join("mappings.toml");
+        std::fs::write(&mappings_file, mappings).unwrap();
         let jira = JiraEmulator::start(JiraConfig::default()).await.unwrap();
         let sir = SirEmulator::start(SirConfig::default()).await.unwrap();
         let base = jira.base_url().to_owned();
@@ -56,13 +65,19 @@ impl Deployment {
                 s.sir_enabled = Some(true);
                 s.sir_endpoint_url = Some(endpoint);
                 s.sir_poll_interval_secs = Some(1);
+                s.jira_mappings_file = Some(mappings_file);
             },
             sdk,
         )
         .await;
         jira.webhooks()
             .set_target(&app.url("/webhooks/jira"), Some(SECRET_NEW));
-        Deployment { jira, sir, app }
+        Deployment {
+            jira,
+            sir,
+            app,
+            _config_dir: config_dir,
+        }
     }
 
     /// Waits until the system is at rest: Jira has delivered every webhook, the queue holds
@@ -279,4 +294,95 @@ async fn a_case_and_its_jira_issue_stay_in_step_both_ways_without_echoes() {
     );
     assert_eq!(d.jira_writes(), Vec::<String>::new());
     assert_eq!(d.jira.comments(&key).len(), 2);
+}
+
+/// Case creation from Jira, opted into by a label: one case per issue, made of the issue's text
+/// and the configured members; the issue is linked to it without its text being rewritten.
+#[tokio::test]
+async fn an_issue_that_opts_in_opens_one_case_and_keeps_its_text() {
+    let d = Deployment::start_with_mappings(
+        r#"
+[issue_to_case.create_cases]
+labels = ["sir-case"]
+engagement_type = "Security Incident"
+resolver_type = "Self"
+impacted_accounts = ["123456789012"]
+impacted_regions = ["eu-west-1"]
+watchers = [{ email = "secops@example.com", name = "SecOps on call" }]
+"#,
+    )
+    .await;
+    let dana = d.jira.as_human();
+    let plain = dana
+        .create_issue(
+            "SEC",
+            "Task",
+            "Printer jammed",
+            Some("Not a security matter"),
+        )
+        .unwrap();
+    let issue = dana
+        .create_issue(
+            "SEC",
+            "Task",
+            "Suspicious console logins",
+            Some("Root logins from 198.51.100.23 at 03:00"),
+        )
+        .unwrap();
+    dana.add_label(&issue.key, "sir-case").unwrap();
+    assert!(
+        eventually(WAIT, || async {
+            d.app
+                .store
+                .mapping_by_issue(&issue.key)
+                .await
+                .unwrap()
+                .is_some()
+        })
+        .await,
+        "the labelled issue opened a case"
+    );
+    d.settle().await;
+    let cases = d.sir.cases();
+    assert_eq!(cases.len(), 1, "one case, none for the unlabelled issue");
+    let case = &cases[0];
+    assert_eq!(case.title, "Suspicious console logins");
+    assert_eq!(case.description, "Root logins from 198.51.100.23 at 03:00");
+    assert_eq!(case.impacted_accounts, ["123456789012"]);
+    assert_eq!(case.watchers[0].email, "secops@example.com");
+    assert!(
+        d.app
+            .store
+            .mapping_by_issue(&plain.key)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Linked (label and property) without its text rewritten.
+    let linked = d.jira.issue(&issue.key).unwrap();
+    assert!(
+        linked.labels.contains(&format!("aws-sir-{}", case.case_id)),
+        "{:?}",
+        linked.labels
+    );
+    assert_eq!(linked.summary, "Suspicious console logins");
+    let description = linked.description.unwrap().to_adf();
+    assert_eq!(
+        sir_jira_bridge::event::adf::to_text(&description).trim(),
+        "Root logins from 198.51.100.23 at 03:00"
+    );
+
+    // Later changes update that case; no second case.
+    d.reset_logs();
+    dana.edit_summary(&issue.key, "Suspicious root console logins")
+        .unwrap();
+    assert!(
+        eventually(WAIT, || async {
+            d.sir.cases()[0].title == "Suspicious root console logins"
+        })
+        .await
+    );
+    d.settle().await;
+    assert_eq!(d.sir.cases().len(), 1);
+    assert_eq!(d.sir_writes(), vec![Operation::UpdateCase]);
 }

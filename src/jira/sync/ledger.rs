@@ -32,6 +32,11 @@ pub struct IssueLedger {
     /// The issue property tagging the issue with its case was written.
     #[serde(default)]
     pub tagged: bool,
+    /// The issue was opened in Jira and its case made from it: the next sync takes the case's
+    /// summary and description as already written (people's Jira formatting stays), and writes
+    /// them only when the case changes them later.
+    #[serde(default)]
+    pub adopt_text: bool,
 }
 
 impl IssueLedger {

@@ -238,6 +238,13 @@ impl CaseToIssue {
         let summary = description::summary(&case.title);
         let doc = description::description(case, region);
         let doc_hash = ledger::hash_json(&doc);
+        if ledger.adopt_text {
+            ledger.summary = Some(summary.clone());
+            ledger.description_hash = Some(doc_hash.clone());
+            ledger.description_text = Some(crate::event::adf::to_text(&doc));
+            ledger.adopt_text = false;
+            ledger.save(self.store.as_ref(), key).await?;
+        }
         let mut edit = IssueEdit::default();
         if ledger.summary.as_deref() != Some(summary.as_str()) {
             edit.summary = Some(summary.clone());

@@ -52,6 +52,122 @@ pub struct IssueToCaseConfig {
     pub closure_code_map: BTreeMap<String, ClosureCode>,
     /// The closure code for a resolution not in `closure_code_map` (or none).
     pub default_closure_code: ClosureCode,
+    /// Opening SIR cases for Jira issues that opt in; absent: Jira never creates cases.
+    pub create_cases: Option<CreateCases>,
+}
+
+/// Which Jira issues open a SIR case, and the case members a Jira issue cannot supply. Every
+/// value is the operator's: nothing is made up to satisfy CreateCase.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(try_from = "CreateCasesTable")]
+pub struct CreateCases {
+    /// An issue carrying any of these labels opts in (labels compare exactly, as in Jira).
+    pub labels: Vec<String>,
+    /// An issue of any of these types opts in (names compare case-insensitively).
+    pub issue_types: Vec<String>,
+    pub engagement_type: String,
+    pub resolver_type: String,
+    pub impacted_accounts: Vec<String>,
+    pub impacted_regions: Vec<String>,
+    pub watchers: Vec<crate::sir::Watcher>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateCasesTable {
+    #[serde(default)]
+    labels: Vec<String>,
+    #[serde(default)]
+    issue_types: Vec<String>,
+    engagement_type: String,
+    resolver_type: String,
+    impacted_accounts: Vec<String>,
+    #[serde(default)]
+    impacted_regions: Vec<String>,
+    watchers: Vec<WatcherTable>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WatcherTable {
+    email: String,
+    name: Option<String>,
+    job_title: Option<String>,
+}
+
+impl TryFrom<CreateCasesTable> for CreateCases {
+    type Error = String;
+    fn try_from(t: CreateCasesTable) -> Result<Self, Self::Error> {
+        if t.labels.is_empty() && t.issue_types.is_empty() {
+            return Err(
+                "`create_cases` needs `labels` or `issue_types`: which issues open a case".into(),
+            );
+        }
+        let engagement_type = match t.engagement_type.trim() {
+            "Security Incident" | "Investigation" => t.engagement_type.trim().to_owned(),
+            other => {
+                return Err(format!(
+                    "`create_cases.engagement_type`: `{other}` is not `Security Incident` or `Investigation`"
+                ));
+            }
+        };
+        let resolver_type = match t.resolver_type.trim() {
+            "AWS" | "Self" => t.resolver_type.trim().to_owned(),
+            other => {
+                return Err(format!(
+                    "`create_cases.resolver_type`: `{other}` is not `AWS` or `Self`"
+                ));
+            }
+        };
+        if t.impacted_accounts.is_empty() {
+            return Err("`create_cases.impacted_accounts`: at least one AWS account id".into());
+        }
+        for a in &t.impacted_accounts {
+            if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(format!(
+                    "`create_cases.impacted_accounts`: `{a}` is not a 12-digit AWS account id"
+                ));
+            }
+        }
+        if t.watchers.is_empty() {
+            return Err("`create_cases.watchers`: at least one watcher (email)".into());
+        }
+        let mut watchers = Vec::with_capacity(t.watchers.len());
+        for w in t.watchers {
+            let email = w.email.trim();
+            if !email.contains('@') || email.len() < 3 {
+                return Err(format!(
+                    "`create_cases.watchers`: `{email}` is not an email address"
+                ));
+            }
+            watchers.push(crate::sir::Watcher {
+                email: email.to_owned(),
+                name: w.name,
+                job_title: w.job_title,
+            });
+        }
+        Ok(CreateCases {
+            labels: t.labels,
+            issue_types: t.issue_types,
+            engagement_type,
+            resolver_type,
+            impacted_accounts: t.impacted_accounts,
+            impacted_regions: t.impacted_regions,
+            watchers,
+        })
+    }
+}
+
+impl CreateCases {
+    /// Whether an issue with these labels and this type opens a case.
+    pub fn opts_in(&self, labels: &[String], issue_type: Option<&str>) -> bool {
+        labels.iter().any(|l| self.labels.contains(l))
+            || issue_type.is_some_and(|t| {
+                self.issue_types
+                    .iter()
+                    .any(|wanted| wanted.eq_ignore_ascii_case(t.trim()))
+            })
+    }
 }
 
 impl Default for IssueToCaseConfig {
@@ -97,6 +213,7 @@ impl Default for IssueToCaseConfig {
                 .collect(),
             closure_code_map: closure_code_map.map(|(k, v)| (k.to_owned(), v)).into(),
             default_closure_code: ClosureCode::InvestigationCompleted,
+            create_cases: None,
         }
     }
 }
@@ -179,6 +296,54 @@ mod tests {
             c.closure_code_for(None),
             ClosureCode::InvestigationCompleted
         );
+    }
+
+    #[test]
+    fn case_creation_is_opt_in_and_takes_real_values_only() {
+        let c = IssueToCaseConfig::from_mappings_toml(
+            r#"
+            [issue_to_case.create_cases]
+            labels = ["sir-case"]
+            issue_types = ["Security Incident"]
+            engagement_type = "Security Incident"
+            resolver_type = "Self"
+            impacted_accounts = ["123456789012"]
+            watchers = [{ email = "secops@example.com", name = "SecOps" }]
+            "#,
+        )
+        .unwrap();
+        let create = c.create_cases.unwrap();
+        assert!(create.opts_in(&["sir-case".into()], Some("Task")));
+        assert!(create.opts_in(&[], Some("security incident")));
+        assert!(!create.opts_in(&["Sir-Case".into()], Some("Task")));
+        assert!(IssueToCaseConfig::default().create_cases.is_none());
+
+        for (bad, says) in [
+            ("labels = []\n", "needs `labels` or `issue_types`"),
+            ("impacted_accounts = [\"12345\"]\n", "12-digit"),
+            ("engagement_type = \"Incident\"\n", "engagement_type"),
+            ("resolver_type = \"Someone\"\n", "resolver_type"),
+            ("watchers = []\n", "at least one watcher"),
+        ] {
+            let mut table = vec![
+                ("labels", "labels = [\"sir-case\"]\n"),
+                ("engagement_type", "engagement_type = \"Investigation\"\n"),
+                ("resolver_type", "resolver_type = \"AWS\"\n"),
+                (
+                    "impacted_accounts",
+                    "impacted_accounts = [\"123456789012\"]\n",
+                ),
+                ("watchers", "watchers = [{ email = \"a@example.com\" }]\n"),
+            ];
+            let key = bad.split(' ').next().unwrap();
+            table.retain(|(k, _)| *k != key);
+            let text: String = std::iter::once("[issue_to_case.create_cases]\n")
+                .chain(table.iter().map(|(_, line)| *line))
+                .chain(std::iter::once(bad))
+                .collect();
+            let e = IssueToCaseConfig::from_mappings_toml(&text).unwrap_err();
+            assert!(e.to_string().contains(says), "{text}: {e}");
+        }
     }
 
     #[test]

@@ -13,12 +13,14 @@
 //!   [`attachments`]).
 //!
 //! Changes made by the integration's own Jira account are echoes and write nothing. Issues
-//! without a mapping are ignored: creating SIR cases from Jira is not implemented (a case needs
-//! real impacted accounts, regions and dates that a Jira issue does not carry).
+//! without a mapping are ignored unless `create_cases` is configured and the issue opts in by a
+//! label or its type (see [`create`]): a case needs real accounts and watchers that a Jira
+//! issue does not carry, so they come from configuration, never from placeholders.
 
 pub mod attachments;
 pub mod comments;
 pub mod config;
+pub mod create;
 pub mod ledger;
 pub mod source;
 pub mod status;
@@ -28,7 +30,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-pub use config::{IssueToCaseConfig, StatusTarget};
+pub use config::{CreateCases, IssueToCaseConfig, StatusTarget};
 pub use source::{IssueSnapshot, IssueSource, IssueSourceError, JiraIssueSource};
 
 use crate::{
@@ -233,7 +235,7 @@ impl IssueToCaseSync {
     async fn issue_changed(&self, e: &IssueEvent) -> Result<(), SyncError> {
         let key = &e.issue.key;
         let Some(case_id) = self.case_for(key).await? else {
-            return Ok(());
+            return self.create_for(e).await;
         };
         let attachment_added = e
             .changes
@@ -278,6 +280,26 @@ impl IssueToCaseSync {
             attachments,
         };
         self.apply_issue(key, &case_id, wanted).await
+    }
+
+    /// An issue without a case: opens one when the issue opts in, then applies its status.
+    async fn create_for(&self, e: &IssueEvent) -> Result<(), SyncError> {
+        if self.config.create_cases.is_none() {
+            tracing::debug!(issue_key = %e.issue.key, "issue mapped to no SIR case: ignored");
+            return Ok(());
+        }
+        let issue = if e.complete {
+            e.issue.clone()
+        } else {
+            self.fetch(&e.issue.key).await?.issue
+        };
+        match self.maybe_create(&issue, e.occurred_at).await? {
+            Some(case_id) => {
+                let wanted = Self::created_wanted(&issue, e.occurred_at);
+                self.apply_issue(&issue.key, &case_id, wanted).await
+            }
+            None => Ok(()),
+        }
     }
 
     async fn apply_issue(
