@@ -675,11 +675,6 @@ fn log_sir_settings(config: &Config) {
         integration_principal = sir.integration_principal.as_deref().unwrap_or(""),
         "SIR configured"
     );
-    if sir.integration_principal.is_none() {
-        tracing::warn!(
-            "no sir_integration_principal configured: the integration cannot recognise its own SIR changes"
-        );
-    }
 }
 
 /// Purges finished events past retention and expired dedupe keys and leases.

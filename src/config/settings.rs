@@ -253,7 +253,9 @@ pub struct Settings {
     pub sir_endpoint_url: Option<String>,
 
     /// The integration's own principal as SIR shows it in createdBy/updatedBy (account id or
-    /// ARN): changes made by it are the integration's own [default: none].
+    /// ARN), for the start-up log and diagnostics. Echo suppression does not depend on it: SIR
+    /// may show only the account id, shared with the people working the case, so the syncs
+    /// recognise their own writes by ledger, links and comment tags [default: none].
     #[arg(long, global = true, env = "SIR_JIRA_SIR_INTEGRATION_PRINCIPAL")]
     pub sir_integration_principal: Option<String>,
 
