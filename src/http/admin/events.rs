@@ -151,11 +151,5 @@ pub async fn list(
             limit,
         })
         .await?;
-    let next = (items.len() == limit)
-        .then(|| items.last().map(|e| e.seq.to_string()))
-        .flatten();
-    Ok(Json(Page {
-        items: items.into_iter().map(Into::into).collect(),
-        next,
-    }))
+    Ok(Json(Page::of(items, limit, |e| e.seq.to_string())))
 }

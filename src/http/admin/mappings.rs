@@ -54,13 +54,7 @@ pub async fn list(
     let limit = page_size(q.limit)?;
     let after = q.after.as_deref().map(case_id).transpose()?;
     let items = state.store.list_mappings(after, limit).await?;
-    let next = (items.len() == limit)
-        .then(|| items.last().map(|m| m.case_id.clone()))
-        .flatten();
-    Ok(Json(Page {
-        items: items.into_iter().map(Into::into).collect(),
-        next,
-    }))
+    Ok(Json(Page::of(items, limit, |m| m.case_id.clone())))
 }
 
 /// The mapping of one SIR case.

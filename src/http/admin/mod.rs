@@ -58,6 +58,23 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// A page of `limit` rows read from the store: full, there may be more after its last row,
+    /// whose cursor `cursor_of` gives; short, it is the last.
+    pub fn of<S>(rows: Vec<S>, limit: usize, cursor_of: impl Fn(&S) -> String) -> Page<T>
+    where
+        T: From<S>,
+    {
+        let next = (rows.len() == limit)
+            .then(|| rows.last().map(&cursor_of))
+            .flatten();
+        Page {
+            items: rows.into_iter().map(T::from).collect(),
+            next,
+        }
+    }
+}
+
 /// A case id as SIR writes it: 10 to 32 digits.
 pub fn case_id(value: &str) -> Result<&str, ApiError> {
     if (10..=32).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) {
