@@ -44,13 +44,18 @@ async fn emulator_deliveries_are_accepted_and_normalized_by_the_gateway() {
         6,
         "created, status, 2 × comment created, 2 × comment edited"
     );
+    // Jira announces each comment revision twice (comment_* and jira:issue_updated): the
+    // second announcement is acknowledged as a duplicate of the first.
+    let mut first_answers = Vec::new();
     for d in &deliveries {
         let statuses: Vec<_> = d.attempts.iter().map(|a| a.outcome.clone()).collect();
-        assert!(
-            matches!(statuses[0], AttemptOutcome::Status(202)),
-            "{} was not accepted: {statuses:?}",
-            d.event
-        );
+        match statuses[0] {
+            AttemptOutcome::Status(202) => first_answers.push(202),
+            AttemptOutcome::Status(200) if d.json()["comment"].is_object() => {
+                first_answers.push(200)
+            }
+            _ => panic!("{} was not accepted: {statuses:?}", d.event),
+        }
         if d.duplicated {
             assert_eq!(
                 statuses[1],
@@ -68,7 +73,9 @@ async fn emulator_deliveries_are_accepted_and_normalized_by_the_gateway() {
         })
         .await
         .unwrap();
-    assert_eq!(events.len(), 6, "duplicates are not queued twice");
+    first_answers.sort();
+    assert_eq!(first_answers, [200, 200, 202, 202, 202, 202]);
+    assert_eq!(events.len(), 4, "duplicates are not queued twice");
     let human_id = jira.human_account().account_id;
     let mut kinds = Vec::new();
     for queued in events {
@@ -108,15 +115,5 @@ async fn emulator_deliveries_are_accepted_and_normalized_by_the_gateway() {
         }
     }
     kinds.sort();
-    assert_eq!(
-        kinds,
-        [
-            "comment",
-            "comment",
-            "comment edited",
-            "comment edited",
-            "created",
-            "updated"
-        ]
-    );
+    assert_eq!(kinds, ["comment", "comment edited", "created", "updated"]);
 }

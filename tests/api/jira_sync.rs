@@ -1039,8 +1039,16 @@ async fn our_own_writes_come_back_as_echoes_and_cause_no_writes() {
             d.event
         );
     }
-    // The gateway took the deliveries in (and, with no issue → case sync yet, logged them).
-    let accepted = deliveries.len() as u64;
+    // The gateway took the deliveries in, one event per change (a comment's two
+    // announcements are one), and the issue → case sync found them all to be echoes.
+    let accepted = deliveries
+        .iter()
+        .map(|d| {
+            let event = sir_jira_bridge::event::jira::from_webhook(&d.body).unwrap();
+            event.change_key().unwrap_or_else(|| d.identifier.clone())
+        })
+        .collect::<std::collections::HashSet<_>>()
+        .len() as u64;
     assert!(settled(&app, 1 + accepted).await, "{:?}", app.stats().await);
 
     // SIR's own "case updated" for the integration's write, or a poller pass: nothing to write.
