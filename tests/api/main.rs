@@ -10,6 +10,7 @@ mod issue_to_case;
 mod jira_emulator;
 mod jira_sync;
 mod jira_webhook;
+mod onboard;
 mod process;
 mod queue;
 mod reliability;
