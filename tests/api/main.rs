@@ -23,3 +23,4 @@ mod sir_poller;
 mod sns;
 mod sqs;
 mod store_contract;
+mod user_guide;
