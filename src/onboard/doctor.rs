@@ -950,10 +950,7 @@ impl<E: fmt::Display> fmt::Display for Timed<E> {
 }
 
 /// The SDK error's own message (its Display is only "service error").
-fn sdk_message<E: fmt::Display>(e: &Timed<E>) -> String
-where
-    E: std::error::Error,
-{
+fn sdk_message<E: std::error::Error>(e: &Timed<E>) -> String {
     match e {
         Timed::Failed(inner) => {
             let mut message = inner.to_string();
