@@ -1,11 +1,13 @@
-//! The command line: `serve`, and the helpers a newcomer needs to try it.
+//! The command line: `serve`, and the helpers a newcomer needs to try it, set it up and
+//! diagnose it.
 
-use std::time::Duration;
+use std::{process::ExitCode, time::Duration};
 
 use clap::{Parser, Subcommand};
 
 use crate::{
     config::{Config, Settings},
+    onboard::{self, Doctor, DoctorReport, SetupOptions},
     startup::{Application, shutdown_signal},
     verify::jira::sign,
 };
@@ -49,12 +51,50 @@ pub enum Command {
         #[arg(long)]
         restart: bool,
     },
+    /// Set up a peer for the gateway; `setup jira` registers the admin webhook.
+    Setup {
+        #[command(subcommand)]
+        target: SetupTarget,
+    },
+    /// Check every link (configuration, Jira, SIR, store, bus, SNS) and print one line each,
+    /// with the fix when it fails. Changes nothing. Exits 1 when a check fails.
+    Doctor {
+        /// Print the report as JSON (the shape of `GET /v1/doctor`).
+        #[arg(long)]
+        json: bool,
+        /// Seconds each check may take.
+        #[arg(long, default_value_t = 10)]
+        timeout_secs: u64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SetupTarget {
+    /// Register the Jira admin webhook that sends the configured projects' issue and comment
+    /// events to public_url, signed with the first webhook secret; updates its own webhook on
+    /// a second run instead of adding one. Without Jira admin rights, prints the manual steps
+    /// (and exits 2).
+    Jira {
+        /// Show what would change; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Name of the webhook in Jira; also how it is found again when public_url changes.
+        #[arg(long, default_value = onboard::DEFAULT_WEBHOOK_NAME)]
+        name: String,
+        /// Send the secret again even if nothing else changed (after rotating
+        /// jira_webhook_secrets: Jira never shows the secret, so a change cannot be seen).
+        #[arg(long)]
+        update_secret: bool,
+    },
 }
 
 /// Sample delivery sent by `send-test-webhook`: a Jira "issue created" admin webhook.
 const SAMPLE_WEBHOOK: &str = include_str!("../tests/fixtures/jira/issue_created.json");
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Doctor { json, timeout_secs } = cli.command {
+        return doctor(cli.settings, json, Duration::from_secs(timeout_secs)).await;
+    }
     let mut config = Config::load(cli.settings)?;
     match cli.command {
         Command::Serve => {
@@ -112,6 +152,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
         Command::Backfill { restart } => backfill(config, restart).await?,
+        Command::Setup {
+            target:
+                SetupTarget::Jira {
+                    dry_run,
+                    name,
+                    update_secret,
+                },
+        } => {
+            let options = SetupOptions {
+                name,
+                dry_run,
+                update_secret,
+            };
+            return setup_jira(config, options).await;
+        }
+        Command::Doctor { .. } => unreachable!("handled before the configuration is loaded"),
         Command::EventSchema => {
             println!(
                 "{}",
@@ -119,7 +175,56 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `doctor`: an invalid configuration is a report too (its first line), not an error.
+async fn doctor(settings: Settings, json: bool, timeout: Duration) -> anyhow::Result<ExitCode> {
+    let report = match Config::load(settings) {
+        Err(e) => DoctorReport::invalid_config(&e.to_string()),
+        Ok(mut config) => {
+            let sdk = match Doctor::needs_aws(&config) {
+                true => Some(crate::aws::load(&config.aws).await),
+                false => None,
+            };
+            let resolved = config
+                .resolve_secrets(&crate::aws::SecretResolver::new(sdk.as_ref()))
+                .await;
+            match resolved {
+                Err(e) => DoctorReport::invalid_config(&e.to_string()),
+                Ok(()) => Doctor::from_config(config, sdk, timeout).run().await,
+            }
+        }
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{report}");
+    }
+    Ok(match report.ok {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::FAILURE,
+    })
+}
+
+/// `setup jira`: 0 when the webhook is in place, 2 when a person has to register it.
+async fn setup_jira(mut config: Config, options: SetupOptions) -> anyhow::Result<ExitCode> {
+    resolve_secrets(&mut config).await?;
+    if let Some(path) = config.ensure_webhook_secret()? {
+        eprintln!(
+            "note: registering the secret generated into {}: the gateway must use the same \
+             data_dir, or set jira_webhook_secrets for both",
+            path.display()
+        );
+    }
+    let jira = config.jira.as_ref().ok_or(onboard::SetupError::NoJira)?;
+    let client = onboard::jira_client(jira, Duration::from_secs(30))?;
+    let report = onboard::setup_jira(&config, &client, &options).await?;
+    print!("{report}");
+    Ok(match report.is_done() {
+        true => ExitCode::SUCCESS,
+        false => ExitCode::from(2),
+    })
 }
 
 /// `backfill`: the store and bus of the configuration, the SIR client, and a progress bar on

@@ -5,7 +5,7 @@ use sir_jira_bridge::cli::{Cli, run};
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     match run(cli).await {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
             std::process::ExitCode::FAILURE

@@ -19,6 +19,7 @@ use crate::{
     intake::Intake,
     jira::{CaseToIssue, JiraApi, JiraAuth, JiraClient, JiraClientConfig, SyncSettings},
     metrics::Metrics,
+    onboard::{Doctor, doctor},
     peers::PeerHealth,
     sir::{Poller, SirApi, SirClient},
     store::{DynamoStore, SqliteStore, StateStore},
@@ -231,6 +232,13 @@ impl Components {
             peers,
             admin_token: config.admin_token.clone(),
             openapi: Arc::new(serde_json::Value::Null),
+            doctor: Some(Arc::new(Doctor::with_store(
+                config.clone(),
+                sdk.clone(),
+                Ok(store.clone()),
+                queue.clone(),
+                doctor::DEFAULT_TIMEOUT,
+            ))),
         };
 
         let components = Components {

@@ -27,6 +27,7 @@ use crate::{
     domain::TopicArn,
     intake::Intake,
     metrics::Metrics,
+    onboard::Doctor,
     peers::PeerHealth,
     secret::Secret,
     store::StateStore,
@@ -51,6 +52,8 @@ pub struct AppState {
     pub admin_token: Option<Secret>,
     /// The OpenAPI document, generated once from the route table.
     pub openapi: Arc<serde_json::Value>,
+    /// The checks `GET /v1/doctor` runs; `None` where nothing wired them.
+    pub doctor: Option<Arc<Doctor>>,
 }
 
 /// Settings of the Jira route, fixed at start-up.
@@ -97,6 +100,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::resync::case))
         .routes(routes!(admin::resync::issue))
         .routes(routes!(admin::status::status))
+        .routes(routes!(admin::doctor::doctor))
         .route_layer(middleware::from_fn(admin::require_token));
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::healthz))

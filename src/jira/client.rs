@@ -128,6 +128,16 @@ impl JiraClient {
         format!("{}{}{}", self.base, self.api, path)
     }
 
+    /// A request to a path outside the REST API version (`/rest/webhooks/1.0/…`).
+    pub(super) fn site_request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base))
+    }
+
+    /// The base URL, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
     /// A rich-text body in the flavour's format.
     fn rich(&self, doc: &Value) -> Value {
         match self.flavour {
@@ -137,7 +147,7 @@ impl JiraClient {
     }
 
     /// Sends the request `build` makes, waiting out 429/503, and classifies the outcome.
-    async fn send(
+    pub(super) async fn send(
         &self,
         operation: &'static str,
         build: impl Fn() -> RequestBuilder,
@@ -267,7 +277,11 @@ impl JiraClient {
             .inc();
     }
 
-    async fn json(&self, operation: &'static str, response: Response) -> Result<Value, JiraError> {
+    pub(super) async fn json(
+        &self,
+        operation: &'static str,
+        response: Response,
+    ) -> Result<Value, JiraError> {
         response
             .json::<Value>()
             .await
@@ -277,12 +291,17 @@ impl JiraClient {
             })
     }
 
-    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+    pub(super) fn request(&self, method: Method, path: &str) -> RequestBuilder {
         self.http.request(method, self.url(path))
     }
 
     /// A request with query parameters, encoded here (reqwest's `query` needs a feature).
-    fn request_q(&self, method: Method, path: &str, query: &[(&str, String)]) -> RequestBuilder {
+    pub(super) fn request_q(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+    ) -> RequestBuilder {
         let mut url = self.url(path);
         let encoded: String = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(query)
@@ -341,7 +360,7 @@ async fn error_message(response: Response) -> String {
     }
 }
 
-fn str_at(v: &Value, pointer: &str) -> Option<String> {
+pub(super) fn str_at(v: &Value, pointer: &str) -> Option<String> {
     match v.pointer(pointer)? {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),

@@ -85,6 +85,7 @@ pub fn parts_with(customize: impl FnOnce(&mut Settings), fetcher: Arc<dyn Fetche
         peers: Arc::new(PeerHealth::default()),
         admin_token: None,
         openapi: Arc::new(serde_json::Value::Null),
+        doctor: None,
     };
     Parts {
         state,

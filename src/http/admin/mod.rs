@@ -2,6 +2,7 @@
 //! admin bearer token.
 
 pub mod dead_letters;
+pub mod doctor;
 pub mod events;
 pub mod mappings;
 pub mod resync;

@@ -15,6 +15,8 @@ pub struct Project {
     pub name: String,
     pub issue_type_ids: Vec<String>,
     pub workflow: Arc<Workflow>,
+    /// The name the workflow has in the configuration (`workflows.<name>`).
+    pub workflow_name: String,
     pub lead: String,
 }
 
@@ -111,6 +113,7 @@ impl Site {
                 name: p.name.clone(),
                 issue_type_ids,
                 workflow,
+                workflow_name: p.workflow.clone(),
                 lead: p.lead.clone().unwrap_or_else(|| first_account.clone()),
             });
         }

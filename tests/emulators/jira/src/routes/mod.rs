@@ -34,6 +34,7 @@ mod meta;
 mod properties;
 mod search;
 mod webhooks;
+mod workflows;
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -151,7 +152,12 @@ fn api_routes(mode: Mode, api: ApiVersion) -> Router<App> {
         r = r
             .route("/search/jql", get(search::jql_get).post(search::jql_post))
             .route("/search/approximate-count", post(search::approximate_count))
-            .route("/attachment/content/{id}", get(attachments::content));
+            .route("/attachment/content/{id}", get(attachments::content))
+            .route(
+                "/workflowscheme/project",
+                get(workflows::schemes_for_project),
+            )
+            .route("/workflow/search", get(workflows::search));
     }
     r.layer(Extension(api))
 }

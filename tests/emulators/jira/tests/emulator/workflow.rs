@@ -226,3 +226,65 @@ async fn a_human_walks_the_shortest_path() {
         "only the test's create went through the API"
     );
 }
+
+#[tokio::test]
+async fn administrators_read_the_project_workflow_with_its_transitions() {
+    let (jira, client) = start().await;
+    let schemes = client
+        .get("/rest/api/3/workflowscheme/project?projectId=10000")
+        .await;
+    assert_eq!(schemes.status, 200);
+    let scheme = &schemes.body["values"][0];
+    assert_eq!(scheme["projectIds"], json!(["10000"]));
+    let name = scheme["workflowScheme"]["defaultWorkflow"]
+        .as_str()
+        .unwrap();
+
+    let found = client
+        .get(&format!(
+            "/rest/api/3/workflow/search?workflowName={name}&expand=transitions,statuses"
+        ))
+        .await;
+    assert_eq!(found.status, 200);
+    let wf = &found.body["values"][0];
+    assert_eq!(wf["id"]["name"], name);
+    let transitions = wf["transitions"].as_array().unwrap();
+    let create = &transitions[0];
+    assert_eq!(create["type"], "initial");
+    assert_eq!(create["from"], json!([]));
+    let to_do = wf["statuses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "To Do")
+        .unwrap();
+    assert_eq!(create["to"], to_do["id"]);
+    assert!(
+        transitions
+            .iter()
+            .skip(1)
+            .all(|t| t["type"] == "directed" || t["type"] == "global")
+    );
+    // Without expand, neither list is returned.
+    let bare = client
+        .get(&format!("/rest/api/3/workflow/search?workflowName={name}"))
+        .await;
+    assert!(bare.body["values"][0].get("transitions").is_none());
+
+    let human = client.with_auth(Some(jira.auth_header_for(&jira.human_account().account_id)));
+    assert_eq!(
+        human
+            .get("/rest/api/3/workflowscheme/project?projectId=10000")
+            .await
+            .status,
+        403
+    );
+    assert_eq!(human.get("/rest/api/3/workflow/search").await.status, 403);
+}
+
+#[tokio::test]
+async fn data_center_has_no_workflow_search() {
+    let (_jira, client) = start_with(EmulatorConfig::data_center()).await;
+    let r = client.get("/rest/api/2/workflow/search").await;
+    assert_eq!(r.status, 404);
+}
