@@ -147,3 +147,33 @@ fn every_command_in_the_guide_parses() {
         }
     }
 }
+
+/// The mappings-file examples in the guide and in docs/issue-to-case.md load as written.
+#[test]
+fn the_mappings_file_examples_parse() {
+    let mut checked = 0;
+    for doc in ["docs/user-guide.md", "docs/issue-to-case.md"] {
+        let text = read(doc);
+        let mut block: Option<String> = None;
+        for line in text.lines() {
+            match (&mut block, line.trim_start()) {
+                (None, l) if l.starts_with("```toml") => block = Some(String::new()),
+                (Some(b), l) if l.starts_with("```") => {
+                    let is_mappings = b.contains("[status]") || b.contains("[issue_to_case");
+                    if is_mappings {
+                        sir_jira_bridge::jira::Mappings::parse(b)
+                            .unwrap_or_else(|e| panic!("{doc}: {e}\n{b}"));
+                        checked += 1;
+                    }
+                    block = None;
+                }
+                (Some(b), _) => {
+                    b.push_str(line);
+                    b.push('\n');
+                }
+                (None, _) => {}
+            }
+        }
+    }
+    assert!(checked >= 3, "found {checked} mappings examples");
+}
