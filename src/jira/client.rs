@@ -375,6 +375,17 @@ fn unexpected(operation: &'static str, what: &str) -> JiraError {
     }
 }
 
+/// An issue's `fields.attachment` list.
+fn attachments(issue: &Value) -> Vec<JiraAttachment> {
+    issue
+        .pointer("/fields/attachment")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(attachment)
+        .collect()
+}
+
 fn attachment(v: &Value) -> Option<JiraAttachment> {
     Some(JiraAttachment {
         id: str_at(v, "/id")?,
@@ -516,13 +527,7 @@ impl JiraApi for JiraClient {
                 .filter_map(Value::as_str)
                 .map(str::to_owned)
                 .collect(),
-            attachments: v
-                .pointer("/fields/attachment")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(attachment)
-                .collect(),
+            attachments: attachments(&v),
         })
     }
 
@@ -544,13 +549,7 @@ impl JiraApi for JiraClient {
         Ok(IssueDetail {
             issue,
             resolution: str_at(&v, "/fields/resolution/name"),
-            attachments: v
-                .pointer("/fields/attachment")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(attachment)
-                .collect(),
+            attachments: attachments(&v),
         })
     }
 
