@@ -205,3 +205,17 @@ async fn extend_keeps_the_lease_and_release_does_not_count_an_attempt() {
         .expect("released is due at once");
     assert_eq!(again.attempt, 1);
 }
+
+/// A worker that found the queue empty and has not started waiting yet when an event is
+/// published still wakes at once, not after its poll interval.
+#[tokio::test]
+async fn an_event_published_before_a_worker_waits_wakes_it_at_once() {
+    let f = queue(|_| {});
+    assert!(f.queue.receive(1).await.unwrap().is_empty());
+    f.queue.publish(&[event("SEC-1")]).await.unwrap();
+    let started = std::time::Instant::now();
+    f.queue.wait_for_work(Duration::from_secs(30)).await;
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(5), "waited {waited:?}");
+    assert_eq!(f.queue.receive(1).await.unwrap().len(), 1);
+}
