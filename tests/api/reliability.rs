@@ -10,13 +10,21 @@ use serde_json::{Value, json};
 use sir_emulator::{EmulatorHandle, FaultMode, ThrottleMode};
 use sir_jira_bridge::{
     config::Settings,
-    event::{adf, jira, sir::CaseChange},
+    event::{Event, EventEnvelope, Origin, adf, jira, sir::CaseChange},
     http::router,
+    jira::Flavour,
+    sir::CaseId,
+    sync::issue_to_case::{IssueToCaseConfig, IssueToCaseSync, comments},
     verify::{jira::sign, sns::SnsMessage},
+    worker::EventHandler,
 };
 use tower::ServiceExt;
 
-use crate::{helpers::*, intake::parts, jira_sync::full_case};
+use crate::{
+    helpers::*,
+    intake::parts,
+    jira_sync::{Harness, full_case},
+};
 
 fn signed(body: &[u8], delivery: &str) -> Request<Body> {
     Request::post("/webhooks/jira")
@@ -427,4 +435,58 @@ async fn storms_of_429_and_5xx_from_both_peers_delay_but_drop_nothing() {
         assert_eq!(sir.comments(case).len(), 2);
     }
     assert_eq!(app.stats().await.dead, 0);
+}
+
+/// The window between the issue → case sync creating a case comment for a Jira comment and
+/// recording its link: a case → issue sync of the same case that lists the comments then must
+/// not mirror the copy back to Jira (the two syncs do not share the case lease). Played step by
+/// step through the public pieces, since the window is a few milliseconds wide.
+#[tokio::test]
+async fn a_jira_comments_copy_is_not_mirrored_back_while_its_link_is_unrecorded() {
+    let h = Harness::start(Flavour::Cloud).await;
+    let case_id = full_case(&h.sir, "Window");
+    h.changed(&case_id).await.unwrap();
+    let key = h.issue_key(&case_id).await;
+    let issue_id = h.jira.issue(&key).unwrap().id;
+    let Ok(Event::JiraCommentCreated(comment)) =
+        jira::from_webhook(&jira_comment(&key, &issue_id, "10901", "Copied to SIR"))
+    else {
+        panic!("a comment event")
+    };
+
+    // The issue → case sync's CreateCaseComment has happened; its link is not recorded yet.
+    h.sir_api
+        .create_comment(
+            &CaseId::parse(&case_id).unwrap(),
+            &comments::body(&comment),
+            &comments::client_token("10901"),
+        )
+        .await
+        .unwrap();
+    h.jira.requests().reset();
+    h.changed(&case_id).await.unwrap();
+    assert!(
+        h.jira.comments(&key).is_empty(),
+        "mirrored back: {:#?}",
+        h.writes()
+    );
+
+    // The issue → case sync finishes (its retry gets the same comment back by the token and
+    // records the link); later case syncs still leave it alone.
+    let settings = h.sync.settings();
+    let reverse = IssueToCaseSync::new(
+        IssueToCaseConfig::for_jira(&settings.own_account, &settings.mappings),
+        h.sir_api.clone(),
+        h.store.clone(),
+    );
+    let envelope = EventEnvelope::new(
+        Origin::JiraWebhook,
+        "window-1".into(),
+        Event::JiraCommentCreated(comment),
+    );
+    reverse.handle(&envelope).await.unwrap();
+    assert_eq!(h.sir.comments(&case_id).len(), 1);
+    h.changed(&case_id).await.unwrap();
+    assert!(h.jira.comments(&key).is_empty());
+    assert_eq!(h.writes(), Vec::<String>::new());
 }

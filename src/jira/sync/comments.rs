@@ -14,6 +14,7 @@ use crate::{
     },
     sir::{Case, CaseComment},
     store::Link,
+    sync::issue_to_case::comments::is_copy,
 };
 
 /// The words every mirrored comment starts with, naming its SIR comment id.
@@ -103,6 +104,10 @@ impl CaseToIssue {
                     continue;
                 }
                 Some(l) => l.clone(),
+                // The issue → case sync's copy of a Jira comment whose link it has not recorded
+                // yet (it is between CreateCaseComment and the record): it came from Jira and
+                // must not go back; the record follows.
+                None if is_copy(&c.body, key) => continue,
                 None => {
                     let pending = json!({"state": "pending", "origin": "sir"});
                     if !self

@@ -110,6 +110,16 @@ pub fn tag(issue_key: &str, jira_comment_id: &str) -> String {
     format!("[Jira {issue_key} comment {jira_comment_id}]")
 }
 
+/// Whether a SIR comment body is this sync's copy of a comment on `issue_key` (it starts with
+/// the [`tag`]). The case → issue sync checks it for comments it has no link for: between
+/// CreateCaseComment and [`record`] the copy exists unlinked, and the two syncs do not share the
+/// case lease.
+pub fn is_copy(body: &str, issue_key: &str) -> bool {
+    body.strip_prefix("[Jira ")
+        .and_then(|rest| rest.strip_prefix(issue_key))
+        .is_some_and(|rest| rest.starts_with(" comment "))
+}
+
 /// The SIR comment body: who wrote it in Jira and when, then the text. Built only from the
 /// delivery, so a redelivery produces the same body (the token requires it).
 pub fn body(event: &CommentEvent) -> String {
