@@ -176,6 +176,15 @@ impl EmbeddedQueue {
             .await?)
     }
 
+    /// Wakes every waiting worker, and leaves one permit for a worker that found the queue
+    /// empty but has not started waiting yet: `notify_waiters` alone stores nothing, and that
+    /// worker would sleep out its whole poll interval with an event due. A permit nobody needed
+    /// costs one empty receive.
+    fn wake(&self) {
+        self.notify.notify_waiters();
+        self.notify.notify_one();
+    }
+
     fn backoff(&self, attempt: u32) -> Duration {
         super::backoff(self.config.backoff_base, self.config.backoff_max, attempt)
     }
@@ -206,7 +215,7 @@ impl EventBus for EmbeddedQueue {
                 Ok(())
             })
             .await?;
-        self.notify.notify_waiters();
+        self.wake();
         Ok(())
     }
 
@@ -254,7 +263,7 @@ impl EventBus for EmbeddedQueue {
             .await
             .map_err(BusError::from);
         if matches!(result, Ok(Claim::New)) {
-            self.notify.notify_waiters();
+            self.wake();
         }
         Some(result)
     }

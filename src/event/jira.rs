@@ -150,7 +150,8 @@ pub fn from_automation(body: &[u8]) -> Result<Event, NormalizeError> {
         return Ok(Event::JiraIssueUpdated(issue_event(&value, &value, true)?));
     }
     let issue_id = value
-        .pointer("/automationData/IssueId")
+        .get("automationData")
+        .and_then(|d| d.get("IssueId"))
         .or_else(|| value.get("IssueId"))
         .and_then(Value::as_str);
     if let Some(key) = issue_id {
@@ -204,8 +205,7 @@ fn from_webhook_value(v: &Value) -> Result<Event, NormalizeError> {
 }
 
 fn issue_event(root: &Value, issue: &Value, complete: bool) -> Result<IssueEvent, NormalizeError> {
-    let changes = root
-        .pointer("/changelog/items")
+    let changes = at(root, "/changelog/items")
         .and_then(Value::as_array)
         .map(|items| items.iter().filter_map(field_change).collect())
         .unwrap_or_default();
@@ -213,7 +213,7 @@ fn issue_event(root: &Value, issue: &Value, complete: bool) -> Result<IssueEvent
         issue: issue_from_rest(issue)?,
         actor: root.get("user").and_then(actor),
         changes,
-        changelog_id: root.pointer("/changelog/id").and_then(id_value),
+        changelog_id: at(root, "/changelog/id").and_then(id_value),
         issue_event_type: str_at(root, "/issue_event_type_name").map(str::to_owned),
         occurred_at: root.get("timestamp").and_then(Value::as_i64),
         complete,
@@ -263,9 +263,7 @@ fn comment_event(root: &Value, issue: &Value) -> Result<CommentEvent, NormalizeE
     Ok(CommentEvent {
         issue: IssueRef {
             id: id_at(issue, "/id"),
-            project_key: issue
-                .pointer("/fields/project/key")
-                .and_then(Value::as_str)
+            project_key: str_at(issue, "/fields/project/key")
                 .map(str::to_owned)
                 .or_else(|| ProjectKey::of_issue_key(&key).map(|k| k.to_string())),
             key,
@@ -342,13 +340,28 @@ fn rich_text(v: &Value) -> Option<RichText> {
     }
 }
 
+/// `v.pointer(p)` without its allocations: serde_json unescapes every token into a new
+/// `String` (a sixth of the webhook handler's instructions, docs/benchmarks.md); this module's
+/// pointers are literals that escape nothing, so each token is looked up as it is.
+fn at<'a>(v: &'a Value, pointer: &str) -> Option<&'a Value> {
+    debug_assert!(!pointer.contains('~'), "{pointer}");
+    pointer
+        .strip_prefix('/')?
+        .split('/')
+        .try_fold(v, |v, token| match v {
+            Value::Object(map) => map.get(token),
+            Value::Array(items) => token.parse::<usize>().ok().and_then(|i| items.get(i)),
+            _ => None,
+        })
+}
+
 fn str_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
-    v.pointer(pointer).and_then(Value::as_str)
+    at(v, pointer).and_then(Value::as_str)
 }
 
 /// Jira sends ids as strings, but some payloads carry numbers; accept both.
 fn id_at(v: &Value, pointer: &str) -> Option<String> {
-    v.pointer(pointer).and_then(id_value)
+    at(v, pointer).and_then(id_value)
 }
 
 fn id_value(v: &Value) -> Option<String> {

@@ -12,7 +12,10 @@ use sir_jira_bridge::{
     bus::{BusError, EmbeddedQueue, EventBus, Outgoing, QueueStats},
     config::{Config, Settings},
     db::Db,
-    event::{Event, EventEnvelope, sir::CaseChange},
+    event::{
+        Event, EventEnvelope, Origin,
+        sir::{CaseChange, CaseChanged},
+    },
     metrics::Metrics,
     peers::PeerHealth,
     secret::Secret,
@@ -195,6 +198,20 @@ impl TestApp {
             .unwrap_or(0.0)
     }
 
+    /// Puts a `sir.case.changed` on the bus, as the native-event consumer or the poller does.
+    pub async fn case_changed(&self, case_id: &str, change: CaseChange) {
+        publish_case_change(&self.queue, case_id, change).await;
+    }
+
+    /// Waits until the queue holds nothing unfinished; false on timeout.
+    pub async fn drained(&self, timeout: Duration) -> bool {
+        eventually(timeout, || async {
+            let s = self.stats().await;
+            s.ready + s.leased == 0
+        })
+        .await
+    }
+
     pub async fn stats(&self) -> QueueStats {
         self.queue.stats().await.unwrap()
     }
@@ -217,6 +234,27 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.stop.cancel();
     }
+}
+
+/// Puts a `sir.case.changed` on `queue`, as the native-event consumer or the poller does.
+pub async fn publish_case_change(queue: &EmbeddedQueue, case_id: &str, change: CaseChange) {
+    let envelope = EventEnvelope::new(
+        Origin::SirNative,
+        uuid::Uuid::new_v4().to_string(),
+        Event::SirCaseChanged(CaseChanged {
+            case_id: case_id.into(),
+            change,
+            actor: None,
+            last_updated: None,
+        }),
+    );
+    queue
+        .publish(&[Outgoing {
+            envelope,
+            raw: None,
+        }])
+        .await
+        .unwrap();
 }
 
 /// Asserts the response has `status` and the shared JSON error shape; returns the message.
@@ -268,6 +306,19 @@ pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
         .endpoint_url(endpoint)
         .load()
         .await
+}
+
+/// Settings that connect the service to a Jira emulator (as its integration account, project
+/// SEC) and a SIR emulator, without the poller (tests hand case changes to the bus). Give the
+/// app an SDK from [`sdk_config_for`] the SIR emulator's endpoint.
+pub fn connect_peers(s: &mut Settings, jira: &jira_emulator::JiraEmulator, sir: &EmulatorHandle) {
+    s.jira_url = Some(jira.base_url().to_owned());
+    s.jira_email = Some("sir-bridge@example.com".into());
+    s.jira_api_token = Some(Secret::new("bridge-api-token"));
+    s.jira_project_key = Some("SEC".into());
+    s.sir_enabled = Some(true);
+    s.sir_endpoint_url = Some(sir.endpoint_url());
+    s.sir_poller_enabled = Some(false);
 }
 
 /// SDK configuration pointing at moto.

@@ -246,3 +246,17 @@ async fn events_about_one_issue_are_handed_out_one_at_a_time_in_order() {
     assert_eq!(third.envelope.id, a3.envelope.id);
     assert_eq!(f.queue.stats().await.unwrap().dead, 1);
 }
+
+/// A worker that found the queue empty and has not started waiting yet when an event is
+/// published still wakes at once, not after its poll interval.
+#[tokio::test]
+async fn an_event_published_before_a_worker_waits_wakes_it_at_once() {
+    let f = queue(|_| {});
+    assert!(f.queue.receive(1).await.unwrap().is_empty());
+    f.queue.publish(&[event("SEC-1")]).await.unwrap();
+    let started = std::time::Instant::now();
+    f.queue.wait_for_work(Duration::from_secs(30)).await;
+    let waited = started.elapsed();
+    assert!(waited < Duration::from_secs(5), "waited {waited:?}");
+    assert_eq!(f.queue.receive(1).await.unwrap().len(), 1);
+}

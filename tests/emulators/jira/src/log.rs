@@ -1,8 +1,11 @@
 //! Every API request the emulator served, so tests can count calls ("zero writes").
 
-use std::sync::{
-    Mutex,
-    atomic::{AtomicU64, Ordering},
+use std::{
+    sync::{
+        Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::Instant,
 };
 
 use axum::http::Method;
@@ -17,6 +20,9 @@ pub struct RequestRecord {
     /// Account id of the caller; `None` when authentication failed.
     pub account: Option<String>,
     pub write: bool,
+    /// When the request reached the emulator (before authentication and rate limiting): what
+    /// latency benchmarks measure "the write was issued" by.
+    pub received: Instant,
 }
 
 impl RequestRecord {

@@ -1,7 +1,7 @@
 //! The request log: one record per HTTP request, so tests can count calls (a poll cycle's list
 //! calls, the writes an echo must not cause) instead of guessing from state.
 
-use std::sync::Mutex;
+use std::{sync::Mutex, time::Instant};
 
 use serde::Serialize;
 
@@ -106,6 +106,10 @@ pub struct RequestRecord {
     /// `None` for presigned-URL traffic and unauthenticated requests.
     pub principal: Option<Principal>,
     pub injected: Option<Injected>,
+    /// When the request reached the emulator, on the monotonic clock (`at` is the emulator's
+    /// own clock, in milliseconds, taken when it answered): for latency benchmarks.
+    #[serde(skip)]
+    pub received: Instant,
 }
 
 impl RequestRecord {

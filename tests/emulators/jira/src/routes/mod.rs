@@ -168,6 +168,7 @@ async fn not_found() -> JiraError {
 
 /// Logs, authenticates and rate-limits every REST request.
 async fn gate(AxumState(app): AxumState<App>, mut request: Request, next: Next) -> Response {
+    let received = std::time::Instant::now();
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let query = request.uri().query().map(str::to_owned);
@@ -207,6 +208,7 @@ async fn gate(AxumState(app): AxumState<App>, mut request: Request, next: Next) 
         status: response.status().as_u16(),
         account,
         write,
+        received,
     });
     response
 }

@@ -155,6 +155,7 @@ fn authenticate(app: &Shared, headers: &HeaderMap) -> Result<Principal, ApiError
 }
 
 async fn gate(State(app): App, mut req: Request, next: Next) -> Response {
+    let received = std::time::Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     if path.starts_with("/_emulator/") {
@@ -211,6 +212,7 @@ async fn gate(State(app): App, mut req: Request, next: Next) -> Response {
         error_type,
         principal,
         injected,
+        received,
     });
     response
 }
