@@ -305,11 +305,11 @@ async fn two_consumers_racing_on_one_case_make_one_issue_and_no_duplicate_commen
     assert_eq!(posted.len(), 3, "{posted:#?}");
     let done = "sir_jira_events_processed_total{event_type=\"sir.case.changed\",outcome=\"done\"}";
     let (by_a, by_b) = (a.metric(done).await, b.metric(done).await);
+    // Between them the instances applied every event. The shared queue hands one case's
+    // events to one worker at a time (either instance's), so the race left is the one for the
+    // next event; the syncs' own insert-once guards are raced directly in
+    // `jira_sync::ten_concurrent_case_created_events_make_one_issue`.
     assert_eq!(by_a + by_b, 24.0);
-    assert!(
-        by_a >= 1.0 && by_b >= 1.0,
-        "both consumed: {by_a} and {by_b}"
-    );
 
     // A person's Jira comment, delivered three times to each instance (Jira's retries and a
     // second webhook), while both instances sync the case from SIR events.
@@ -323,7 +323,11 @@ async fn two_consumers_racing_on_one_case_make_one_issue_and_no_duplicate_commen
         deliver_during_sync(&a, &comment, &case_id, 4),
         deliver_during_sync(&b, &comment, &case_id, 5)
     );
-    assert_eq!(statuses, (202, 202, 202, 202, 202, 202));
+    // One comment revision, six deliveries under six identifiers: one event, five duplicates.
+    let (s0, s1, s2, s3, s4, s5) = statuses;
+    let mut statuses = [s0, s1, s2, s3, s4, s5];
+    statuses.sort();
+    assert_eq!(statuses, [200, 200, 200, 200, 200, 202]);
     assert!(
         a.drained(Duration::from_secs(60)).await,
         "{:?}",
