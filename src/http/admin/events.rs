@@ -153,3 +153,46 @@ pub async fn list(
         .await?;
     Ok(Json(Page::of(items, limit, |e| e.seq.to_string())))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::EventType;
+    use crate::event::{
+        Event, SyncCaseRequest, SyncIssueRequest,
+        jira::{CommentEvent, IssueEvent},
+        sir::{CaseChange, CaseChanged},
+    };
+
+    /// The filter's names are the events' own: every event type can be filtered on, by the
+    /// name it is stored under.
+    #[test]
+    fn filter_names_are_the_event_type_names() {
+        let case = CaseChanged {
+            case_id: "1234567890".into(),
+            change: CaseChange::Updated,
+            actor: None,
+            last_updated: None,
+        };
+        let events = [
+            Event::JiraIssueCreated(IssueEvent::default()),
+            Event::JiraIssueUpdated(IssueEvent::default()),
+            Event::JiraIssueDeleted(IssueEvent::default()),
+            Event::JiraCommentCreated(CommentEvent::default()),
+            Event::JiraCommentUpdated(CommentEvent::default()),
+            Event::JiraCommentDeleted(CommentEvent::default()),
+            Event::SirCaseChanged(case),
+            Event::SyncCaseRequested(SyncCaseRequest {
+                case_id: "1234567890".into(),
+            }),
+            Event::SyncIssueRequested(SyncIssueRequest {
+                issue_key: "SEC-1".into(),
+            }),
+        ];
+        for event in events {
+            let name = event.type_name();
+            let filter: EventType = serde_json::from_value(name.into())
+                .unwrap_or_else(|e| panic!("{name} cannot be filtered on: {e}"));
+            assert_eq!(filter.as_str(), name);
+        }
+    }
+}
