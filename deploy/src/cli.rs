@@ -5,6 +5,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+/// The service's own levels: the seed's `error`, `info` and `debug`, and `warn`, `trace`.
+pub use sir_jira_bridge::config::LogLevel;
 use sir_jira_bridge::secret::Secret;
 
 #[derive(Debug, Parser)]
@@ -101,28 +103,6 @@ pub struct JiraArgs {
     /// Delete the stack and the secrets this command stored (the DynamoDB table is kept).
     #[arg(long, conflicts_with_all = ["webhook_secret", "artifact"])]
     pub destroy: bool,
-}
-
-/// The seed's choices (`info`, `debug`, `error`) and the service's other levels.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum LogLevel {
-    Error,
-    Warn,
-    Info,
-    Debug,
-    Trace,
-}
-
-impl LogLevel {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LogLevel::Error => "error",
-            LogLevel::Warn => "warn",
-            LogLevel::Info => "info",
-            LogLevel::Debug => "debug",
-            LogLevel::Trace => "trace",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
