@@ -447,6 +447,20 @@ impl Application {
         self
     }
 
+    /// Serves on a task of its own until [`Served::stop`] (or until the handle is dropped):
+    /// how tests and benchmarks run the service next to themselves.
+    pub fn spawn(self) -> Served {
+        let addr = self.local_addr;
+        let stop = CancellationToken::new();
+        let token = stop.clone();
+        let task = tokio::spawn(self.run_until_stopped(async move { token.cancelled().await }));
+        Served {
+            addr,
+            stop,
+            task: Some(task),
+        }
+    }
+
     /// Serves HTTP and runs the workers until `shutdown` resolves; then stops accepting,
     /// finishes in-flight requests and events (within the grace period), and hands back what
     /// it could not finish.
@@ -683,6 +697,35 @@ fn log_sir_settings(config: &Config) {
         integration_principal = sir.integration_principal.as_deref().unwrap_or(""),
         "SIR configured"
     );
+}
+
+/// An [`Application`] running on its own task ([`Application::spawn`]). Dropping it stops the
+/// service without waiting.
+pub struct Served {
+    addr: SocketAddr,
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<Result<(), StartupError>>>,
+}
+
+impl Served {
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Shuts down gracefully and waits until the service has.
+    pub async fn stop(mut self) -> Result<(), StartupError> {
+        self.stop.cancel();
+        match self.task.take() {
+            Some(task) => task.await.expect("the service task does not panic"),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
 }
 
 /// Purges finished events past retention and expired dedupe keys and leases.

@@ -30,14 +30,13 @@ use sir_jira_bridge::{
     peers::PeerHealth,
     secret::Secret,
     sir::{SirApi, SirClient},
-    startup::Application,
+    startup::{Application, Served},
     store::StateStore,
     verify::jira::sign,
     worker::EventHandler,
 };
 use tempfile::TempDir;
-use tokio::{sync::oneshot, task::JoinHandle};
-use tokio_util::sync::CancellationToken;
+use tokio::sync::oneshot;
 
 pub const SECRET: &str = "bench-webhook-secret-0123456789";
 /// The Jira emulator's human account (a person's changes are not echoes).
@@ -118,8 +117,7 @@ pub struct Stack {
     pub sir_api: Arc<dyn SirApi>,
     pub done: Arc<Completions>,
     pub http: reqwest::Client,
-    stop: CancellationToken,
-    task: Option<JoinHandle<()>>,
+    served: Served,
     _dir: TempDir,
 }
 
@@ -161,16 +159,10 @@ impl Stack {
             inner,
             done: done.clone(),
         }));
-        let addr = app.local_addr();
         let queue = app.queue().expect("the embedded bus");
         let store = app.state().store;
-        let stop = CancellationToken::new();
-        let token = stop.clone();
-        let task = tokio::spawn(async move {
-            app.run_until_stopped(async move { token.cancelled().await })
-                .await
-                .unwrap();
-        });
+        let served = app.spawn();
+        let addr = served.addr();
         Stack {
             jira,
             sir,
@@ -180,8 +172,7 @@ impl Stack {
             sir_api,
             done,
             http: reqwest::Client::new(),
-            stop,
-            task: Some(task),
+            served,
             _dir: dir,
         }
     }
@@ -307,11 +298,8 @@ impl Stack {
         }
     }
 
-    pub async fn stop(mut self) {
-        self.stop.cancel();
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
+    pub async fn stop(self) {
+        let _ = self.served.stop().await;
     }
 }
 

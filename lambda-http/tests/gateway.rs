@@ -13,15 +13,13 @@ use serde_json::Value;
 use sir_jira_bridge::{
     bus::{EmbeddedQueue, EventFilter},
     config::Config,
-    startup::{Application, Components, StartupError, UnsetSecrets},
+    startup::{Application, Components, Served, StartupError, UnsetSecrets},
 };
-use tokio_util::sync::CancellationToken;
 
 /// The long-running gateway on a loopback port.
 struct Container {
-    addr: std::net::SocketAddr,
+    served: Served,
     queue: Arc<EmbeddedQueue>,
-    stop: CancellationToken,
     _dir: tempfile::TempDir,
 }
 
@@ -31,19 +29,10 @@ impl Container {
         let app = Application::build(Config::from_settings(settings(dir.path())).unwrap())
             .await
             .unwrap();
-        let addr = app.local_addr();
         let queue = app.queue().unwrap();
-        let stop = CancellationToken::new();
-        let token = stop.clone();
-        tokio::spawn(async move {
-            app.run_until_stopped(async move { token.cancelled().await })
-                .await
-                .unwrap();
-        });
         Container {
-            addr,
+            served: app.spawn(),
             queue,
-            stop,
             _dir: dir,
         }
     }
@@ -52,7 +41,7 @@ impl Container {
         let client = reqwest::Client::new();
         let mut request = client.request(
             call.method.parse().unwrap(),
-            format!("http://{}{}", self.addr, call.path),
+            format!("http://{}{}", self.served.addr(), call.path),
         );
         for (name, value) in &call.headers {
             request = request.header(name, value);
@@ -72,12 +61,6 @@ impl Container {
             content_type,
             retry_after,
         )
-    }
-}
-
-impl Drop for Container {
-    fn drop(&mut self) {
-        self.stop.cancel();
     }
 }
 

@@ -20,14 +20,12 @@ use sir_jira_bridge::{
     peers::PeerHealth,
     secret::Secret,
     sir::SirClient,
-    startup::Application,
+    startup::{Application, Served},
     store::{SqliteStore, StateStore},
     verify::jira::sign,
     worker::EventHandler,
 };
 use tempfile::TempDir;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
 
 pub const SECRET_OLD: &str = "old-webhook-secret-0123456789";
 pub const SECRET_NEW: &str = "new-webhook-secret-0123456789";
@@ -65,8 +63,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub queue: Arc<EmbeddedQueue>,
     pub store: Arc<dyn StateStore>,
-    stop: CancellationToken,
-    handle: Option<JoinHandle<()>>,
+    served: Served,
     _dir: TempDir,
 }
 
@@ -113,23 +110,15 @@ impl TestApp {
         if let Some(handler) = handler {
             app = app.with_handler(handler);
         }
-        let addr = app.local_addr();
         let queue = app.queue().expect("test apps run the embedded bus");
         let store = app.state().store;
-        let stop = CancellationToken::new();
-        let token = stop.clone();
-        let handle = tokio::spawn(async move {
-            app.run_until_stopped(async move { token.cancelled().await })
-                .await
-                .unwrap();
-        });
+        let served = app.spawn();
         TestApp {
-            addr,
+            addr: served.addr(),
             client: reqwest::Client::new(),
             queue,
             store,
-            stop,
-            handle: Some(handle),
+            served,
             _dir: dir,
         }
     }
@@ -222,17 +211,8 @@ impl TestApp {
         s.ready + s.leased + s.done + s.dead
     }
 
-    pub async fn stop(mut self) {
-        self.stop.cancel();
-        if let Some(h) = self.handle.take() {
-            h.await.unwrap();
-        }
-    }
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.stop.cancel();
+    pub async fn stop(self) {
+        self.served.stop().await.unwrap();
     }
 }
 
@@ -346,8 +326,7 @@ pub async fn dynamo_store(sdk: &aws_config::SdkConfig) -> sir_jira_bridge::store
 pub struct AwsApp {
     pub addr: SocketAddr,
     pub client: reqwest::Client,
-    stop: CancellationToken,
-    handle: Option<JoinHandle<()>>,
+    served: Served,
     _dir: TempDir,
 }
 
@@ -369,19 +348,11 @@ impl AwsApp {
         if let Some(handler) = handler {
             app = app.with_handler(handler);
         }
-        let addr = app.local_addr();
-        let stop = CancellationToken::new();
-        let token = stop.clone();
-        let handle = tokio::spawn(async move {
-            app.run_until_stopped(async move { token.cancelled().await })
-                .await
-                .unwrap();
-        });
+        let served = app.spawn();
         AwsApp {
-            addr,
+            addr: served.addr(),
             client: reqwest::Client::new(),
-            stop,
-            handle: Some(handle),
+            served,
             _dir: dir,
         }
     }
@@ -403,17 +374,8 @@ impl AwsApp {
             .unwrap()
     }
 
-    pub async fn stop(mut self) {
-        self.stop.cancel();
-        if let Some(h) = self.handle.take() {
-            h.await.unwrap();
-        }
-    }
-}
-
-impl Drop for AwsApp {
-    fn drop(&mut self) {
-        self.stop.cancel();
+    pub async fn stop(self) {
+        self.served.stop().await.unwrap();
     }
 }
 
