@@ -12,7 +12,7 @@ use sir_emulator::{
 use sir_jira_bridge::secret::Secret;
 
 use crate::{
-    helpers::{SECRET_NEW, TestApp, eventually},
+    helpers::{SECRET_NEW, TestApp, eventually, sdk_config_as},
     jira_sync::{CLOUD_ACCOUNT, full_case},
 };
 
@@ -41,18 +41,7 @@ impl Deployment {
         let endpoint = sir.endpoint_url();
         // The integration's own credentials, so the emulator's log tells its calls apart from
         // the analyst's.
-        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                sir_emulator::INTEGRATION_ACCESS_KEY_ID,
-                "secret",
-                None,
-                None,
-                "tests",
-            ))
-            .endpoint_url(&endpoint)
-            .load()
-            .await;
+        let sdk = sdk_config_as(&endpoint, sir_emulator::INTEGRATION_ACCESS_KEY_ID).await;
         let app = TestApp::spawn_with_sdk(
             |s| {
                 s.workers = Some(2);

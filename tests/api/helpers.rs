@@ -278,10 +278,19 @@ pub fn moto_endpoint() -> String {
 /// SDK configuration for an endpoint on this machine: fake credentials and a fixed region,
 /// so the SDK never looks for real ones (nor at instance metadata).
 pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
+    sdk_config_as(endpoint, "testing").await
+}
+
+/// [`sdk_config_for`] calling as `access_key_id` (the SIR emulator tells principals apart by it).
+pub async fn sdk_config_as(endpoint: &str, access_key_id: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new("us-east-1"))
         .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-            "testing", "testing", None, None, "tests",
+            access_key_id,
+            "testing",
+            None,
+            None,
+            "tests",
         ))
         .endpoint_url(endpoint)
         .load()
@@ -559,5 +568,17 @@ impl RecordingBus {
 
     pub fn clear(&self) {
         self.events.lock().unwrap().clear();
+    }
+}
+
+/// A handler that keeps every event it is given, in order.
+#[derive(Default)]
+pub struct Recorder(pub std::sync::Mutex<Vec<EventEnvelope>>);
+
+#[async_trait::async_trait]
+impl EventHandler for Recorder {
+    async fn handle(&self, envelope: &EventEnvelope) -> Result<(), sir_jira_bridge::bus::Failure> {
+        self.0.lock().unwrap().push(envelope.clone());
+        Ok(())
     }
 }

@@ -2,26 +2,20 @@
 //! in memory, and delivered through moto's EventBridge → SQS to the container deployment's
 //! consumer, next to the poller's events.
 
-use std::{
-    collections::HashSet,
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
-use async_trait::async_trait;
 use serde_json::json;
 use sir_emulator::{
     CaseStatus as EmuStatus, ClosureCode, EmulatorConfig, EventBridgeTarget, SirEmulator,
 };
 use sir_jira_bridge::{
-    bus::{EventSource, Failure, SqsSource, eventbridge},
+    bus::{EventSource, SqsSource, eventbridge},
     config::{BusKind, ConsumerKind, QueueConfig},
     event::{
-        Event, EventEnvelope, Origin,
+        Event, Origin,
         sir::{CaseChange, Native, from_native},
     },
     metrics::Metrics,
-    worker::EventHandler,
 };
 
 use crate::helpers::*;
@@ -226,17 +220,6 @@ async fn native_events_through_eventbridge_and_sqs_become_case_events_and_others
         .await
         .unwrap();
     assert!(left.messages.unwrap_or_default().is_empty(), "deleted");
-}
-
-#[derive(Default)]
-struct Recorder(Mutex<Vec<EventEnvelope>>);
-
-#[async_trait]
-impl EventHandler for Recorder {
-    async fn handle(&self, envelope: &EventEnvelope) -> Result<(), Failure> {
-        self.0.lock().unwrap().push(envelope.clone());
-        Ok(())
-    }
 }
 
 /// The container deployment: SIR's events and the poller's both reach the workers through

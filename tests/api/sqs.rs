@@ -1,12 +1,8 @@
 //! The SQS consumer against moto: visibility as the lease, deletes on success, backoff and the
 //! queue's redrive policy for retryable failures, store dead letters for permanent ones.
 
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::{sync::Arc, time::Duration};
 
-use async_trait::async_trait;
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::json;
 use sir_jira_bridge::{
@@ -18,7 +14,6 @@ use sir_jira_bridge::{
     db::Db,
     event::{Event, EventEnvelope, Origin, jira},
     store::{SqliteStore, StateStore},
-    worker::EventHandler,
 };
 
 use crate::helpers::*;
@@ -292,17 +287,6 @@ async fn an_oversize_event_arrives_whole_through_eventbridge_and_sqs() {
     }
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].envelope, huge);
-}
-
-#[derive(Default)]
-struct Recorder(Mutex<Vec<EventEnvelope>>);
-
-#[async_trait]
-impl EventHandler for Recorder {
-    async fn handle(&self, envelope: &EventEnvelope) -> Result<(), Failure> {
-        self.0.lock().unwrap().push(envelope.clone());
-        Ok(())
-    }
 }
 
 #[tokio::test]
