@@ -30,30 +30,40 @@ fn human_size(bytes: Option<u64>) -> String {
 impl CaseToIssue {
     pub(super) async fn sync_attachments(&self, case: &Case, key: &str) -> Result<(), SyncError> {
         let group = case.id.as_str();
-        if case.attachments.is_empty() {
-            return Ok(());
-        }
-        // Files the issue → case sync uploaded from this issue: never copied back.
-        let from_jira: std::collections::HashSet<String> = self
-            .store
-            .links(links::JIRA_ATTACHMENT, group)
-            .await?
-            .into_iter()
-            .filter_map(|l| l.value["file_name"].as_str().map(str::to_owned))
-            .collect();
+        // Files the issue → case sync uploaded from this issue, read once, and only when an
+        // attachment not seen before turns up.
+        let mut from_jira: Option<std::collections::HashSet<String>> = None;
         for a in &case.attachments {
             // Only scanned, complete files can be downloaded.
             if a.status.as_deref().is_some_and(|s| s != "Verified") {
                 continue;
             }
-            if from_jira.contains(&a.file_name) {
-                continue;
-            }
-            let link = match self
+            let existing = self
                 .store
                 .link(links::ATTACHMENT, group, &a.attachment_id)
-                .await?
-            {
+                .await?;
+            if existing.is_none() {
+                if from_jira.is_none() {
+                    from_jira = Some(
+                        self.store
+                            .links(links::JIRA_ATTACHMENT, group)
+                            .await?
+                            .into_iter()
+                            .filter_map(|l| l.value["file_name"].as_str().map(str::to_owned))
+                            .collect(),
+                    );
+                }
+                if from_jira.as_ref().is_some_and(|f| f.contains(&a.file_name)) {
+                    // A copy of a Jira attachment: never copied back; recorded so later syncs
+                    // skip it at the first look.
+                    let value = json!({"state": "done", "origin": "jira"});
+                    self.store
+                        .put_link(links::ATTACHMENT, group, &a.attachment_id, &value, None)
+                        .await?;
+                    continue;
+                }
+            }
+            let link = match existing {
                 Some(l) if l.value["state"] == "done" => continue,
                 Some(l) => {
                     let on_issue = self.jira.issue(key).await?.attachments;

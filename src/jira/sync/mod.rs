@@ -39,7 +39,8 @@ pub mod links {
     pub const COMMENT: &str = "comment";
     /// Key: the Jira comment id. Value: `{"sir_comment_id", "origin"}` (the reverse lookup).
     pub const JIRA_COMMENT: &str = "jira-comment";
-    /// Key: the SIR attachment id. Value: `{"state", "jira_attachment_id" | "jira_comment_id"}`.
+    /// Key: the SIR attachment id. Value: `{"state", "jira_attachment_id" | "jira_comment_id"}`,
+    /// or `{"state": "done", "origin": "jira"}` for a file the issue → case sync uploaded.
     pub const ATTACHMENT: &str = "attachment";
     /// Key: the Jira attachment id. Value: `{"state", "file_name", "too_large"?}`: a Jira
     /// attachment the issue → case sync uploaded to the case (this sync never copies a SIR
