@@ -7,8 +7,8 @@
 
 use std::{
     path::{Path, PathBuf},
-    sync::{Arc, Mutex},
-    time::{SystemTime, UNIX_EPOCH},
+    sync::{Arc, Mutex, mpsc as std_mpsc},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
 use rusqlite::{Connection, OpenFlags};
@@ -16,6 +16,12 @@ use tokio::sync::{mpsc, oneshot};
 
 /// Most jobs committed together; bounds the latency one commit adds to the first job.
 const MAX_BATCH: usize = 512;
+/// Least time between two checkpoints (each ends with an fsync of the database file).
+const CHECKPOINT_PAUSE: Duration = Duration::from_millis(100);
+/// WAL size (pages) at which the writer checkpoints inline after all: only when the background
+/// checkpointer could not let the log start over (it never caught up under sustained writes).
+/// Most of the log is already copied by then, so the inline pass is short.
+const BACKSTOP_FRAMES: u32 = 8000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -31,9 +37,49 @@ pub enum DbError {
     Corrupt(String),
 }
 
-type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
-/// Runs on the writer thread; `None` when no transaction could be begun (the job must fail).
-type Job = Box<dyn FnOnce(Option<&Connection>) -> Reply + Send>;
+/// A write waiting for the writer thread. It may run twice: once unguarded in the batch's
+/// transaction and, if a job of that batch failed, once more under its own savepoint after the
+/// batch was rolled back.
+trait WriteJob: Send {
+    /// Runs the job's statements; false when it failed.
+    fn run(&mut self, conn: &Connection, guarded: bool) -> bool;
+    /// Answers the caller once the transaction's fate is known (`Err`: it was not committed).
+    fn finish(self: Box<Self>, transaction: Result<(), String>);
+}
+
+type Job = Box<dyn WriteJob>;
+
+struct Pending<R, F> {
+    f: F,
+    result: Option<Result<R, DbError>>,
+    reply: oneshot::Sender<Result<R, DbError>>,
+}
+
+impl<R, F> WriteJob for Pending<R, F>
+where
+    R: Send,
+    F: Fn(&Connection) -> Result<R, DbError> + Send,
+{
+    fn run(&mut self, conn: &Connection, guarded: bool) -> bool {
+        let result = if guarded {
+            savepoint(conn, &self.f)
+        } else {
+            (self.f)(conn)
+        };
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn finish(self: Box<Self>, transaction: Result<(), String>) {
+        let outcome = match (transaction, self.result) {
+            (Ok(()), Some(result)) => result,
+            (Err(message), _) => Err(DbError::Transaction(message)),
+            (Ok(()), None) => Err(DbError::Transaction("the job did not run".into())),
+        };
+        let _ = self.reply.send(outcome);
+    }
+}
 
 /// Cheap to clone; the writer thread stops when the last clone is dropped.
 #[derive(Clone)]
@@ -64,6 +110,9 @@ impl Db {
             )
             .map_err(open_err)?;
         migrate(&writer).map_err(open_err)?;
+        writer
+            .execute_batch(&format!("PRAGMA wal_autocheckpoint = {BACKSTOP_FRAMES};"))
+            .map_err(open_err)?;
 
         let reader = Connection::open_with_flags(
             path,
@@ -74,14 +123,25 @@ impl Db {
             .execute_batch("PRAGMA busy_timeout = 5000;")
             .map_err(open_err)?;
 
+        let checkpointer = Connection::open(path).map_err(open_err)?;
+        checkpointer
+            .execute_batch("PRAGMA busy_timeout = 5000;")
+            .map_err(open_err)?;
+
+        let spawn_err = |e: std::io::Error| DbError::Open {
+            path: path.to_owned(),
+            message: e.to_string(),
+        };
+        let (committed, commits) = std_mpsc::sync_channel::<()>(1);
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpointer, commits))
+            .map_err(spawn_err)?;
         let (tx, rx) = mpsc::channel::<Job>(4 * MAX_BATCH);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || writer_loop(writer, rx))
-            .map_err(|e| DbError::Open {
-                path: path.to_owned(),
-                message: e.to_string(),
-            })?;
+            .spawn(move || writer_loop(writer, rx, committed))
+            .map_err(spawn_err)?;
         Ok(Db {
             jobs: tx,
             reader: Arc::new(Mutex::new(reader)),
@@ -89,24 +149,17 @@ impl Db {
     }
 
     /// Runs `f` in a write transaction shared with concurrent jobs; returns once committed.
+    /// `f` may run twice (see [`commit_batch`]): it must not consume what it captured.
     pub async fn write<R, F>(&self, f: F) -> Result<R, DbError>
     where
         R: Send + 'static,
-        F: FnOnce(&Connection) -> Result<R, DbError> + Send + 'static,
+        F: Fn(&Connection) -> Result<R, DbError> + Send + 'static,
     {
-        let (tx, rx) = oneshot::channel::<Result<R, DbError>>();
-        let job: Job = Box::new(move |conn| {
-            let result = match conn {
-                Some(conn) => savepoint(conn, f),
-                None => Err(DbError::Transaction("cannot begin a transaction".into())),
-            };
-            Box::new(move |commit: Result<(), String>| {
-                let outcome = match commit {
-                    Ok(()) => result,
-                    Err(message) => Err(DbError::Transaction(format!("commit failed: {message}"))),
-                };
-                let _ = tx.send(outcome);
-            })
+        let (reply, rx) = oneshot::channel::<Result<R, DbError>>();
+        let job: Job = Box::new(Pending {
+            f,
+            result: None,
+            reply,
         });
         self.jobs.send(job).await.map_err(|_| DbError::Closed)?;
         rx.await.map_err(|_| DbError::Closed)?
@@ -145,28 +198,77 @@ fn savepoint<R>(
     }
 }
 
-fn writer_loop(conn: Connection, mut jobs: mpsc::Receiver<Job>) {
-    let mut replies: Vec<Reply> = Vec::with_capacity(MAX_BATCH);
+fn writer_loop(
+    conn: Connection,
+    mut jobs: mpsc::Receiver<Job>,
+    committed: std_mpsc::SyncSender<()>,
+) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = jobs.blocking_recv() {
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
-            tracing::error!(error = %e, "cannot begin a transaction");
-            first(None)(Err(e.to_string()));
-            continue;
+        let transaction = commit_batch(&conn, first, &mut jobs, &mut batch);
+        if let Err(e) = &transaction {
+            tracing::error!(error = %e, jobs = batch.len(), "sqlite transaction failed");
         }
-        replies.push(first(Some(&conn)));
-        while replies.len() < MAX_BATCH {
-            match jobs.try_recv() {
-                Ok(job) => replies.push(job(Some(&conn))),
-                Err(_) => break,
+        for job in batch.drain(..) {
+            job.finish(transaction.clone());
+        }
+        // Full means a pass is already due; it will include this commit.
+        let _ = committed.try_send(());
+    }
+}
+
+/// Runs `first` and every job that arrives meanwhile (up to [`MAX_BATCH`]) in one transaction
+/// and commits it. Jobs run unguarded: a savepoint per job made SQLite copy every page the job
+/// touched, a quarter of its cost (docs/benchmarks.md). When one fails, the transaction is
+/// rolled back and the batch runs again with a savepoint per job, so that failure stays the
+/// job's own and the others commit.
+fn commit_batch(
+    conn: &Connection,
+    first: Job,
+    jobs: &mut mpsc::Receiver<Job>,
+    batch: &mut Vec<Job>,
+) -> Result<(), String> {
+    let begin = || {
+        conn.execute_batch("BEGIN IMMEDIATE")
+            .map_err(|e| format!("cannot begin a transaction: {e}"))
+    };
+    batch.push(first);
+    begin()?;
+    let mut failed = !batch[0].run(conn, false);
+    while !failed && batch.len() < MAX_BATCH {
+        match jobs.try_recv() {
+            Ok(mut job) => {
+                failed = !job.run(conn, false);
+                batch.push(job);
             }
+            Err(_) => break,
         }
-        let commit = conn.execute_batch("COMMIT").map_err(|e| e.to_string());
-        if commit.is_err() {
-            let _ = conn.execute_batch("ROLLBACK");
+    }
+    if failed {
+        let _ = conn.execute_batch("ROLLBACK");
+        begin()?;
+        for job in batch.iter_mut() {
+            job.run(conn, true);
         }
-        for reply in replies.drain(..) {
-            reply(commit.clone());
+    }
+    conn.execute_batch("COMMIT").map_err(|e| {
+        let _ = conn.execute_batch("ROLLBACK");
+        format!("commit failed: {e}")
+    })
+}
+
+/// Copies committed pages from the WAL into the database on its own connection, off the
+/// writer thread: SQLite's automatic checkpoint runs inside the commit that crosses its
+/// threshold, which stalled every request of that batch (a twentieth of the ingest path's
+/// time, docs/benchmarks.md). A passive checkpoint never blocks the writer or the readers.
+/// Ends when the writer thread does.
+fn checkpoint_loop(conn: Connection, commits: std_mpsc::Receiver<()>) {
+    while commits.recv().is_ok() {
+        let result = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        if let Err(e) = result {
+            tracing::warn!(error = %e, "sqlite checkpoint failed; the next commit retries");
         }
+        std::thread::sleep(CHECKPOINT_PAUSE);
     }
 }
 
@@ -316,5 +418,54 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(n, 150);
+    }
+
+    /// Jobs run unguarded until one fails; then the batch runs again with a savepoint each. The
+    /// failed job's own writes must not survive either pass, and its batch-mates must commit.
+    #[tokio::test]
+    async fn a_failed_job_rolls_back_alone_within_its_batch() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.sqlite3")).unwrap();
+        let insert = |c: &Connection, name: &str| -> Result<(), DbError> {
+            c.execute(
+                "INSERT INTO checkpoints (name, value, updated_at) VALUES (?1, 'v', 0)",
+                [name],
+            )?;
+            Ok(())
+        };
+        // Holds the writer so that the jobs below queue up and share its batch.
+        let slow = tokio::spawn({
+            let db = db.clone();
+            async move {
+                db.write(move |c| {
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    insert(c, "slow")
+                })
+                .await
+            }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let a = db.write(move |c| insert(c, "a"));
+        let failing = db.write(move |c| {
+            insert(c, "partial")?;
+            Err::<(), _>(DbError::Corrupt("boom".into()))
+        });
+        let b = db.write(move |c| insert(c, "b"));
+        let (a, failing, b) = tokio::join!(a, failing, b);
+        slow.await.unwrap().unwrap();
+        a.unwrap();
+        b.unwrap();
+        assert!(matches!(failing, Err(DbError::Corrupt(_))), "{failing:?}");
+        let names: Vec<String> = db
+            .read(|c| {
+                let mut stmt = c.prepare("SELECT name FROM checkpoints ORDER BY name")?;
+                let names = stmt
+                    .query_map([], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?;
+                Ok(names)
+            })
+            .await
+            .unwrap();
+        assert_eq!(names, ["a", "b", "slow"]);
     }
 }

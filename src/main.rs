@@ -1,6 +1,10 @@
 use clap::Parser;
 use sir_jira_bridge::cli::{Cli, run};
 
+// A tenth of the webhook path's time went to glibc's allocator (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();

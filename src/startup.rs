@@ -15,7 +15,7 @@ use crate::{
     config::{BusBackend, Config, ConfigError, ConsumerBackend, PollerConfig, StoreBackend},
     consumer::EventConsumer,
     db::{Db, DbError},
-    http::{self, AppState, JiraIntake, SnsIntake},
+    http::{self, AppState, JiraIntake, Services, SnsIntake},
     intake::Intake,
     jira::{CaseToIssue, JiraApi, JiraAuth, JiraClient, JiraClientConfig, SyncSettings},
     metrics::Metrics,
@@ -214,7 +214,7 @@ impl Components {
         let fetcher = HttpFetcher::new(config.sns.endpoint_url.clone())
             .map_err(|e| StartupError::HttpClient(e.to_string()))?;
 
-        let state = AppState {
+        let state = AppState::new(Services {
             intake,
             store: store.clone(),
             bus: bus.clone(),
@@ -231,7 +231,6 @@ impl Components {
             metrics,
             peers,
             admin_token: config.admin_token.clone(),
-            openapi: Arc::new(serde_json::Value::Null),
             doctor: Some(Arc::new(Doctor::with_store(
                 config.clone(),
                 sdk.clone(),
@@ -239,7 +238,7 @@ impl Components {
                 queue.clone(),
                 doctor::DEFAULT_TIMEOUT,
             ))),
-        };
+        });
 
         let components = Components {
             config,

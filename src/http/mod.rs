@@ -37,9 +37,27 @@ use crate::{
     },
 };
 
-/// Everything a handler may need; cheap to clone.
+/// Everything a handler may need. The extractors and middleware clone it for every request,
+/// so it is one `Arc`: cloning and dropping its dozen shared parts each time was measurable
+/// (docs/benchmarks.md).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl AppState {
+    pub fn new(services: Services) -> AppState {
+        AppState(Arc::new(services))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+pub struct Services {
     pub intake: Intake,
     pub store: Arc<dyn StateStore>,
     pub bus: Arc<dyn EventBus>,
@@ -50,8 +68,6 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub peers: Arc<PeerHealth>,
     pub admin_token: Option<Secret>,
-    /// The OpenAPI document, generated once from the route table.
-    pub openapi: Arc<serde_json::Value>,
     /// The checks `GET /v1/doctor` runs; `None` where nothing wired them.
     pub doctor: Option<Arc<Doctor>>,
 }
@@ -117,9 +133,8 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     routes().split_for_parts().1
 }
 
-pub fn router(mut state: AppState) -> Router {
-    let (router, api) = routes().split_for_parts();
-    state.openapi = Arc::new(serde_json::to_value(&api).expect("the OpenAPI document serializes"));
+pub fn router(state: AppState) -> Router {
+    let (router, _) = routes().split_for_parts();
     router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

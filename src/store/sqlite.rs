@@ -135,7 +135,7 @@ impl StateStore for SqliteStore {
             .write(move |c| {
                 c.execute(
                     "DELETE FROM deliveries WHERE key = ?1 AND state = 'pending'",
-                    [key],
+                    [&key],
                 )?;
                 Ok(())
             })
@@ -486,7 +486,7 @@ impl StateStore for SqliteStore {
         let id = id.to_owned();
         Ok(self
             .db
-            .write(move |c| Ok(c.execute("DELETE FROM dead_letters WHERE id = ?1", [id])? == 1))
+            .write(move |c| Ok(c.execute("DELETE FROM dead_letters WHERE id = ?1", [&id])? == 1))
             .await?)
     }
 

@@ -12,7 +12,7 @@ use sir_jira_bridge::{
     bus::{BusError, EmbeddedQueue, EventBus, Outgoing},
     config::{Config, IntakeConfig, Settings},
     db::Db,
-    http::{AppState, JiraIntake, SnsIntake, router},
+    http::{AppState, JiraIntake, Services, SnsIntake, router},
     intake::Intake,
     metrics::Metrics,
     peers::PeerHealth,
@@ -74,7 +74,7 @@ pub fn parts_with(customize: impl FnOnce(&mut Settings), fetcher: Arc<dyn Fetche
         inner: queue.clone(),
     });
     let metrics = Arc::new(Metrics::new());
-    let state = AppState {
+    let state = AppState::new(Services {
         intake: Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl),
         store,
         bus: bus.clone(),
@@ -84,9 +84,8 @@ pub fn parts_with(customize: impl FnOnce(&mut Settings), fetcher: Arc<dyn Fetche
         metrics,
         peers: Arc::new(PeerHealth::default()),
         admin_token: None,
-        openapi: Arc::new(serde_json::Value::Null),
         doctor: None,
-    };
+    });
     Parts {
         state,
         bus,
