@@ -3,7 +3,8 @@
 //! concurrency — side by side with a bare axum handler answering 200 to the same requests (the
 //! HTTP stack's own limit on this machine), each server in its own process. Reports requests per second, p50/p99 latency and
 //! the ratio. Run with `cargo bench --bench ingest`; `INGEST_REQUESTS` sets requests per level,
-//! `INGEST_LEVELS=1,8,64` the concurrency levels, `INGEST_ONLY=gateway` (or `bare`) one side.
+//! `INGEST_LEVELS=1,8,64` the concurrency levels, `INGEST_ONLY=gateway` (or `bare`) one side,
+//! `INGEST_GATEWAY_BIN` another build of the service to drive.
 //!
 //! This reports; it asserts nothing. Results are kept in docs/benchmarks.md.
 
@@ -144,7 +145,10 @@ async fn serve_bare(port: u16) {
 /// embedded default.
 async fn gateway(dir: &std::path::Path) -> Server {
     let port = free_port();
-    let child = Command::new(env!("CARGO_BIN_EXE_sir-jira-bridge"))
+    // `INGEST_GATEWAY_BIN` compares another build of the service (A/B runs).
+    let bin = std::env::var_os("INGEST_GATEWAY_BIN")
+        .unwrap_or_else(|| env!("CARGO_BIN_EXE_sir-jira-bridge").into());
+    let child = Command::new(bin)
         .arg("serve")
         .env("SIR_JIRA_LISTEN_ADDR", format!("127.0.0.1:{port}"))
         .env("SIR_JIRA_DATA_DIR", dir)

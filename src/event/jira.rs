@@ -7,6 +7,8 @@ use serde_json::Value;
 use super::{Event, adf};
 use crate::domain::ProjectKey;
 
+mod wire;
+
 /// Payload of `jira.issue.*` events.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct IssueEvent {
@@ -128,6 +130,14 @@ pub enum NormalizeError {
 
 /// Normalizes an admin-webhook body.
 pub fn from_webhook(body: &[u8]) -> Result<Event, NormalizeError> {
+    match wire::webhook(body) {
+        Some(event) => Ok(event),
+        None => lenient_webhook(body),
+    }
+}
+
+/// [`from_webhook`] through a `serde_json::Value` tree: every shape, with its errors.
+fn lenient_webhook(body: &[u8]) -> Result<Event, NormalizeError> {
     let value = parse_object(body)?;
     match value.get("webhookEvent") {
         Some(_) => from_webhook_value(&value),
@@ -374,4 +384,156 @@ fn id_value(v: &Value) -> Option<String> {
 
 fn truncate(s: &str) -> String {
     s.chars().take(80).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    const FIXTURES: [&str; 4] = [
+        include_str!("../../tests/fixtures/jira/issue_created.json"),
+        include_str!("../../tests/fixtures/jira/issue_updated_status.json"),
+        include_str!("../../tests/fixtures/jira/issue_commented.json"),
+        include_str!("../../tests/fixtures/jira/comment_created.json"),
+    ];
+
+    /// Where the mutations below land: every field either path reads, and their parents.
+    const PATHS: &[&str] = &[
+        "",
+        "/webhookEvent",
+        "/timestamp",
+        "/issue_event_type_name",
+        "/user",
+        "/user/accountId",
+        "/user/displayName",
+        "/issue",
+        "/issue/id",
+        "/issue/key",
+        "/issue/fields",
+        "/issue/fields/project",
+        "/issue/fields/project/key",
+        "/issue/fields/summary",
+        "/issue/fields/description",
+        "/issue/fields/labels",
+        "/issue/fields/labels/0",
+        "/issue/fields/status",
+        "/issue/fields/status/name",
+        "/issue/fields/status/id",
+        "/issue/fields/status/statusCategory",
+        "/issue/fields/priority",
+        "/issue/fields/issuetype/name",
+        "/issue/fields/updated",
+        "/changelog",
+        "/changelog/id",
+        "/changelog/items",
+        "/changelog/items/0",
+        "/changelog/items/0/field",
+        "/changelog/items/0/from",
+        "/changelog/items/0/toString",
+        "/comment",
+        "/comment/id",
+        "/comment/body",
+        "/comment/author",
+        "/comment/updateAuthor",
+        "/comment/updated",
+        "/comment/jsdPublic",
+    ];
+
+    fn replacement() -> impl Strategy<Value = Option<Value>> {
+        prop_oneof![
+            Just(None),
+            Just(Some(Value::Null)),
+            Just(Some(json!(true))),
+            Just(Some(json!(42))),
+            Just(Some(json!(-7))),
+            Just(Some(json!(u64::MAX))),
+            Just(Some(json!(1.5))),
+            Just(Some(json!("SEC-7"))),
+            Just(Some(json!("not a key"))),
+            Just(Some(json!("with \"quotes\" and \u{e9}"))),
+            Just(Some(json!("comment_created"))),
+            Just(Some(json!("jira:issue_updated"))),
+            Just(Some(json!("issue_comment_edited"))),
+            Just(Some(json!([]))),
+            Just(Some(json!(["a", 1]))),
+            Just(Some(json!({}))),
+            Just(Some(json!({"name": "Done", "key": "SEC", "id": 3}))),
+            Just(Some(json!({"type": "doc", "version": 1, "content": []}))),
+        ]
+    }
+
+    /// Sets (or with `None` removes) the value at `pointer`, when its parent exists.
+    fn mutate(root: &mut Value, pointer: &str, with: Option<Value>) {
+        let Some((parent, last)) = pointer.rsplit_once('/') else {
+            if let Some(v) = with {
+                *root = v;
+            }
+            return;
+        };
+        match (root.pointer_mut(parent), with) {
+            (Some(Value::Object(map)), Some(v)) => {
+                map.insert(last.to_owned(), v);
+            }
+            (Some(Value::Object(map)), None) => {
+                map.remove(last);
+            }
+            (Some(Value::Array(items)), with) => {
+                if let Ok(i) = last.parse::<usize>() {
+                    match with {
+                        Some(v) if i < items.len() => items[i] = v,
+                        None if i < items.len() => {
+                            items.remove(i);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn the_fixtures_take_the_fast_path() {
+        for fixture in FIXTURES {
+            let fast = wire::webhook(fixture.as_bytes()).expect("fast path");
+            assert_eq!(Ok(fast), lenient_webhook(fixture.as_bytes()));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        /// The typed fast path answers exactly what the lenient normalizer would, or stands
+        /// aside: for any mix of missing, null and wrongly typed fields.
+        #[test]
+        fn the_fast_path_agrees_with_the_lenient_one(
+            fixture in 0..FIXTURES.len(),
+            mutations in prop::collection::vec((prop::sample::select(PATHS), replacement()), 0..5),
+        ) {
+            let mut value: Value = serde_json::from_str(FIXTURES[fixture]).unwrap();
+            for (path, with) in mutations {
+                mutate(&mut value, path, with);
+            }
+            let body = serde_json::to_vec(&value).unwrap();
+            prop_assert_eq!(from_webhook(&body), lenient_webhook(&body));
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_and_arrays_for_objects_take_the_lenient_path() {
+        let duplicate = br#"{"webhookEvent":"jira:issue_created","webhookEvent":"jira:issue_deleted","issue":{"key":"SEC-1"}}"#;
+        assert!(wire::webhook(duplicate).is_none());
+        assert_eq!(from_webhook(duplicate), lenient_webhook(duplicate));
+        let positional = br#"{"webhookEvent":"jira:issue_created","issue":["1","SEC-1",null]}"#;
+        assert!(wire::webhook(positional).is_none());
+        assert_eq!(
+            from_webhook(positional),
+            Err(NormalizeError::Missing("issue.key"))
+        );
+        let array = br#"["jira:issue_created", 1, null, null, {"key":"SEC-1"}]"#;
+        assert_eq!(from_webhook(array), Err(NormalizeError::NotAnObject));
+    }
 }
