@@ -160,7 +160,7 @@ impl Stack {
             done: done.clone(),
         }));
         let queue = app.queue().expect("the embedded bus");
-        let store = app.state().store;
+        let store = app.state().store.clone();
         let served = app.spawn();
         let addr = served.addr();
         Stack {

@@ -111,7 +111,7 @@ impl TestApp {
             app = app.with_handler(handler);
         }
         let queue = app.queue().expect("test apps run the embedded bus");
-        let store = app.state().store;
+        let store = app.state().store.clone();
         let served = app.spawn();
         TestApp {
             addr: served.addr(),

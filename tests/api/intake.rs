@@ -62,12 +62,30 @@ pub fn parts() -> Parts {
 
 /// The app's state over a bus that is down until `bus.up` is set; SNS fetches go to `fetcher`.
 pub fn parts_with(customize: impl FnOnce(&mut Settings), fetcher: Arc<dyn Fetcher>) -> Parts {
+    build_parts(customize, fetcher, None)
+}
+
+/// [`parts`] with `store` as the state store (the queue keeps its own file).
+fn parts_with_store(store: Arc<dyn StateStore>) -> Parts {
+    build_parts(
+        |_| {},
+        Arc::new(HttpFetcher::new(None).unwrap()),
+        Some(store),
+    )
+}
+
+fn build_parts(
+    customize: impl FnOnce(&mut Settings),
+    fetcher: Arc<dyn Fetcher>,
+    store: Option<Arc<dyn StateStore>>,
+) -> Parts {
     let dir = tempfile::tempdir().unwrap();
     let mut settings = test_settings(dir.path());
     customize(&mut settings);
     let config = Config::from_settings(settings).unwrap();
     let db = Db::open(&config.database_path()).unwrap();
-    let store: Arc<dyn StateStore> = Arc::new(SqliteStore::new(db.clone()));
+    let store: Arc<dyn StateStore> =
+        store.unwrap_or_else(|| Arc::new(SqliteStore::new(db.clone())));
     let queue = Arc::new(EmbeddedQueue::new(db, config.queue.clone()));
     let bus = Arc::new(FlakyBus {
         up: AtomicBool::new(false),
@@ -230,11 +248,8 @@ fn down() -> StoreError {
 
 #[tokio::test]
 async fn store_down_gives_503_on_webhooks_and_readyz_but_healthz_stays_up() {
-    let p = parts();
-    let mut state = p.state.clone();
-    let store: Arc<dyn StateStore> = Arc::new(DeadStore);
-    state.store = store.clone();
-    state.intake = Intake::new(store, p.bus.clone(), Duration::from_secs(60));
+    let p = parts_with_store(Arc::new(DeadStore));
+    let state = p.state.clone();
     p.bus.up.store(true, Ordering::SeqCst);
 
     let r = router(state.clone())
