@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bytes::Bytes;
 use rusqlite::{OptionalExtension, params};
 use tokio::sync::Notify;
 
@@ -238,26 +239,26 @@ impl EventBus for EmbeddedQueue {
             .db
             .write(move |c| {
                 let now = now_ms();
-                let existing: Option<(String, i64)> = c
-                    .prepare_cached("SELECT state, expires_at FROM deliveries WHERE key = ?1")?
-                    .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))
-                    .optional()?;
-                match existing {
-                    Some((state, expires_at)) if expires_at > now => {
-                        return Ok(if state == "accepted" {
-                            Claim::Accepted
-                        } else {
-                            Claim::Pending
-                        });
-                    }
-                    _ => {}
+                // Claim first: a new key (the usual case) costs one statement, not a lookup
+                // and an insert. An unexpired key is left alone and reported below.
+                let claimed = c
+                    .prepare_cached(
+                        "INSERT INTO deliveries (key, state, expires_at) VALUES (?1, 'accepted', ?2)
+                         ON CONFLICT (key) DO UPDATE SET state = 'accepted', expires_at = ?2
+                         WHERE deliveries.expires_at <= ?3",
+                    )?
+                    .execute(params![key, now + ttl, now])?;
+                if claimed == 0 {
+                    let state: String = c
+                        .prepare_cached("SELECT state FROM deliveries WHERE key = ?1")?
+                        .query_row([&key], |r| r.get(0))?;
+                    return Ok(if state == "accepted" {
+                        Claim::Accepted
+                    } else {
+                        Claim::Pending
+                    });
                 }
                 insert_events(c, &rows, now)?;
-                c.prepare_cached(
-                    "INSERT INTO deliveries (key, state, expires_at) VALUES (?1, 'accepted', ?2)
-                     ON CONFLICT (key) DO UPDATE SET state = 'accepted', expires_at = ?2",
-                )?
-                .execute(params![key, now + ttl])?;
                 Ok(Claim::New)
             })
             .await
@@ -269,13 +270,7 @@ impl EventBus for EmbeddedQueue {
     }
 }
 
-type QueueRow = (
-    String,
-    &'static str,
-    String,
-    Option<Vec<u8>>,
-    Option<String>,
-);
+type QueueRow = (String, &'static str, String, Option<Bytes>, Option<String>);
 
 fn queue_rows(events: &[Outgoing]) -> Result<Vec<QueueRow>, BusError> {
     events
@@ -287,7 +282,7 @@ fn queue_rows(events: &[Outgoing]) -> Result<Vec<QueueRow>, BusError> {
                 o.envelope.id.to_string(),
                 o.envelope.event.type_name(),
                 payload,
-                o.raw.as_ref().map(|b| b.to_vec()),
+                o.raw.clone(),
                 o.envelope.event.subject(),
             ))
         })
@@ -306,7 +301,7 @@ fn insert_events(c: &rusqlite::Connection, rows: &[QueueRow], now: i64) -> Resul
          WHERE queue.state = 'dead'",
     )?;
     for (id, kind, payload, raw, subject) in rows {
-        stmt.execute(params![id, kind, payload, raw, now, subject])?;
+        stmt.execute(params![id, kind, payload, raw.as_deref(), now, subject])?;
     }
     Ok(())
 }
