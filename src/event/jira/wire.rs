@@ -48,7 +48,7 @@ struct WireIssue<'a> {
     fields: Option<Obj<Fields<'a>>>,
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 struct Fields<'a> {
     #[serde(borrow)]
     project: Option<Obj<Keyed<'a>>>,
@@ -240,21 +240,11 @@ fn issue_event(w: Webhook) -> Option<IssueEvent> {
 
 fn issue(i: WireIssue) -> Option<Issue> {
     let key = valid_key(i.key)?;
-    let derived_project = || ProjectKey::of_issue_key(&key).map(|k| k.to_string());
-    let Some(Obj(f)) = i.fields else {
-        return Some(Issue {
-            id: id(i.id),
-            project_key: derived_project(),
-            key,
-            ..Issue::default()
-        });
-    };
+    // Absent or null `fields`: every field absent, as the lenient path reads it.
+    let f = i.fields.map(|Obj(f)| f).unwrap_or_default();
     Some(Issue {
         id: id(i.id),
-        project_key: f
-            .project
-            .and_then(|Obj(p)| owned(p.key))
-            .or_else(derived_project),
+        project_key: project_key(f.project, &key),
         summary: owned(f.summary),
         description: f.description.as_ref().and_then(rich_text),
         labels: f
@@ -288,11 +278,7 @@ fn comment_event(w: Webhook) -> Option<CommentEvent> {
     Some(CommentEvent {
         issue: IssueRef {
             id: id(i.id),
-            project_key: i
-                .fields
-                .and_then(|Obj(f)| f.project)
-                .and_then(|Obj(p)| owned(p.key))
-                .or_else(|| ProjectKey::of_issue_key(&key).map(|k| k.to_string())),
+            project_key: project_key(i.fields.and_then(|Obj(f)| f.project), &key),
             key,
         },
         comment: Comment {
@@ -308,6 +294,13 @@ fn comment_event(w: Webhook) -> Option<CommentEvent> {
         occurred_at: w.timestamp,
         issue_event_type: owned(w.issue_event_type_name),
     })
+}
+
+/// The project's key as sent, else the one the issue key names.
+fn project_key(project: Option<Obj<Keyed>>, issue_key: &str) -> Option<String> {
+    project
+        .and_then(|Obj(p)| owned(p.key))
+        .or_else(|| ProjectKey::of_issue_key(issue_key).map(|k| k.to_string()))
 }
 
 fn valid_key(key: Text) -> Option<String> {
