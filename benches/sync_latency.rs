@@ -84,14 +84,7 @@ async fn case_to_issue(stack: &Stack, case_id: &str, key: &str, i: usize) -> Sam
         .into_iter()
         .map(|r| r.received)
         .min();
-    match write {
-        Some(at) => Sample {
-            write: at - t0,
-            queued: handled.started - t0,
-            ok: true,
-        },
-        None => failed(),
-    }
+    measured(t0, handled.started, write)
 }
 
 /// Posts a person's new comment on the issue as Jira's webhook would and times the case comment.
@@ -133,10 +126,15 @@ async fn issue_to_case(stack: &Stack, case: &Case) -> Sample {
         })
         .map(|r| r.received)
         .min();
+    measured(t0, handled.started, write)
+}
+
+/// From the change received at `t0`: the handler started, and the peer write if one arrived.
+fn measured(t0: Instant, started: Instant, write: Option<Instant>) -> Sample {
     match write {
         Some(at) => Sample {
             write: at - t0,
-            queued: handled.started - t0,
+            queued: started - t0,
             ok: true,
         },
         None => failed(),

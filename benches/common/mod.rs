@@ -191,13 +191,7 @@ impl Stack {
                 last_updated: None,
             }),
         );
-        self.queue
-            .publish(&[Outgoing {
-                envelope,
-                raw: None,
-            }])
-            .await
-            .unwrap();
+        self.publish(envelope).await;
         delivery
     }
 
