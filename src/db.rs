@@ -468,4 +468,35 @@ mod tests {
             .unwrap();
         assert_eq!(names, ["a", "b", "slow"]);
     }
+
+    /// Committed pages reach the database file through the checkpoint thread, long before the
+    /// writer's own inline checkpoint (8,000 WAL pages) would run.
+    #[tokio::test]
+    async fn commits_are_checkpointed_in_the_background() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        let db = Db::open(&path).unwrap();
+        let before = std::fs::metadata(&path).unwrap().len();
+        for i in 0..100i64 {
+            db.write(move |c| {
+                c.execute(
+                    "INSERT INTO blobs (key, data, expires_at) VALUES (?1, zeroblob(4096), 0)",
+                    [format!("k{i}")],
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let mut size = before;
+        while size < before + 300 * 1024 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            size = std::fs::metadata(&path).unwrap().len();
+        }
+        assert!(
+            size >= before + 300 * 1024,
+            "database file {before} -> {size} bytes: the WAL was not checkpointed"
+        );
+    }
 }
