@@ -17,13 +17,16 @@ use crate::{
     db::{Db, DbError},
     http::{self, AppState, JiraIntake, Services, SnsIntake},
     intake::Intake,
-    jira::{CaseToIssue, JiraApi, JiraAuth, JiraClient, JiraClientConfig, SyncSettings},
+    jira::{JiraApi, JiraAuth, JiraClient, JiraClientConfig},
     metrics::Metrics,
     onboard::{Doctor, doctor},
     peers::PeerHealth,
     sir::{Poller, SirApi, SirClient},
     store::{DynamoStore, SqliteStore, StateStore},
-    sync::issue_to_case::{IssueToCaseConfig, IssueToCaseSync, JiraIssueSource},
+    sync::{
+        CaseToIssueSync, SyncSettings,
+        issue_to_case::{IssueToCaseConfig, IssueToCaseSync, JiraIssueSource},
+    },
     verify::{jira::JiraVerifier, sns::HttpFetcher},
     worker::{Dispatcher, EventHandler, WorkerPool},
 };
@@ -266,7 +269,7 @@ impl Components {
         self.sir = Some(sir.clone());
         match &self.jira {
             Some(jira) => {
-                let sync = CaseToIssue::new(
+                let sync = CaseToIssueSync::new(
                     jira.api.clone(),
                     sir,
                     self.store.clone(),

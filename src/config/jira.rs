@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use super::{ConfigError, PendingSecret, SecretRef, Settings, settings::JiraFlavour};
 use crate::{
     domain::ProjectKey,
-    jira::{Flavour, IssueType, Mappings},
+    jira::{Flavour, IssueType},
     secret::Secret,
+    sync::Mappings,
 };
 
 #[derive(Debug, Clone)]

@@ -1,3 +1,12 @@
-//! The syncs that apply one peer's changes to the other.
+//! The syncs that apply one peer's changes to the other, and what both directions share: the
+//! mappings file (one status map, its defaults written once), the echo rules, and the per-case
+//! lease that keeps the two directions of one case from interleaving.
 
+pub mod case_to_issue;
+pub mod echo;
 pub mod issue_to_case;
+pub mod mappings;
+
+pub use case_to_issue::{CaseToIssueSync, SyncSettings};
+pub use issue_to_case::IssueToCaseSync;
+pub use mappings::Mappings;

@@ -17,11 +17,11 @@ use sir_jira_bridge::{
             Status,
         },
     },
-    jira::sync::IssueLedger,
     metrics::Metrics,
     peers::{Peer, PeerHealth},
     sir::{CaseStatus, SirClient},
     store::{Mapping, SqliteStore, StateStore},
+    sync::case_to_issue::IssueLedger,
     sync::issue_to_case::{IssueToCaseConfig, IssueToCaseSync, JiraIssueSource, StatusTarget},
     worker::EventHandler,
 };

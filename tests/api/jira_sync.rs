@@ -16,15 +16,13 @@ use sir_jira_bridge::{
         Event, EventEnvelope, Origin,
         sir::{CaseChange, CaseChanged},
     },
-    jira::{
-        CaseToIssue, Flavour, IssueType, JiraApi, JiraAuth, JiraClient, JiraClientConfig,
-        RetryPolicy, SyncSettings, api, echo, sync::IssueLedger,
-    },
+    jira::{Flavour, IssueType, JiraApi, JiraAuth, JiraClient, JiraClientConfig, RetryPolicy, api},
     metrics::Metrics,
     peers::{Peer, PeerHealth},
     secret::Secret,
     sir::{CaseId, SirApi},
     store::{SqliteStore, StateStore},
+    sync::{CaseToIssueSync, SyncSettings, case_to_issue::IssueLedger, echo},
     worker::EventHandler,
 };
 use tempfile::TempDir;
@@ -39,7 +37,7 @@ pub struct Harness {
     pub sir_api: Arc<dyn SirApi>,
     pub store: Arc<dyn StateStore>,
     pub client: Arc<JiraClient>,
-    pub sync: Arc<CaseToIssue>,
+    pub sync: Arc<CaseToIssueSync>,
     pub metrics: Arc<Metrics>,
     pub peers: Arc<PeerHealth>,
     _dir: TempDir,
@@ -106,7 +104,7 @@ impl Harness {
         let mut s = SyncSettings::new("SEC", IssueType::Name("Security Incident".into()), &own);
         s.lease_wait = Duration::from_secs(60);
         settings(&mut s);
-        let sync = Arc::new(CaseToIssue::new(
+        let sync = Arc::new(CaseToIssueSync::new(
             client.clone(),
             sir_api.clone(),
             store.clone(),
@@ -218,7 +216,7 @@ async fn a_new_case_becomes_one_issue_with_everything() {
         |s| {
             s.mappings.custom_fields.insert(
                 "customfield_10050".into(),
-                sir_jira_bridge::jira::mappings::CaseField::CaseArn,
+                sir_jira_bridge::sync::mappings::CaseField::CaseArn,
             );
         },
     )
@@ -699,7 +697,7 @@ async fn a_crash_between_create_and_record_is_recovered_by_the_label_not_a_secon
         inner: h.client.clone(),
         lost: Default::default(),
     });
-    let sync = CaseToIssue::new(
+    let sync = CaseToIssueSync::new(
         flaky,
         h.sir_api.clone(),
         h.store.clone(),
@@ -890,7 +888,7 @@ async fn a_bad_field_mapping_is_a_dead_letter_with_jiras_message() {
         |s| {
             s.mappings.custom_fields.insert(
                 "customfield_99999".into(),
-                sir_jira_bridge::jira::mappings::CaseField::CaseId,
+                sir_jira_bridge::sync::mappings::CaseField::CaseId,
             );
         },
     )
@@ -905,7 +903,7 @@ async fn a_bad_field_mapping_is_a_dead_letter_with_jiras_message() {
     );
     assert!(h.jira.issues().is_empty());
     // The refusal released the claim: with the mapping fixed, the replay creates at once.
-    let fixed = CaseToIssue::new(
+    let fixed = CaseToIssueSync::new(
         h.client.clone(),
         h.sir_api.clone(),
         h.store.clone(),

@@ -161,7 +161,7 @@ fn the_mappings_file_examples_parse() {
                 (Some(b), l) if l.starts_with("```") => {
                     let is_mappings = b.contains("[status]") || b.contains("[issue_to_case");
                     if is_mappings {
-                        sir_jira_bridge::jira::Mappings::parse(b)
+                        sir_jira_bridge::sync::Mappings::parse(b)
                             .unwrap_or_else(|e| panic!("{doc}: {e}\n{b}"));
                         checked += 1;
                     }

@@ -10,9 +10,10 @@ use serde_json::json;
 
 use super::{IssueToCaseSync, SyncError, comments};
 use crate::{
-    jira::{api::JiraAttachment, sync::links},
+    jira::api::JiraAttachment,
     sir::{Case, SirError},
     store::Link,
+    sync::case_to_issue::links,
 };
 
 /// The `clientToken` of a Jira attachment's upload (or of the comment standing for it).

@@ -1,6 +1,6 @@
 //! Jira comments on a case: the attributed body, the idempotency token, and the links between a
 //! Jira comment and its SIR twin, in the store's link records shared with the case → issue sync
-//! (`crate::jira::sync::links`, group = case id):
+//! (`crate::sync::case_to_issue::links`, group = case id):
 //! - `comment` / SIR comment id → `{"state":"done","origin":"jira","jira_comment_id","hash"}`:
 //!   the case → issue sync never mirrors an `origin: jira` comment back to Jira;
 //! - `jira-comment` / Jira comment id → `{"sir_comment_id","origin"}`: the reverse lookup. The
@@ -12,8 +12,8 @@ use sha2::{Digest, Sha256};
 
 use super::text::{COMMENT_MAX, cap};
 use crate::event::jira::{Actor, CommentEvent};
-use crate::jira::sync::links;
 use crate::store::{StateStore, StoreError};
+use crate::sync::case_to_issue::links;
 
 /// Which side the comment was first written on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

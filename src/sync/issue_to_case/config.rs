@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Deserialize;
 
-use crate::jira::mappings::Mappings;
 use crate::sir::{CaseStatus, ClosureCode};
+use crate::sync::mappings::Mappings;
 
 /// Where a Jira status takes the case: a self-managed status (set with UpdateCaseStatus) or
 /// closed (CloseCase). Acknowledged and Ready to Close are AWS-managed and cannot be targets.

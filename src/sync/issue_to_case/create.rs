@@ -12,9 +12,9 @@ use time::{OffsetDateTime, format_description::FormatItem, macros::format_descri
 use super::{IssueToCaseSync, SyncError, Wanted, text};
 use crate::{
     event::jira::Issue,
-    jira::sync::IssueLedger,
     sir::{CaseId, NewCase},
     store::{InsertOutcome, Mapping},
+    sync::case_to_issue::IssueLedger,
 };
 
 /// Jira's timestamps: `2026-11-26T14:20:00.789+0000` (no colon in the offset).

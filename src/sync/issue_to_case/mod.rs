@@ -39,9 +39,10 @@ use crate::{
         Event, EventEnvelope,
         jira::{CommentEvent, IssueEvent, Status},
     },
-    jira::{api::JiraAttachment, echo, sync::IssueLedger},
+    jira::api::JiraAttachment,
     sir::{Case, CaseId, CaseStatus, CaseUpdate, SirApi, SirError},
     store::{StateStore, StoreError},
+    sync::{case_to_issue::IssueLedger, echo},
     worker::EventHandler,
 };
 use comments::Origin;

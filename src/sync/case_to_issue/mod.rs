@@ -18,14 +18,14 @@ use async_trait::async_trait;
 
 pub use ledger::IssueLedger;
 
-use super::{
-    api::{IssueEdit, IssueType, JiraApi, JiraError},
-    mappings::Mappings,
-    workflow::{WorkflowError, WorkflowMap, walk},
-};
+use super::mappings::Mappings;
 use crate::{
     bus::Failure,
     event::EventEnvelope,
+    jira::{
+        api::{IssueEdit, IssueType, JiraApi, JiraError},
+        workflow::{WorkflowError, WorkflowMap, walk},
+    },
     sir::{Case, CaseId, SirApi, SirError},
     store::{Mapping, StateStore, StoreError},
     worker::EventHandler,
@@ -126,7 +126,7 @@ impl From<WorkflowError> for SyncError {
 }
 
 /// The case → issue sync; the dispatcher's `case_to_issue` handler.
-pub struct CaseToIssue {
+pub struct CaseToIssueSync {
     jira: Arc<dyn JiraApi>,
     sir: Arc<dyn SirApi>,
     store: Arc<dyn StateStore>,
@@ -136,14 +136,14 @@ pub struct CaseToIssue {
     http: reqwest::Client,
 }
 
-impl CaseToIssue {
+impl CaseToIssueSync {
     pub fn new(
         jira: Arc<dyn JiraApi>,
         sir: Arc<dyn SirApi>,
         store: Arc<dyn StateStore>,
         settings: SyncSettings,
-    ) -> CaseToIssue {
-        CaseToIssue {
+    ) -> CaseToIssueSync {
+        CaseToIssueSync {
             jira,
             sir,
             store,
@@ -347,7 +347,7 @@ impl CaseToIssue {
 }
 
 #[async_trait]
-impl EventHandler for CaseToIssue {
+impl EventHandler for CaseToIssueSync {
     async fn handle(&self, envelope: &EventEnvelope) -> Result<(), Failure> {
         let result = match envelope.event.case_id().map(CaseId::parse) {
             Some(Ok(id)) => self.sync(&id).await,

@@ -6,7 +6,7 @@
 use bytes::{Bytes, BytesMut};
 use serde_json::json;
 
-use super::{CaseToIssue, SyncError, links};
+use super::{CaseToIssueSync, SyncError, links};
 use crate::{
     jira::{adf, api::JiraError},
     sir::{Case, CaseAttachment},
@@ -27,7 +27,7 @@ fn human_size(bytes: Option<u64>) -> String {
     }
 }
 
-impl CaseToIssue {
+impl CaseToIssueSync {
     pub(super) async fn sync_attachments(&self, case: &Case, key: &str) -> Result<(), SyncError> {
         let group = case.id.as_str();
         // Files the issue → case sync uploaded from this issue, read once, and only when an

@@ -20,7 +20,7 @@ use std::{
 
 use serde::Deserialize;
 
-use super::api::IssueType;
+use crate::jira::api::IssueType;
 use crate::sir::{CaseStatus, ClosureCode};
 use crate::sync::issue_to_case::IssueToCaseConfig;
 

@@ -11,7 +11,7 @@
 
 use serde_json::{Value, json};
 
-use super::{CaseToIssue, IssueLedger, Mapped, SyncError, description, ledger, links};
+use super::{CaseToIssueSync, IssueLedger, Mapped, SyncError, description, ledger, links};
 use crate::{
     db::now_ms,
     event::adf,
@@ -26,7 +26,7 @@ fn claim(owner: &str, state: &str) -> Value {
     json!({"owner": owner, "state": state, "at_ms": now_ms()})
 }
 
-impl CaseToIssue {
+impl CaseToIssueSync {
     /// The case's issue: created (once) or found again.
     pub(super) async fn ensure_issue(&self, case: &Case) -> Result<Mapped, SyncError> {
         let group = case.id.as_str();

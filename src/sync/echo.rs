@@ -8,7 +8,7 @@ use crate::{
         Event,
         jira::{Actor, FieldChange, Issue},
     },
-    jira::sync::IssueLedger,
+    sync::case_to_issue::IssueLedger,
 };
 
 /// The integration's own account: accountId on Cloud, user name on Data Center.

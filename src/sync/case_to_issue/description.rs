@@ -6,10 +6,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
-use crate::{
-    jira::{adf, mappings::CaseField},
-    sir::Case,
-};
+use crate::{jira::adf, sir::Case, sync::mappings::CaseField};
 
 /// The label naming the case; how a lost mapping is found again.
 pub fn case_label(case_id: &str) -> String {

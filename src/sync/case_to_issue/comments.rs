@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use time::format_description::well_known::Rfc3339;
 
-use super::{CaseToIssue, SyncError, ledger::hash_json, links};
+use super::{CaseToIssueSync, SyncError, ledger::hash_json, links};
 use crate::{
     jira::{
         adf,
@@ -57,7 +57,7 @@ pub fn body(case: &Case, c: &CaseComment) -> Value {
     adf::doc(blocks)
 }
 
-impl CaseToIssue {
+impl CaseToIssueSync {
     pub(super) async fn sync_comments(
         &self,
         case: &Case,
