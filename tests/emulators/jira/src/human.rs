@@ -85,6 +85,43 @@ impl<'a> Human<'a> {
         )
     }
 
+    /// Replaces the description's first paragraph the way a person does in the editor: the rest
+    /// of the document (whatever the integration rendered there included) stays as it is.
+    pub fn edit_first_paragraph(&self, key: &str, text: &str) -> JiraResult<bool> {
+        let current = self.app.state().issue_or_404(key)?.description.clone();
+        let edited = match (self.mode, current) {
+            (Mode::DataCenter, Some(RichText::Wiki(wiki))) => {
+                let rest = wiki.split_once("\n\n").map(|(_, rest)| rest).unwrap_or("");
+                RichText::Wiki(format!("{text}\n\n{rest}").trim_end().to_owned())
+            }
+            (_, current) => {
+                let mut doc = current.map(|d| d.to_adf()).unwrap_or_else(|| adf::from_plain(""));
+                let paragraph = adf::from_plain(text)["content"][0].clone();
+                let blocks = doc["content"].as_array_mut().expect("a document has content");
+                match blocks.iter().position(|b| b["type"] == "paragraph") {
+                    Some(i) => blocks[i] = paragraph,
+                    None => blocks.insert(0, paragraph),
+                }
+                match self.mode {
+                    Mode::DataCenter => RichText::Wiki(adf::to_wiki(&doc)),
+                    _ => RichText::Adf(doc),
+                }
+            }
+        };
+        self.edit(key, vec![FieldChange::Description(Some(edited))])
+    }
+
+    /// Sets the description to an exact ADF document (a person's own formatting: marks,
+    /// headings); Data Center stores it as wiki markup.
+    pub fn edit_description_adf(&self, key: &str, doc: Value) -> JiraResult<bool> {
+        adf::validate(&doc).map_err(|e| JiraError::field("description", e.0))?;
+        let text = match self.mode {
+            Mode::DataCenter => RichText::Wiki(adf::to_wiki(&doc)),
+            _ => RichText::Adf(doc),
+        };
+        self.edit(key, vec![FieldChange::Description(Some(text))])
+    }
+
     pub fn set_labels(&self, key: &str, labels: &[&str]) -> JiraResult<bool> {
         self.edit(
             key,

@@ -581,7 +581,9 @@ impl State {
         if view.expands("names") {
             v["names"] = self.names_json();
         }
-        if view.expands("transitions") {
+        // `transitions.fields` implies the transitions, with each one's screen fields.
+        let transition_fields = view.expands("transitions.fields");
+        if view.expands("transitions") || transition_fields {
             let workflow = &self
                 .site
                 .project(&issue.project_key)
@@ -591,7 +593,7 @@ impl State {
                 workflow
                     .available_from(&issue.status_id)
                     .into_iter()
-                    .map(|t| self.transition_json(t, workflow, repr, false))
+                    .map(|t| self.transition_json(t, workflow, repr, transition_fields))
                     .collect(),
             );
         }
