@@ -85,6 +85,8 @@ pub struct Metrics {
     pub sir_poll_runs: Family<PollLabels, Counter>,
     /// Cases the SIR poller found changed (and published an event for).
     pub sir_poll_changed_cases: Counter,
+    /// Jira changes a closed SIR case cannot take (recorded, left in Jira, never dead letters).
+    pub not_applicable: Counter,
     queue_events: Family<StateLabels, Gauge>,
     queue_oldest_age: Gauge<f64, std::sync::atomic::AtomicU64>,
     /// Serialises renders so concurrent scrapes do not interleave gauge updates.
@@ -188,6 +190,12 @@ impl Metrics {
             "SIR cases the poller found changed and published an event for",
             sir_poll_changed_cases.clone(),
         );
+        let not_applicable = Counter::default();
+        registry.register(
+            "sync_not_applicable",
+            "Jira changes that a closed SIR case cannot take (left in Jira, not retried)",
+            not_applicable.clone(),
+        );
         let queue_events = Family::<StateLabels, Gauge>::default();
         registry.register(
             "queue_events",
@@ -216,6 +224,7 @@ impl Metrics {
             sns_certificate_fetches,
             sir_poll_runs,
             sir_poll_changed_cases,
+            not_applicable,
             queue_events,
             queue_oldest_age,
             render_lock: Mutex::new(()),

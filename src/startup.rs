@@ -25,6 +25,7 @@ use crate::{
     store::{DynamoStore, SqliteStore, StateStore},
     sync::{
         CaseToIssueSync, SyncSettings,
+        lease::LeaseSettings,
         issue_to_case::{IssueToCaseConfig, IssueToCaseSync, JiraIssueSource},
     },
     verify::{jira::JiraVerifier, sns::HttpFetcher},
@@ -288,7 +289,13 @@ impl Components {
                 // Key-only deliveries (Automation `IssueId`) and operator syncs read the issue
                 // through the same client, rate budget and credential health.
                 .with_issue_source(Arc::new(JiraIssueSource::new(jira.api.clone())))
-                .with_attachment_limit(jira.settings.attachment_max_bytes);
+                .with_attachment_limit(jira.settings.attachment_max_bytes)
+                // One lease per case for both directions (see `sync::lease`).
+                .with_lease(LeaseSettings {
+                    ttl: jira.settings.lease_ttl,
+                    wait: jira.settings.lease_wait,
+                })
+                .with_metrics(self.state.metrics.clone());
                 self.handler = Arc::new(Dispatcher {
                     case_to_issue: Arc::new(sync),
                     issue_to_case: Arc::new(reverse),

@@ -98,6 +98,14 @@ pub struct Transition {
     pub takes_resolution: bool,
 }
 
+/// Where an issue stands in its workflow: its status and the transitions offered from it, read
+/// in one answer so that the two always belong together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Position {
+    pub status: String,
+    pub transitions: Vec<Transition>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JiraComment {
     pub id: String,
@@ -211,6 +219,8 @@ pub trait JiraApi: Send + Sync {
     async fn search(&self, jql: &str) -> Result<Vec<IssueRef>, JiraError>;
     /// The transitions available from the issue's current status.
     async fn transitions(&self, key: &str) -> Result<Vec<Transition>, JiraError>;
+    /// The issue's status and the transitions offered from it, in one read.
+    async fn position(&self, key: &str) -> Result<Position, JiraError>;
     async fn transition(
         &self,
         key: &str,

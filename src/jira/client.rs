@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::{
     api::{
-        Flavour, IssueDetail, IssueEdit, IssueRef, IssueSnapshot, IssueType, JiraApi,
+        Flavour, IssueDetail, IssueEdit, IssueRef, IssueSnapshot, IssueType, JiraApi, Position,
         JiraAttachment, JiraComment, JiraError, JiraUser, NewIssue, Transition,
     },
     wiki,
@@ -376,6 +376,23 @@ fn unexpected(operation: &'static str, what: &str) -> JiraError {
 }
 
 /// An issue's `fields.attachment` list.
+/// The `transitions` of a transitions answer, or of an issue read with them expanded.
+fn transitions(v: &Value) -> Vec<Transition> {
+    v.get("transitions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|t| {
+            Some(Transition {
+                id: str_at(t, "/id")?,
+                name: str_at(t, "/name").unwrap_or_default(),
+                to: str_at(t, "/to/name")?,
+                takes_resolution: t.pointer("/fields/resolution").is_some(),
+            })
+        })
+        .collect()
+}
+
 fn attachments(issue: &Value) -> Vec<JiraAttachment> {
     issue
         .pointer("/fields/attachment")
@@ -640,19 +657,29 @@ impl JiraApi for JiraClient {
             })
             .await?;
         let v = self.json(OP, r).await?;
-        Ok(v.get("transitions")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|t| {
-                Some(Transition {
-                    id: str_at(t, "/id")?,
-                    name: str_at(t, "/name").unwrap_or_default(),
-                    to: str_at(t, "/to/name")?,
-                    takes_resolution: t.pointer("/fields/resolution").is_some(),
-                })
+        Ok(transitions(&v))
+    }
+
+    async fn position(&self, key: &str) -> Result<Position, JiraError> {
+        const OP: &str = "get_issue";
+        let path = format!("/issue/{key}");
+        let r = self
+            .send(OP, || {
+                self.request_q(
+                    Method::GET,
+                    &path,
+                    &[
+                        ("fields", "status".into()),
+                        ("expand", "transitions.fields".into()),
+                    ],
+                )
             })
-            .collect())
+            .await?;
+        let v = self.json(OP, r).await?;
+        Ok(Position {
+            status: str_at(&v, "/fields/status/name").ok_or_else(|| unexpected(OP, "status"))?,
+            transitions: transitions(&v),
+        })
     }
 
     async fn transition(

@@ -22,7 +22,9 @@ fn block(node: &Value, out: &mut String, depth: usize) {
     }
     match kind(node) {
         "paragraph" => {
-            inlines(node, out);
+            let mut text = String::new();
+            inlines(node, &mut text);
+            out.push_str(&escape_line_starts(&text));
             out.push_str("\n\n");
         }
         "heading" => {
@@ -158,6 +160,27 @@ fn escape(s: &str) -> String {
         out.push(c);
     }
     out
+}
+
+/// A paragraph line that begins like block markup (`h3. `, `bq. `, `# `, `----`) would turn
+/// into a heading, quote, list or rule: its first character is escaped so the text stays text.
+fn escape_line_starts(text: &str) -> String {
+    text.split('\n')
+        .map(|line| {
+            let body = line.trim_start();
+            let b = body.as_bytes();
+            let markup = (b.len() >= 3 && b[0] == b'h' && (b'1'..=b'6').contains(&b[1]) && b[2] == b'.')
+                || body.starts_with("bq.")
+                || body.starts_with('#')
+                || body.starts_with('-');
+            if markup {
+                format!("{}\\{body}", &line[..line.len() - body.len()])
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn plain(node: &Value) -> String {

@@ -84,43 +84,73 @@ impl WorkflowMap {
     }
 }
 
-/// Moves the issue from `current` to `target`, setting `resolution` on the last transition when
-/// its screen takes one. Returns the transition ids taken.
+/// How a walk ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Walked {
+    /// The issue is at the target; the transition ids taken.
+    Reached(Vec<String>),
+    /// The issue was found in a status the walk did not leave it in: someone else moved it, and
+    /// that move is newer than whatever the walk was acting on. Nothing more was done.
+    Moved { found: String },
+}
+
+/// Moves the issue to `target`, setting `resolution` on the last transition when its screen
+/// takes one. `at` is where the caller last left the issue (`None`: unknown, take it as found);
+/// the walk updates it after each transition it takes, so a failed walk says how far it got.
+///
+/// Every hop reads the issue's status and its offered transitions in one answer
+/// ([`JiraApi::position`]): what the map learns always belongs to the status it was offered
+/// from, even when a person moves the issue between two reads or a read is retried after a 429.
 pub async fn walk(
     jira: &dyn JiraApi,
     map: &WorkflowMap,
     key: &str,
-    current: &str,
+    at: &mut Option<String>,
     target: &str,
     resolution: Option<&str>,
-) -> Result<Vec<String>, WorkflowError> {
-    let mut current = current.to_owned();
+) -> Result<Walked, WorkflowError> {
     let mut taken = Vec::new();
     let mut visited = HashSet::new();
-    while norm(&current) != norm(target) {
-        if taken.len() >= MAX_STEPS {
-            break;
+    let mut refused = 0;
+    loop {
+        let position = jira.position(key).await?;
+        let status = position.status;
+        if at.as_deref().is_some_and(|a| norm(a) != norm(&status)) {
+            return Ok(Walked::Moved { found: status });
         }
-        visited.insert(norm(&current));
-        // Always asked, never assumed: the workflow may have changed since it was learned.
-        map.learn(&current, jira.transitions(key).await?);
-        let t = match map.next_hop(&current, target, &visited) {
+        map.learn(&status, position.transitions);
+        if norm(&status) == norm(target) {
+            *at = Some(status);
+            return Ok(Walked::Reached(taken));
+        }
+        if taken.len() >= MAX_STEPS || refused > 1 {
+            return Err(WorkflowError::Unreachable {
+                from: status,
+                target: target.to_owned(),
+            });
+        }
+        visited.insert(norm(&status));
+        let t = match map.next_hop(&status, target, &visited) {
             Hop::Toward(t) | Hop::Explore(t) => t,
-            Hop::Unreachable => break,
+            Hop::Unreachable => {
+                return Err(WorkflowError::Unreachable {
+                    from: status,
+                    target: target.to_owned(),
+                });
+            }
         };
         let resolution = resolution.filter(|_| t.takes_resolution && norm(&t.to) == norm(target));
-        tracing::debug!(issue_key = key, from = %current, to = %t.to, transition = %t.id, "transitioning");
-        jira.transition(key, &t.id, resolution).await?;
-        taken.push(t.id.clone());
-        current = t.to;
-    }
-    if norm(&current) == norm(target) {
-        Ok(taken)
-    } else {
-        Err(WorkflowError::Unreachable {
-            from: current,
-            target: target.to_owned(),
-        })
+        tracing::debug!(issue_key = key, from = %status, to = %t.to, transition = %t.id, "transitioning");
+        *at = Some(status);
+        match jira.transition(key, &t.id, resolution).await {
+            Ok(()) => {
+                taken.push(t.id.clone());
+                *at = Some(t.to);
+            }
+            // No longer offered: the issue moved under the walk, which the next read tells.
+            Err(JiraError::Rejected { .. }) => refused += 1,
+            Err(e) => return Err(e.into()),
+        }
     }
 }
 

@@ -6,8 +6,9 @@
 use crate::{
     event::{
         Event,
-        jira::{Actor, FieldChange, Issue},
+        jira::{Actor, FieldChange, Issue, RichText},
     },
+    sync::fields::description,
     sync::case_to_issue::IssueLedger,
 };
 
@@ -56,10 +57,14 @@ fn change_matches(c: &FieldChange, ledger: &IssueLedger) -> bool {
             .as_deref()
             .is_some_and(|s| s.eq_ignore_ascii_case(to)),
         "resolution" => ledger.resolution.as_deref() == Some(to),
-        "description" => ledger
-            .description_text
-            .as_deref()
-            .is_some_and(|d| same_text(d, to)),
+        "description" => ledger.description_text.as_deref().is_some_and(|d| {
+            // A changelog holds the whole description as wiki markup: its person part counts.
+            let to = RichText {
+                text: to.to_owned(),
+                adf: None,
+            };
+            description::same_text(d, &description::person_text(&to))
+        }),
         "labels" => {
             // Only additions the integration made: `to` minus `from` is within its labels.
             let from: Vec<&str> = c
@@ -93,18 +98,6 @@ fn issue_matches(issue: &Issue, ledger: &IssueLedger) -> bool {
             .is_some_and(|l| l.eq_ignore_ascii_case(&s.name))
     });
     summary_ok && status_ok && (issue.summary.is_some() || issue.status.is_some())
-}
-
-/// Text equality that survives Jira's rendering (ADF vs wiki, whitespace, markup characters):
-/// the letters and digits must be the same, in order.
-fn same_text(a: &str, b: &str) -> bool {
-    let key = |s: &str| -> String {
-        s.chars()
-            .filter(|c| c.is_alphanumeric())
-            .flat_map(char::to_lowercase)
-            .collect()
-    };
-    key(a) == key(b)
 }
 
 #[cfg(test)]

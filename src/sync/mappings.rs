@@ -75,18 +75,21 @@ pub struct Mappings {
     pub issue_to_case: IssueToCaseConfig,
 }
 
+/// The default status map, case status → Jira status: the case → issue sync's targets, and the
+/// issue → case sync's `shown_as` (which case statuses a Jira status already stands for).
+pub const DEFAULT_STATUS_MAP: [(CaseStatus, &str); 7] = [
+    (CaseStatus::Submitted, "To Do"),
+    (CaseStatus::Acknowledged, "In Progress"),
+    (CaseStatus::DetectionAndAnalysis, "In Progress"),
+    (CaseStatus::ContainmentEradicationAndRecovery, "In Progress"),
+    (CaseStatus::PostIncidentActivities, "In Review"),
+    (CaseStatus::ReadyToClose, "In Review"),
+    (CaseStatus::Closed, "Done"),
+];
+
 impl Default for Mappings {
     fn default() -> Self {
-        use CaseStatus::*;
-        let status = [
-            (Submitted, "To Do"),
-            (Acknowledged, "In Progress"),
-            (DetectionAndAnalysis, "In Progress"),
-            (ContainmentEradicationAndRecovery, "In Progress"),
-            (PostIncidentActivities, "In Review"),
-            (ReadyToClose, "In Review"),
-            (Closed, "Done"),
-        ];
+        let status = DEFAULT_STATUS_MAP;
         let resolution = [
             (ClosureCode::InvestigationCompleted, "Done"),
             (ClosureCode::NotResolved, "Won't Do"),

@@ -4,7 +4,9 @@
 
 pub mod case_to_issue;
 pub mod echo;
+pub mod fields;
 pub mod issue_to_case;
+pub mod lease;
 pub mod mappings;
 
 pub use case_to_issue::{CaseToIssueSync, SyncSettings};

@@ -114,7 +114,38 @@ impl Deployment {
         self.sir.reset_log();
         self.jira.requests().reset();
     }
+
+    /// A case made in SIR and synced to its new issue, at rest, with the logs reset.
+    async fn synced_case(&self, title: &str) -> (String, String) {
+        let case_id = full_case(&self.sir, title);
+        let mapped = || async { self.app.store.mapping_by_case(&case_id).await.unwrap() };
+        assert!(eventually(WAIT, || async { mapped().await.is_some() }).await);
+        let key = mapped().await.unwrap().issue_key;
+        self.settle().await;
+        self.reset_logs();
+        (case_id, key)
+    }
+
+    fn description(&self, key: &str) -> serde_json::Value {
+        self.jira.issue(key).unwrap().description.unwrap().to_adf()
+    }
+
+    /// Changes made to the issue's status by anyone but the person acting in the UI.
+    fn integration_moves(&self, key: &str) -> Vec<String> {
+        self.jira
+            .status_history(key)
+            .into_iter()
+            .filter(|c| c.transition_id.is_some() && c.author == CLOUD_ACCOUNT)
+            .map(|c| format!("{} -> {}", c.from, c.to))
+            .collect()
+    }
 }
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+const DETAILS: &str = "AWS Security Incident Response case details";
 
 #[tokio::test]
 async fn a_case_and_its_jira_issue_stay_in_step_both_ways_without_echoes() {
@@ -374,4 +405,219 @@ watchers = [{ email = "secops@example.com", name = "SecOps on call" }]
     d.settle().await;
     assert_eq!(d.sir.cases().len(), 1);
     assert_eq!(d.sir_writes(), vec![Operation::UpdateCase]);
+}
+
+/// A person edits the first paragraph of the description three times: each edit reaches the case
+/// as exactly the person's part, and neither side grows (the service's own section was carried
+/// into the case, and back into Jira below itself, once per edit).
+#[tokio::test]
+async fn a_persons_description_edits_reach_the_case_and_nothing_grows() {
+    let d = Deployment::start().await;
+    let (case_id, key) = d.synced_case("Crypto-mining in two accounts").await;
+    let dana = d.jira.as_human();
+    for round in 1..=3 {
+        let first = format!("Edit {round}: miners confirmed on i-0abc.");
+        dana.edit_first_paragraph(&key, &first).unwrap();
+        let want = format!("{first}\n\nMiners suspected.");
+        assert!(
+            eventually(WAIT, || async { d.sir.case(&case_id).unwrap().description == want }).await,
+            "round {round}: {:?}",
+            d.sir.case(&case_id).unwrap().description
+        );
+        d.settle().await;
+        let case = d.sir.case(&case_id).unwrap();
+        assert_eq!(case.description, want, "round {round}");
+        let text = sir_jira_bridge::event::adf::to_text(&d.description(&key));
+        assert_eq!(count(&text, DETAILS), 1, "round {round}: {text}");
+        assert!(text.starts_with(&first), "{text}");
+    }
+    // Only the case took writes: the issue already says what the case says.
+    assert_eq!(d.jira_writes(), Vec::<String>::new());
+}
+
+/// A person's own formatting stays in Jira and reaches the case as plain text: no wiki markup
+/// (`*bold*`, `h3.`) in the case, no heading turned into a literal paragraph in Jira.
+#[tokio::test]
+async fn a_persons_formatting_reaches_the_case_as_plain_text_and_stays_in_jira() {
+    let d = Deployment::start().await;
+    let (case_id, key) = d.synced_case("Suspicious logins").await;
+    let mut doc = d.description(&key);
+    let blocks = doc["content"].as_array_mut().unwrap();
+    blocks[0] = serde_json::json!({"type": "paragraph", "content": [
+        {"type": "text", "text": "analyst note with "},
+        {"type": "text", "text": "bold", "marks": [{"type": "strong"}]},
+        {"type": "text", "text": " word"}]});
+    blocks.insert(
+        1,
+        serde_json::json!({"type": "heading", "attrs": {"level": 3},
+            "content": [{"type": "text", "text": "Timeline"}]}),
+    );
+    d.jira.as_human().edit_description_adf(&key, doc.clone()).unwrap();
+    let want = "analyst note with bold word\n\nTimeline\n\nMiners suspected.";
+    assert!(
+        eventually(WAIT, || async { d.sir.case(&case_id).unwrap().description == want }).await,
+        "{:?}",
+        d.sir.case(&case_id).unwrap().description
+    );
+    d.settle().await;
+    assert_eq!(d.description(&key), doc, "the person's document is left as they wrote it");
+    assert_eq!(d.jira_writes(), Vec::<String>::new());
+
+    // The case's details change: the issue's details follow, the person's formatting stays.
+    d.reset_logs();
+    d.sir
+        .analyst()
+        .update(
+            &case_id,
+            sir_emulator::CaseUpdate {
+                impacted_services_to_add: vec!["AWS IAM".into()],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert!(
+        eventually(WAIT, || async {
+            sir_jira_bridge::event::adf::to_text(&d.description(&key)).contains("AWS IAM")
+        })
+        .await
+    );
+    d.settle().await;
+    let now = d.description(&key);
+    assert_eq!(now["content"][0], doc["content"][0], "bold paragraph kept");
+    assert_eq!(now["content"][1]["type"], "heading", "heading kept: {now}");
+    assert_eq!(count(&now.to_string(), DETAILS), 1);
+    assert_eq!(d.sir.case(&case_id).unwrap().description, want);
+}
+
+/// An operator's resync of an unchanged issue writes nothing on either side (it used to carry
+/// the service's section into the case, and the case's text back below it).
+#[tokio::test]
+async fn a_resync_of_an_unchanged_issue_writes_nothing() {
+    let d = Deployment::start().await;
+    let (case_id, key) = d.synced_case("Crypto-mining in two accounts").await;
+    let before = d.sir.case(&case_id).unwrap().description;
+    let (status, _) = d
+        .app
+        .admin_post(&format!("/v1/resync/issues/{key}"), serde_json::json!(null))
+        .await;
+    assert_eq!(status, 202);
+    d.settle().await;
+    assert_eq!(d.sir_writes(), Vec::<Operation>::new());
+    assert_eq!(d.jira_writes(), Vec::<String>::new());
+    assert_eq!(d.sir.case(&case_id).unwrap().description, before);
+}
+
+/// A person's summary edit reaches the case and is not written back to Jira.
+#[tokio::test]
+async fn a_summary_edit_is_not_written_back() {
+    let d = Deployment::start().await;
+    let (case_id, key) = d.synced_case("Crypto-mining").await;
+    d.jira.as_human().edit_summary(&key, "Crypto-mining, contained").unwrap();
+    assert!(
+        eventually(WAIT, || async {
+            d.sir.case(&case_id).unwrap().title == "Crypto-mining, contained"
+        })
+        .await
+    );
+    d.settle().await;
+    assert_eq!(d.sir_writes(), vec![Operation::UpdateCase]);
+    assert_eq!(d.jira_writes(), Vec::<String>::new());
+}
+
+/// A person moves the issue two steps while its deliveries arrive newest first: the case follows
+/// to the last status, and the integration never moves the issue back.
+#[tokio::test]
+async fn reordered_status_deliveries_never_walk_the_issue_back() {
+    let d = Deployment::start().await;
+    let (case_id, key) = d.synced_case("Crypto-mining").await;
+    d.jira.webhooks().reorder(Some(2), Duration::from_millis(300));
+    d.jira.as_human().move_to(&key, "In Review").unwrap();
+    assert!(
+        eventually(WAIT, || async {
+            d.sir.case(&case_id).unwrap().case_status == SirStatus::PostIncidentActivities
+        })
+        .await,
+        "{:?}",
+        d.sir.case(&case_id).unwrap().case_status
+    );
+    d.settle().await;
+    assert_eq!(d.jira.status_of(&key).as_deref(), Some("In Review"));
+    assert_eq!(d.integration_moves(&key), Vec::<String>::new());
+    assert_eq!(
+        d.sir.case(&case_id).unwrap().case_status,
+        SirStatus::PostIncidentActivities
+    );
+}
+
+/// A case → issue sync slowed by Jira's rate limit (and reading the transitions between 429s)
+/// while a person moves the issue: the person's move stands on both sides, nothing dead-letters.
+#[tokio::test]
+async fn a_slow_sync_does_not_undo_a_persons_move() {
+    let d = Deployment::start().await;
+    let (case_id, key) = d.synced_case("Crypto-mining").await;
+    d.jira.rate_limit_every(2, 1);
+    // The analyst's edit starts a case → issue sync; the person moves the issue meanwhile.
+    d.sir.analyst().set_title(&case_id, "Crypto-mining (confirmed)").unwrap();
+    d.jira.as_human().move_to(&key, "In Progress").unwrap();
+    assert!(
+        eventually(WAIT, || async {
+            d.sir.case(&case_id).unwrap().case_status == SirStatus::DetectionAndAnalysis
+                && d.jira.issue(&key).unwrap().summary == "Crypto-mining (confirmed)"
+        })
+        .await
+    );
+    d.settle().await;
+    d.jira.clear_rate_limit();
+    assert_eq!(d.jira.status_of(&key).as_deref(), Some("In Progress"));
+    assert_eq!(d.integration_moves(&key), Vec::<String>::new());
+}
+
+/// Comments and edits made in Jira after the case was closed are recorded as not applicable
+/// (visible in /v1/status), not dead letters.
+#[tokio::test]
+async fn jira_changes_after_the_case_closed_are_not_applicable_not_dead_letters() {
+    let d = Deployment::start().await;
+    let (case_id, key) = d.synced_case("Crypto-mining").await;
+    d.sir
+        .analyst()
+        .close(&case_id, sir_emulator::ClosureCode::InvestigationCompleted)
+        .unwrap();
+    assert!(
+        eventually(WAIT, || async { d.jira.status_of(&key).as_deref() == Some("Done") }).await
+    );
+    d.settle().await;
+    let dana = d.jira.as_human();
+    dana.add_comment(&key, "Post-mortem scheduled.").unwrap();
+    dana.edit_summary(&key, "Crypto-mining (closed)").unwrap();
+    d.settle().await; // asserts no dead letter
+    let (_, status) = d.app.admin_get("/v1/status").await;
+    assert_eq!(status["sync"]["not_applicable"], 2, "{status}");
+    // The person's edit stays in Jira: the closed case is not written back over it.
+    assert_eq!(d.jira.issue(&key).unwrap().summary, "Crypto-mining (closed)");
+}
+
+/// The analyst moves the case on while a person moves the issue elsewhere, and Jira answers 429
+/// to every other call (workflow reads included): nothing dead-letters (no "transition is not
+/// valid", no "cannot be reached") and both sides end on statuses that map to each other.
+#[tokio::test]
+async fn concurrent_moves_under_rate_limits_end_in_agreement() {
+    let d = Deployment::start().await;
+    let (case_id, key) = d.synced_case("Crypto-mining").await;
+    d.jira.rate_limit_every(2, 1);
+    d.sir
+        .analyst()
+        .set_status(&case_id, SirStatus::PostIncidentActivities)
+        .unwrap();
+    d.jira.as_human().move_to(&key, "In Progress").unwrap();
+    d.settle().await; // asserts no dead letter
+    d.jira.clear_rate_limit();
+    d.settle().await;
+    let jira = d.jira.status_of(&key).unwrap();
+    let case = d.sir.case(&case_id).unwrap().case_status;
+    let agree = matches!(
+        (jira.as_str(), case),
+        ("In Progress", SirStatus::DetectionAndAnalysis)
+            | ("In Review", SirStatus::PostIncidentActivities)
+    );
+    assert!(agree, "Jira {jira}, case {case:?}");
 }

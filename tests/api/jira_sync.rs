@@ -646,6 +646,9 @@ impl JiraApi for LoseFirstCreate {
     async fn transitions(&self, k: &str) -> Result<Vec<api::Transition>, api::JiraError> {
         self.inner.transitions(k).await
     }
+    async fn position(&self, k: &str) -> Result<api::Position, api::JiraError> {
+        self.inner.position(k).await
+    }
     async fn transition(&self, k: &str, id: &str, r: Option<&str>) -> Result<(), api::JiraError> {
         self.inner.transition(k, id, r).await
     }

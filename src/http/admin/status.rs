@@ -17,6 +17,15 @@ pub struct Status {
     pub queue: Option<QueueStatus>,
     pub poller: PollerStatus,
     pub peers: Peers,
+    pub sync: SyncStatus,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SyncStatus {
+    /// Jira changes (comments, edits, status moves) made after their SIR case was closed, since
+    /// this process started: SIR cannot take them, so they stay in Jira only (not retried, never
+    /// dead letters).
+    pub not_applicable: u64,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -76,6 +85,9 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiEr
         peers: Peers {
             jira: state.peers.get(Peer::Jira),
             sir: state.peers.get(Peer::Sir),
+        },
+        sync: SyncStatus {
+            not_applicable: state.metrics.not_applicable.get(),
         },
     }))
 }

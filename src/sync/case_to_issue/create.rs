@@ -11,13 +11,13 @@
 
 use serde_json::{Value, json};
 
-use super::{CaseToIssueSync, IssueLedger, Mapped, SyncError, description, ledger, links};
+use super::{CaseToIssueSync, IssueLedger, Mapped, SyncError, links};
 use crate::{
     db::now_ms,
-    event::adf,
     jira::api::{IssueRef, NewIssue},
     sir::Case,
     store::{InsertOutcome, Mapping},
+    sync::fields::{self, description},
 };
 
 const CLAIM_KEY: &str = "issue";
@@ -98,14 +98,14 @@ impl CaseToIssueSync {
         let jql = format!(
             "project = \"{}\" AND labels = \"{}\" ORDER BY created ASC",
             self.settings.project_key,
-            description::case_label(case.id.as_str())
+            fields::case_label(case.id.as_str())
         );
         Ok(self.jira.search(&jql).await?.into_iter().next())
     }
 
     async fn create(&self, case: &Case, owner: &str, version: u64) -> Result<Mapped, SyncError> {
         let region = &self.settings.default_region;
-        let doc = description::description(case, region);
+        let doc = description::render(case, region);
         let issue = NewIssue {
             project_key: self.settings.project_key.clone(),
             issue_type: self
@@ -114,10 +114,10 @@ impl CaseToIssueSync {
                 .issue_type
                 .clone()
                 .unwrap_or_else(|| self.settings.issue_type.clone()),
-            summary: description::summary(&case.title),
+            summary: fields::summary(&case.title),
             description: doc.clone(),
             labels: self.labels(case),
-            custom_fields: description::custom_fields(
+            custom_fields: fields::custom_fields(
                 case,
                 &self.settings.mappings.custom_fields,
                 region,
@@ -153,8 +153,9 @@ impl CaseToIssueSync {
         let ledger = IssueLedger {
             case_id: case.id.to_string(),
             summary: Some(issue.summary),
-            description_hash: Some(ledger::hash_json(&doc)),
-            description_text: Some(adf::to_text(&doc)),
+            description_text: Some(description::normalize(&case.description)),
+            details_hash: Some(description::details_hash(case, region)),
+            text_at_ms: Some(now_ms()),
             labels: issue.labels,
             custom_fields: issue.custom_fields,
             ..IssueLedger::default()

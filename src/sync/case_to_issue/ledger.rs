@@ -1,6 +1,8 @@
-//! What the integration last wrote to an issue (the sync ledger's Jira side, keyed by issue
-//! key): updates write only what differs from it, and the echo check compares Jira's events
-//! with it.
+//! What the issue holds as far as the integration knows (the sync ledger's Jira side, keyed by
+//! issue key): what the case → issue sync wrote, and what the issue → case sync read from Jira
+//! and carried to the case. Both directions keep it, under the case's lease: the case → issue
+//! sync writes only what differs from it, and the issue → case sync takes a Jira value equal to
+//! it for no change (an echo, or a change of formatting only).
 
 use std::collections::BTreeMap;
 
@@ -10,6 +12,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     db::now_ms,
+    sir::CaseStatus,
     store::{LedgerEntry, Side, StateStore, StoreError},
 };
 
@@ -17,18 +20,34 @@ use crate::{
 pub struct IssueLedger {
     pub case_id: String,
     pub summary: Option<String>,
-    /// SHA-256 of the ADF description written (the details section included).
-    pub description_hash: Option<String>,
-    /// The description written, as plain text (for recognising its echo).
+    /// The description's person part, as plain text ([`crate::sync::fields::description`]).
     pub description_text: Option<String>,
+    /// SHA-256 of the service's part of the description last written.
+    pub details_hash: Option<String>,
+    /// When the case → issue sync last wrote the summary or the description (ms): a Jira
+    /// change of them reported as older than this is a stale delivery.
+    #[serde(default)]
+    pub text_at_ms: Option<i64>,
     /// Labels the integration added.
     #[serde(default)]
     pub labels: Vec<String>,
     #[serde(default)]
     pub custom_fields: BTreeMap<String, Value>,
-    /// The Jira status the integration last moved the issue to (or found it in).
+    /// The Jira status the integration last moved the issue to, or carried to the case.
     pub status: Option<String>,
     pub resolution: Option<String>,
+    /// The case status both sides agreed on together with `status`: while the case still shows
+    /// it, the case has nothing new for the issue's status.
+    #[serde(default)]
+    pub case_status: Option<CaseStatus>,
+    /// When that agreement was made (Jira's time of the change when it came from Jira): a Jira
+    /// status change reported as older than this is a stale delivery.
+    #[serde(default)]
+    pub status_at_ms: Option<i64>,
+    /// The changelog id of that Jira change, when it came from Jira (orders changes made within
+    /// one millisecond).
+    #[serde(default)]
+    pub status_change: Option<u64>,
     /// The issue property tagging the issue with its case was written.
     #[serde(default)]
     pub tagged: bool,

@@ -9,22 +9,27 @@
 mod attachments;
 mod comments;
 mod create;
-pub mod description;
 pub mod ledger;
 
 use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
+use serde_json::Value;
 
 pub use ledger::IssueLedger;
 
-use super::mappings::Mappings;
+use super::{
+    fields::{self, description},
+    lease::{CaseLease, LeaseSettings},
+    mappings::Mappings,
+};
 use crate::{
     bus::Failure,
-    event::EventEnvelope,
+    db::now_ms,
+    event::{EventEnvelope, jira::RichText},
     jira::{
         api::{IssueEdit, IssueType, JiraApi, JiraError},
-        workflow::{WorkflowError, WorkflowMap, walk},
+        workflow::{Walked, WorkflowError, WorkflowMap, walk},
     },
     sir::{Case, CaseId, SirApi, SirError},
     store::{Mapping, StateStore, StoreError},
@@ -162,46 +167,16 @@ impl CaseToIssueSync {
 
     /// Syncs one case, holding its lease.
     pub async fn sync(&self, case_id: &CaseId) -> Result<(), SyncError> {
-        let lease = format!("case-sync/{case_id}");
-        let owner = uuid::Uuid::new_v4().to_string();
-        self.acquire(&lease, &owner, case_id).await?;
-        let renew = {
-            let (store, lease, owner) = (self.store.clone(), lease.clone(), owner.clone());
-            let ttl = self.settings.lease_ttl;
-            tokio::spawn(async move {
-                loop {
-                    tokio::time::sleep(ttl / 3).await;
-                    if let Err(e) = store.acquire_lease(&lease, &owner, ttl).await {
-                        tracing::warn!(lease, error = %e, "cannot renew the case lease");
-                    }
-                }
-            })
+        let settings = LeaseSettings {
+            ttl: self.settings.lease_ttl,
+            wait: self.settings.lease_wait,
+        };
+        let Some(lease) = CaseLease::acquire(&self.store, case_id.as_str(), settings).await? else {
+            return Err(SyncError::Busy(case_id.to_string()));
         };
         let result = self.sync_locked(case_id).await;
-        renew.abort();
-        if let Err(e) = self.store.release_lease(&lease, &owner).await {
-            tracing::warn!(lease, error = %e, "cannot release the case lease (it expires)");
-        }
+        lease.release().await;
         result
-    }
-
-    async fn acquire(&self, lease: &str, owner: &str, case_id: &CaseId) -> Result<(), SyncError> {
-        let deadline = tokio::time::Instant::now() + self.settings.lease_wait;
-        let mut pause = Duration::from_millis(50);
-        loop {
-            if self
-                .store
-                .acquire_lease(lease, owner, self.settings.lease_ttl)
-                .await?
-            {
-                return Ok(());
-            }
-            if tokio::time::Instant::now() >= deadline {
-                return Err(SyncError::Busy(case_id.to_string()));
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(500));
-        }
     }
 
     async fn sync_locked(&self, case_id: &CaseId) -> Result<(), SyncError> {
@@ -228,7 +203,10 @@ impl CaseToIssueSync {
         Ok(())
     }
 
-    /// Writes the fields that differ from what the ledger says was written last.
+    /// Writes the fields whose case value differs from what the ledger says the issue holds.
+    /// The description's two parts are compared apart: the person's part (the case's text) is
+    /// written only when the case's text changed; when only the details changed, the issue's
+    /// current person part is kept as it is, formatting included.
     async fn update_fields(
         &self,
         case: &Case,
@@ -236,13 +214,13 @@ impl CaseToIssueSync {
         ledger: &mut IssueLedger,
     ) -> Result<(), SyncError> {
         let region = &self.settings.default_region;
-        let summary = description::summary(&case.title);
-        let doc = description::description(case, region);
-        let doc_hash = ledger::hash_json(&doc);
+        let summary = fields::summary(&case.title);
+        let text = description::normalize(&case.description);
+        let details = description::details_hash(case, region);
         if ledger.adopt_text {
             ledger.summary = Some(summary.clone());
-            ledger.description_hash = Some(doc_hash.clone());
-            ledger.description_text = Some(crate::event::adf::to_text(&doc));
+            ledger.description_text = Some(text.clone());
+            ledger.details_hash = Some(details.clone());
             ledger.adopt_text = false;
             ledger.save(self.store.as_ref(), key).await?;
         }
@@ -250,8 +228,10 @@ impl CaseToIssueSync {
         if ledger.summary.as_deref() != Some(summary.as_str()) {
             edit.summary = Some(summary.clone());
         }
-        if ledger.description_hash.as_deref() != Some(doc_hash.as_str()) {
-            edit.description = Some(doc.clone());
+        if ledger.description_text.as_deref() != Some(text.as_str()) {
+            edit.description = Some(description::render(case, region));
+        } else if ledger.details_hash.as_deref() != Some(details.as_str()) {
+            edit.description = Some(self.with_current_text(case, key).await?);
         }
         edit.add_labels = self
             .labels(case)
@@ -259,7 +239,7 @@ impl CaseToIssueSync {
             .filter(|l| !ledger.labels.contains(l))
             .collect();
         edit.custom_fields =
-            description::custom_fields(case, &self.settings.mappings.custom_fields, region)
+            fields::custom_fields(case, &self.settings.mappings.custom_fields, region)
                 .into_iter()
                 .filter(|(id, v)| ledger.custom_fields.get(id) != Some(v))
                 .collect();
@@ -275,10 +255,12 @@ impl CaseToIssueSync {
             );
             if edit.summary.is_some() {
                 ledger.summary = Some(summary);
+                ledger.text_at_ms = Some(now_ms());
             }
-            if edit.description.is_some() {
-                ledger.description_hash = Some(doc_hash);
-                ledger.description_text = Some(crate::event::adf::to_text(&doc));
+            if let Some(doc) = &edit.description {
+                ledger.description_text = Some(description::person_text_of(doc));
+                ledger.details_hash = Some(details);
+                ledger.text_at_ms = Some(now_ms());
             }
             ledger.labels.extend(edit.add_labels);
             ledger.custom_fields.extend(edit.custom_fields);
@@ -292,6 +274,19 @@ impl CaseToIssueSync {
         Ok(())
     }
 
+    /// The description with the issue's current person part (read now, so an edit a person
+    /// made since is kept) and the case's details.
+    async fn with_current_text(&self, case: &Case, key: &str) -> Result<Value, SyncError> {
+        let current = self.jira.issue_detail(key).await?.issue.description;
+        let person = match &current {
+            Some(RichText { adf: Some(doc), .. }) => description::person_part(doc).to_vec(),
+            // Wiki markup (Data Center): the text is kept, its markup is not.
+            Some(wiki) => description::person_blocks(&description::person_text(wiki)),
+            None => Vec::new(),
+        };
+        Ok(description::with_details(person, case, &self.settings.default_region))
+    }
+
     async fn tag(&self, case: &Case, key: &str) -> Result<(), SyncError> {
         let value = serde_json::json!({"caseId": case.id, "caseArn": case.arn});
         self.jira
@@ -301,7 +296,7 @@ impl CaseToIssueSync {
     }
 
     fn labels(&self, case: &Case) -> Vec<String> {
-        let mut labels = vec![description::case_label(case.id.as_str())];
+        let mut labels = vec![fields::case_label(case.id.as_str())];
         labels.extend(self.settings.mappings.labels.iter().cloned());
         labels.dedup();
         labels
@@ -309,6 +304,12 @@ impl CaseToIssueSync {
 
     /// Moves the issue to the status its case's status maps to, by a path through the
     /// workflow; a closed case also gets its resolution.
+    ///
+    /// Only a case whose status changed since both sides last agreed moves the issue: when the
+    /// case still shows the agreed status, a different issue status is a person's newer move,
+    /// which the issue → case sync carries to the case. And the walk stops as soon as the issue
+    /// is found where the ledger did not leave it (a person moved it meanwhile): a status never
+    /// moves back because of an older read.
     async fn update_status(
         &self,
         case: &Case,
@@ -318,30 +319,41 @@ impl CaseToIssueSync {
         let Some(target) = self.settings.mappings.status.get(&case.status).cloned() else {
             return Ok(());
         };
+        if ledger.case_status == Some(case.status) {
+            return Ok(());
+        }
         let resolution = case
             .closure_code
             .and_then(|c| self.settings.mappings.resolution.get(&c).cloned());
-        if ledger.status.as_deref() == Some(target.as_str()) && ledger.resolution == resolution {
-            return Ok(());
+        let mut at = ledger.status.clone();
+        let walked = walk(
+            self.jira.as_ref(),
+            &self.workflow,
+            key,
+            &mut at,
+            &target,
+            resolution.as_deref(),
+        )
+        .await;
+        if at != ledger.status {
+            // Part of the way was walked: the next attempt starts from there.
+            ledger.status = at;
+            ledger.save(self.store.as_ref(), key).await?;
         }
-        let current = self.jira.issue(key).await?.status;
-        let taken = if current.eq_ignore_ascii_case(&target) {
-            Vec::new()
-        } else {
-            walk(
-                self.jira.as_ref(),
-                &self.workflow,
-                key,
-                &current,
-                &target,
-                resolution.as_deref(),
-            )
-            .await?
-        };
-        tracing::info!(issue_key = key, from = %current, to = %target, transitions = ?taken, "issue status follows the case");
-        ledger.status = Some(target);
-        ledger.resolution = resolution;
-        ledger.save(self.store.as_ref(), key).await?;
+        match walked? {
+            Walked::Reached(taken) => {
+                tracing::info!(issue_key = key, case_status = case.status.as_str(), to = %target, transitions = ?taken, "issue status follows the case");
+                ledger.status = Some(target);
+                ledger.resolution = resolution;
+                ledger.case_status = Some(case.status);
+                ledger.status_at_ms = Some(now_ms());
+                ledger.status_change = None;
+                ledger.save(self.store.as_ref(), key).await?;
+            }
+            Walked::Moved { found } => {
+                tracing::info!(issue_key = key, case_status = case.status.as_str(), found = %found, expected = ?ledger.status, "the issue was moved in Jira meanwhile: its newer status is left for the issue → case sync");
+            }
+        }
         Ok(())
     }
 }

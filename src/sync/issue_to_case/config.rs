@@ -185,15 +185,7 @@ impl Default for IssueToCaseConfig {
             ("indeterminate", target(DetectionAndAnalysis)),
             ("done", StatusTarget::Close),
         ];
-        let shown_as = [
-            (Submitted, "To Do"),
-            (Acknowledged, "In Progress"),
-            (DetectionAndAnalysis, "In Progress"),
-            (ContainmentEradicationAndRecovery, "In Progress"),
-            (PostIncidentActivities, "In Review"),
-            (ReadyToClose, "In Review"),
-            (Closed, "Done"),
-        ];
+        let shown_as = crate::sync::mappings::DEFAULT_STATUS_MAP;
         let closure_code_map = [
             ("Done", ClosureCode::InvestigationCompleted),
             ("Fixed", ClosureCode::InvestigationCompleted),

@@ -35,14 +35,21 @@ pub use source::{IssueSnapshot, IssueSource, IssueSourceError, JiraIssueSource};
 
 use crate::{
     bus::Failure,
+    db::now_ms,
     event::{
         Event, EventEnvelope,
-        jira::{CommentEvent, IssueEvent, Status},
+        jira::{CommentEvent, IssueEvent, RichText, Status},
     },
     jira::api::JiraAttachment,
+    metrics::Metrics,
     sir::{Case, CaseId, CaseStatus, CaseUpdate, SirApi, SirError},
     store::{StateStore, StoreError},
-    sync::{case_to_issue::IssueLedger, echo},
+    sync::{
+        case_to_issue::IssueLedger,
+        echo,
+        fields::{self, description},
+        lease::{CaseLease, LeaseSettings},
+    },
     worker::EventHandler,
 };
 use comments::Origin;
@@ -75,13 +82,15 @@ pub enum SyncError {
     },
     #[error("mapping names `{0}`, which is not a SIR case id")]
     BadCaseId(String),
+    #[error("another worker is syncing case {0}; retry later")]
+    Busy(String),
 }
 
 impl SyncError {
     pub fn is_retryable(&self) -> bool {
         match self {
             SyncError::Sir(e) => e.is_retryable(),
-            SyncError::Store(StoreError::Unavailable(_)) => true,
+            SyncError::Store(StoreError::Unavailable(_)) | SyncError::Busy(_) => true,
             SyncError::Store(StoreError::Corrupt(_)) => false,
             SyncError::Source { error, .. } => matches!(error, IssueSourceError::Unavailable(_)),
             SyncError::NoSource(_) | SyncError::Unreachable { .. } | SyncError::BadCaseId(_) => {
@@ -95,13 +104,16 @@ impl SyncError {
 #[derive(Debug, Default)]
 struct Wanted {
     title: Option<String>,
-    description: Option<String>,
+    description: Option<RichText>,
     status: Option<Status>,
     resolution: Option<String>,
     /// The changelog id or event time: makes the closure comment's token stable per change.
     change_ref: Option<String>,
     /// When Jira made the change (ms), when known.
     at_ms: Option<i64>,
+    /// The changelog's id: Jira numbers them in order, which orders changes made within one
+    /// millisecond (a person's two quick transitions).
+    changelog: Option<u64>,
     /// The issue's attachments, when the change may have added one.
     attachments: Option<Vec<JiraAttachment>>,
 }
@@ -113,6 +125,8 @@ pub struct IssueToCaseSync {
     store: Arc<dyn StateStore>,
     source: Option<Arc<dyn IssueSource>>,
     attachment_max_bytes: u64,
+    lease: LeaseSettings,
+    metrics: Option<Arc<Metrics>>,
     /// For the presigned upload URLs (no AWS credentials involved).
     http: reqwest::Client,
 }
@@ -132,6 +146,8 @@ impl IssueToCaseSync {
             store,
             source: None,
             attachment_max_bytes: DEFAULT_ATTACHMENT_MAX_BYTES,
+            lease: LeaseSettings::default(),
+            metrics: None,
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(120))
                 .build()
@@ -142,6 +158,18 @@ impl IssueToCaseSync {
     /// Attachments larger than this are not uploaded; the case gets a comment naming them.
     pub fn with_attachment_limit(mut self, max_bytes: u64) -> IssueToCaseSync {
         self.attachment_max_bytes = max_bytes;
+        self
+    }
+
+    /// Counts the changes a closed case cannot take.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> IssueToCaseSync {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// How long the case's lease (shared with the case → issue sync) lasts and is waited for.
+    pub fn with_lease(mut self, lease: LeaseSettings) -> IssueToCaseSync {
+        self.lease = lease;
         self
     }
 
@@ -181,12 +209,13 @@ impl IssueToCaseSync {
                 let snapshot = self.fetch(&r.issue_key).await?;
                 let wanted = Wanted {
                     title: snapshot.issue.summary.clone(),
-                    description: snapshot.issue.description.as_ref().map(|d| d.text.clone()),
+                    description: snapshot.issue.description.clone(),
                     status: snapshot.issue.status.clone(),
                     resolution: snapshot.resolution,
                     change_ref: Some("sync".into()),
                     // An operator's explicit request wins over the echo rule.
                     at_ms: Some(i64::MAX),
+                    changelog: None,
                     attachments: Some(snapshot.attachments),
                 };
                 self.apply_issue(&r.issue_key, &case_id, wanted).await
@@ -265,10 +294,7 @@ impl IssueToCaseSync {
         };
         let wanted = Wanted {
             title: issue.summary.filter(|_| changed("summary")),
-            description: issue
-                .description
-                .map(|d| d.text)
-                .filter(|_| changed("description")),
+            description: issue.description.filter(|_| changed("description")),
             status: issue
                 .status
                 .filter(|_| changed("status") || changed("resolution")),
@@ -278,6 +304,7 @@ impl IssueToCaseSync {
                 .clone()
                 .or_else(|| e.occurred_at.map(|t| t.to_string())),
             at_ms: e.occurred_at,
+            changelog: e.changelog_id.as_deref().and_then(|id| id.parse().ok()),
             attachments,
         };
         self.apply_issue(key, &case_id, wanted).await
@@ -303,7 +330,24 @@ impl IssueToCaseSync {
         }
     }
 
+    /// Applies an issue's change under the case's lease, which the case → issue sync holds too:
+    /// what is read here (the case, both ledgers) cannot change underneath until it is written.
     async fn apply_issue(
+        &self,
+        issue_key: &str,
+        case_id: &CaseId,
+        wanted: Wanted,
+    ) -> Result<(), SyncError> {
+        let Some(lease) = CaseLease::acquire(&self.store, case_id.as_str(), self.lease).await?
+        else {
+            return Err(SyncError::Busy(case_id.to_string()));
+        };
+        let result = self.apply_issue_locked(issue_key, case_id, wanted).await;
+        lease.release().await;
+        result
+    }
+
+    async fn apply_issue_locked(
         &self,
         issue_key: &str,
         case_id: &CaseId,
@@ -311,52 +355,95 @@ impl IssueToCaseSync {
     ) -> Result<(), SyncError> {
         let case = self.sir(self.sir.get_case(case_id).await)?;
         let mut ledger = CaseLedger::load(self.store.as_ref(), case_id.as_str()).await?;
-        self.apply_fields(issue_key, &case, &wanted, &mut ledger)
-            .await?;
+        let mut issue = IssueLedger::load(self.store.as_ref(), issue_key)
+            .await?
+            .unwrap_or_else(|| IssueLedger {
+                case_id: case_id.to_string(),
+                ..IssueLedger::default()
+            });
+        let before = issue.clone();
+        let fields = self
+            .apply_fields(issue_key, &case, &wanted, &mut ledger, &mut issue)
+            .await;
         // Before the status: a closed case takes no uploads.
-        if let Some(attachments) = &wanted.attachments
-            && case.status != CaseStatus::Closed
-        {
-            self.sync_attachments(issue_key, &case, attachments).await?;
+        let attachments = match (&fields, &wanted.attachments) {
+            (Ok(()), Some(attachments)) if case.status != CaseStatus::Closed => {
+                self.sync_attachments(issue_key, &case, attachments).await
+            }
+            _ => Ok(()),
+        };
+        let status = match (&fields, &attachments, &wanted.status) {
+            (Ok(()), Ok(()), Some(status)) => {
+                self.apply_status(issue_key, &case, status, &wanted, &mut ledger, &mut issue)
+                    .await
+            }
+            _ => Ok(()),
+        };
+        if issue != before {
+            issue.save(self.store.as_ref(), issue_key).await?;
         }
-        if let Some(status) = &wanted.status {
-            self.apply_status(issue_key, &case, status, &wanted, &mut ledger)
-                .await?;
-        }
-        Ok(())
+        fields.and(attachments).and(status)
     }
 
+    /// Summary and description. A Jira value equal to what the issue ledger says Jira holds is
+    /// no change (an echo of the case → issue sync, or a person changing formatting only); one
+    /// reported as older than the case → issue sync's last write of it is a stale delivery.
+    /// Otherwise the case takes it, and the issue ledger records that Jira holds it, so the
+    /// case → issue sync does not write it back.
     async fn apply_fields(
         &self,
         issue_key: &str,
         case: &Case,
         wanted: &Wanted,
         ledger: &mut CaseLedger,
+        issue: &mut IssueLedger,
     ) -> Result<(), SyncError> {
+        let stale = wanted
+            .at_ms
+            .zip(issue.text_at_ms)
+            .is_some_and(|(at, written)| at < written);
         let mut update = CaseUpdate::default();
-        if let Some(title) = wanted.title.as_deref().map(text::cap_title)
-            && !title.is_empty()
-            && title != case.title
-            && !ledger.is_echo(&ledger.written.title, &title, wanted.at_ms)
+        // What Jira holds once the case took it (recorded only then: an edit a closed case
+        // cannot take must not look agreed, or the case → issue sync would write over it).
+        let mut held = (None, None);
+        if let Some(summary) = wanted.title.as_deref()
+            && issue.summary.as_deref() != Some(fields::summary(summary).as_str())
+            && !stale
         {
-            update.title = Some(title);
+            let title = text::cap_title(summary);
+            if !title.is_empty()
+                && title != case.title
+                && !ledger.is_echo(&ledger.written.title, &title, wanted.at_ms)
+            {
+                update.title = Some(title.clone());
+            }
+            held.0 = Some(fields::summary(&title));
         }
-        if let Some(description) = wanted
-            .description
-            .as_deref()
-            .map(|d| text::cap_description(d, issue_key))
+        if let Some(rich) = &wanted.description {
+            let person = description::person_text(rich);
+            let known = issue
+                .description_text
+                .as_deref()
+                .is_some_and(|k| description::same_text(k, &person));
             // SIR requires a description; an emptied Jira description leaves the case's.
-            && !description.trim().is_empty()
-            && description != case.description
-            && !ledger.is_echo(&ledger.written.description, &description, wanted.at_ms)
-        {
-            update.description = Some(description);
+            if !known && !stale && !person.trim().is_empty() {
+                let capped = text::cap_description(&person, issue_key);
+                if capped != case.description
+                    && !ledger.is_echo(&ledger.written.description, &capped, wanted.at_ms)
+                {
+                    update.description = Some(capped.clone());
+                }
+                held.1 = Some(description::normalize(&capped));
+            }
         }
-        if update == CaseUpdate::default() {
+        if update != CaseUpdate::default() && case.status == CaseStatus::Closed {
+            self.not_applicable(issue_key, case, "summary or description edited");
             return Ok(());
         }
-        if case.status == CaseStatus::Closed {
-            tracing::warn!(case_id = %case.id, issue_key, "Jira summary/description changed but the SIR case is closed: not written");
+        let (summary, text) = held;
+        issue.summary = summary.or(issue.summary.take());
+        issue.description_text = text.or(issue.description_text.take());
+        if update == CaseUpdate::default() {
             return Ok(());
         }
         self.sir(self.sir.update_case(&case.id, &update).await)?;
@@ -371,6 +458,11 @@ impl IssueToCaseSync {
         Ok(())
     }
 
+    /// The issue's status, carried to the case. A Jira status that both sides already agreed on
+    /// (the issue ledger's status with the case's current one) changes nothing; one reported as
+    /// older than the status last agreed is a stale delivery (a late event never undoes a newer
+    /// one). Otherwise the case walks to the mapped status and the agreement is recorded, so the
+    /// case → issue sync leaves the issue's status alone until the case changes again.
     async fn apply_status(
         &self,
         issue_key: &str,
@@ -378,43 +470,81 @@ impl IssueToCaseSync {
         jira: &Status,
         wanted: &Wanted,
         ledger: &mut CaseLedger,
+        issue: &mut IssueLedger,
     ) -> Result<(), SyncError> {
+        let agreed = issue
+            .status
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case(&jira.name))
+            && issue.case_status == Some(case.status);
+        if agreed {
+            tracing::debug!(case_id = %case.id, issue_key, jira_status = %jira.name, "status already agreed on both sides");
+            return Ok(());
+        }
+        let order = |at: i64, change: Option<u64>| (at, change.unwrap_or(0));
+        if let (Some(at), Some(agreed_at)) = (wanted.at_ms, issue.status_at_ms)
+            && order(at, wanted.changelog) < order(agreed_at, issue.status_change)
+        {
+            tracing::info!(case_id = %case.id, issue_key, jira_status = %jira.name, "Jira status change older than the status last agreed: stale delivery, not applied");
+            return Ok(());
+        }
         let Some(target) = self.config.target_for(&jira.name, jira.category.as_deref()) else {
             tracing::info!(issue_key, jira_status = %jira.name, "Jira status maps to no SIR status: case status left alone");
             return Ok(());
         };
         let current = case.status;
-        if current == CaseStatus::Closed {
+        let now = if current == CaseStatus::Closed {
             if target != StatusTarget::Close {
-                tracing::warn!(case_id = %case.id, issue_key, jira_status = %jira.name, "SIR case is closed and the API cannot reopen it: Jira status not applied");
+                self.not_applicable(issue_key, case, "status moved (the API cannot reopen a case)");
             }
-            return Ok(());
-        }
-        // Several SIR statuses show as one Jira status: a case in any of them already agrees.
-        if self.config.already_shown_as(current, &jira.name) {
-            tracing::debug!(case_id = %case.id, issue_key, %current, jira_status = %jira.name, "case status already shows as this Jira status");
-            return Ok(());
-        }
-        match target {
-            StatusTarget::Status(to) => {
-                if to == current || ledger.is_echo(&ledger.written.status, &to, wanted.at_ms) {
-                    return Ok(());
+            current
+        } else if self.config.already_shown_as(current, &jira.name) {
+            // Several SIR statuses show as one Jira status: a case in any of them agrees.
+            current
+        } else {
+            match target {
+                StatusTarget::Status(to) if to == current => current,
+                StatusTarget::Status(to) => {
+                    if ledger.is_echo(&ledger.written.status, &to, wanted.at_ms) {
+                        return Ok(());
+                    }
+                    let steps = status::path(current, to).ok_or_else(|| SyncError::Unreachable {
+                        case_id: case.id.to_string(),
+                        from: current,
+                        to,
+                        jira_status: jira.name.clone(),
+                    })?;
+                    for step in steps {
+                        self.sir(self.sir.update_case_status(&case.id, step).await)?;
+                        tracing::info!(case_id = %case.id, issue_key, status = %step, "case status set from Jira");
+                        ledger.written.status = Some(step);
+                        ledger.save(self.store.as_ref(), case.id.as_str()).await?;
+                    }
+                    to
                 }
-                let steps = status::path(current, to).ok_or_else(|| SyncError::Unreachable {
-                    case_id: case.id.to_string(),
-                    from: current,
-                    to,
-                    jira_status: jira.name.clone(),
-                })?;
-                for step in steps {
-                    self.sir(self.sir.update_case_status(&case.id, step).await)?;
-                    tracing::info!(case_id = %case.id, issue_key, status = %step, "case status set from Jira");
-                    ledger.written.status = Some(step);
-                    ledger.save(self.store.as_ref(), case.id.as_str()).await?;
+                StatusTarget::Close => {
+                    self.close(issue_key, case, jira, wanted, ledger).await?;
+                    CaseStatus::Closed
                 }
-                Ok(())
             }
-            StatusTarget::Close => self.close(issue_key, case, jira, wanted, ledger).await,
+        };
+        let at = wanted.at_ms.unwrap_or_else(now_ms).min(now_ms());
+        issue.status = Some(jira.name.clone());
+        issue.resolution = wanted.resolution.clone();
+        issue.case_status = Some(now);
+        if issue.status_at_ms.is_none_or(|known| known <= at) {
+            issue.status_at_ms = Some(at);
+            issue.status_change = wanted.changelog;
+        }
+        Ok(())
+    }
+
+    /// A person's change in Jira that the case cannot take (it is closed, and SIR's API
+    /// reopens nothing): recorded, counted and left in Jira, never a dead letter.
+    fn not_applicable(&self, issue_key: &str, case: &Case, what: &str) {
+        tracing::info!(case_id = %case.id, issue_key, what, "the SIR case is closed: the Jira change does not apply to it");
+        if let Some(metrics) = &self.metrics {
+            metrics.not_applicable.inc();
         }
     }
 
@@ -460,10 +590,26 @@ impl IssueToCaseSync {
     }
 
     async fn comment_changed(&self, e: &CommentEvent) -> Result<(), SyncError> {
-        let jira_id = &e.comment.id;
         let Some(case_id) = self.case_for(&e.issue.key).await? else {
             return Ok(());
         };
+        match self.apply_comment(e, &case_id).await {
+            // SIR refuses comments on a closed case; only then is the case read to tell.
+            Err(SyncError::Sir(SirError::Validation(message))) => {
+                let case = self.sir(self.sir.get_case(&case_id).await)?;
+                if case.status != CaseStatus::Closed {
+                    return Err(SyncError::Sir(SirError::Validation(message)));
+                }
+                self.not_applicable(&e.issue.key, &case, "comment added or edited");
+                Ok(())
+            }
+            other => other,
+        }
+    }
+
+    async fn apply_comment(&self, e: &CommentEvent, case_id: &CaseId) -> Result<(), SyncError> {
+        let jira_id = &e.comment.id;
+        let case_id = case_id.clone();
         let twin = comments::twin(self.store.as_ref(), case_id.as_str(), jira_id).await?;
         let body = comments::body(e);
         let digest = comments::sha256_hex(&body);
