@@ -632,6 +632,16 @@ impl World {
             return;
         }
         model.closed = true;
+        // Likewise a Jira title or description not yet on the case stays in Jira only.
+        let case = self.sir.case(&self.case_id).unwrap();
+        if model.title.as_ref().is_some_and(|t| *t != case.title) {
+            model.title_jira_only = true;
+        }
+        if let Some(DescriptionEdit::Texts(texts)) = &model.description
+            && texts.iter().any(|t| !case.description.contains(t.as_str()))
+        {
+            model.description_jira_only = true;
+        }
         let on_case = self.sir_comment_texts();
         for c in &mut model.jira_comments {
             if c.excluded.is_none() && !on_case.iter().any(|b| b.contains(&c.token)) {
@@ -1201,8 +1211,9 @@ fn check_state(w: &World, model: &Model, v: &mut Violations) {
                 "comment-edits-follow",
                 sir_bodies.iter().any(|b| b.contains(c.text.as_str())),
                 || {
+                    let copy = sir_bodies.iter().find(|b| b.contains(c.token.as_str()));
                     format!(
-                        "the case's copy of `{}` does not read {:?}",
+                        "the case's copy of `{}` reads {copy:?}, not {:?}",
                         c.token, c.text
                     )
                 },
@@ -1230,8 +1241,9 @@ fn check_state(w: &World, model: &Model, v: &mut Violations) {
                 "comment-edits-follow",
                 jira_bodies.iter().any(|b| b.contains(c.text.as_str())),
                 || {
+                    let copy = jira_bodies.iter().find(|b| b.contains(c.token.as_str()));
                     format!(
-                        "the issue's copy of `{}` does not read {:?}",
+                        "the issue's copy of `{}` reads {copy:?}, not {:?}",
                         c.token, c.text
                     )
                 },
