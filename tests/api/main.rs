@@ -11,6 +11,7 @@ mod issue_to_case;
 mod jira_emulator;
 mod jira_sync;
 mod jira_webhook;
+mod model;
 mod onboard;
 mod process;
 mod queue;

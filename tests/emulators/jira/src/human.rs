@@ -95,9 +95,13 @@ impl<'a> Human<'a> {
                 RichText::Wiki(format!("{text}\n\n{rest}").trim_end().to_owned())
             }
             (_, current) => {
-                let mut doc = current.map(|d| d.to_adf()).unwrap_or_else(|| adf::from_plain(""));
+                let mut doc = current
+                    .map(|d| d.to_adf())
+                    .unwrap_or_else(|| adf::from_plain(""));
                 let paragraph = adf::from_plain(text)["content"][0].clone();
-                let blocks = doc["content"].as_array_mut().expect("a document has content");
+                let blocks = doc["content"]
+                    .as_array_mut()
+                    .expect("a document has content");
                 match blocks.iter().position(|b| b["type"] == "paragraph") {
                     Some(i) => blocks[i] = paragraph,
                     None => blocks.insert(0, paragraph),

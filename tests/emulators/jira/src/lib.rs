@@ -49,7 +49,7 @@ pub use log::{RequestLog, RequestRecord};
 pub use model::{
     Account, Attachment, ChangeGroup, ChangeItem, Comment, Issue, RichText, StatusChange,
 };
-pub use webhooks::{AttemptOutcome, DeliveryRecord, sign};
+pub use webhooks::{AttemptOutcome, DeliveryRecord, MEMORY_TARGET, sign};
 
 use crate::{
     rate_limit::RateLimiter,
