@@ -58,7 +58,8 @@ pub fn bullet_list(items: Vec<Vec<Value>>) -> Value {
 /// Plain text as paragraphs: a blank line separates paragraphs, a single newline is a hard
 /// break. Nothing for empty text (an empty paragraph says nothing).
 pub fn paragraphs(plain: &str) -> Vec<Value> {
-    let plain = plain.replace("\r\n", "\n");
+    // Old Mac line ends too: a lone CR left in would read back differently after a round trip.
+    let plain = plain.replace("\r\n", "\n").replace('\r', "\n");
     plain
         .split("\n\n")
         .map(|p| p.trim_matches('\n'))

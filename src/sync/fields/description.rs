@@ -32,9 +32,16 @@ pub fn with_details(mut person: Vec<Value>, case: &Case, default_region: &str) -
     adf::doc(person)
 }
 
-/// Plain text as the blocks of the person's part.
+/// Plain text as the blocks of the person's part. Trailing blanks on a line are dropped first:
+/// wiki markup reads a blank-only line as a paragraph break, so keeping them would not survive
+/// the way back.
 pub fn person_blocks(text: &str) -> Vec<Value> {
-    adf::paragraphs(text)
+    let text = text.replace("\r\n", "\n");
+    let lines: Vec<&str> = text
+        .split(['\n', '\r'])
+        .map(str::trim_end)
+        .collect();
+    adf::paragraphs(&lines.join("\n"))
 }
 
 /// The service's part. It leaves out the case's status and closure code on purpose: the issue's
@@ -458,7 +465,7 @@ mod tests {
 
     #[test]
     fn the_service_part_is_never_read_back() {
-        let doc = render(&case("First paragraph.\n\nSecond one\nwith a break."), "us-east-1");
+        let doc = render(&case("First paragraph.\r\n\r\nSecond one\r\nwith a break."), "us-east-1");
         for read in [adf_of(&doc), wiki_of(&doc)] {
             assert_eq!(person_text(&read), "First paragraph.\n\nSecond one\nwith a break.");
         }
