@@ -98,6 +98,18 @@ pub struct Transition {
     pub takes_resolution: bool,
 }
 
+/// Jira's timestamps: `2026-11-26T14:20:00.789+0000` (no colon in the offset), or RFC 3339.
+pub fn parse_time(value: &str) -> Option<time::OffsetDateTime> {
+    const JIRA_TIME: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond][offset_hour sign:mandatory][offset_minute]"
+    );
+    time::OffsetDateTime::parse(value, JIRA_TIME)
+        .or_else(|_| {
+            time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339)
+        })
+        .ok()
+}
+
 /// Where an issue stands in its workflow: its status and the transitions offered from it, read
 /// in one answer so that the two always belong together.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -221,6 +233,11 @@ pub trait JiraApi: Send + Sync {
     async fn transitions(&self, key: &str) -> Result<Vec<Transition>, JiraError>;
     /// The issue's status and the transitions offered from it, in one read.
     async fn position(&self, key: &str) -> Result<Position, JiraError>;
+    /// When the issue's status last changed (its changelog's latest status item), if ever.
+    async fn status_changed_at(
+        &self,
+        key: &str,
+    ) -> Result<Option<time::OffsetDateTime>, JiraError>;
     async fn transition(
         &self,
         key: &str,
@@ -252,4 +269,15 @@ pub trait JiraApi: Send + Sync {
         value: &Value,
     ) -> Result<(), JiraError>;
     async fn issue_property(&self, key: &str, property: &str) -> Result<Option<Value>, JiraError>;
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn jira_timestamps_parse() {
+        let t = super::parse_time("2026-11-26T14:20:00.789+0000").unwrap();
+        assert_eq!(t.unix_timestamp(), 1_795_702_800);
+        assert!(super::parse_time("2026-11-26T14:20:00Z").is_some());
+        assert!(super::parse_time("yesterday").is_none());
+    }
 }

@@ -660,6 +660,36 @@ impl JiraApi for JiraClient {
         Ok(transitions(&v))
     }
 
+    async fn status_changed_at(
+        &self,
+        key: &str,
+    ) -> Result<Option<time::OffsetDateTime>, JiraError> {
+        const OP: &str = "get_issue";
+        let path = format!("/issue/{key}");
+        let r = self
+            .send(OP, || {
+                self.request_q(
+                    Method::GET,
+                    &path,
+                    &[("fields", "status".into()), ("expand", "changelog".into())],
+                )
+            })
+            .await?;
+        let v = self.json(OP, r).await?;
+        // Jira lists the most recent changes first.
+        let histories = v.pointer("/changelog/histories").and_then(Value::as_array);
+        Ok(histories
+            .into_iter()
+            .flatten()
+            .find(|h| {
+                h.get("items")
+                    .and_then(Value::as_array)
+                    .is_some_and(|items| items.iter().any(|i| i["field"] == "status"))
+            })
+            .and_then(|h| h.get("created").and_then(Value::as_str))
+            .and_then(super::api::parse_time))
+    }
+
     async fn position(&self, key: &str) -> Result<Position, JiraError> {
         const OP: &str = "get_issue";
         let path = format!("/issue/{key}");

@@ -63,7 +63,12 @@ fn change_matches(c: &FieldChange, ledger: &IssueLedger) -> bool {
                 text: to.to_owned(),
                 adf: None,
             };
+            // An edit inside the service's part is a person's too (the next case → issue sync
+            // writes that part again), though the person's part reads as written.
             description::same_text(d, &description::person_text(&to))
+                && ledger.details_text.as_deref().is_none_or(|known| {
+                    description::same_text(known, &description::service_text(&to))
+                })
         }),
         "labels" => {
             // Only additions the integration made: `to` minus `from` is within its labels.

@@ -569,30 +569,28 @@ async fn throttling_is_retried_and_nothing_is_lost() {
     assert_eq!(f.emu.comments(&case).len(), 6);
 }
 
+/// SIR refuses comments on a closed case. A Jira comment made after the close is not applicable:
+/// handled (no retry, no dead letter), nothing written, and only then is the case read to tell.
 #[tokio::test]
-async fn validation_errors_fail_for_good_with_sirs_message() {
+async fn a_comment_on_a_closed_case_is_not_applicable() {
     let f = fixture(config()).await;
     let case = f.mapped_case("SEC-7").await;
-    // An analyst closed the case in the console; SIR refuses comments on closed cases.
+    // An analyst closed the case in the console.
     f.emu
         .analyst()
         .close(&case, sir_emulator::ClosureCode::FalsePositive)
         .unwrap();
-    let failure = f
-        .sync
+    f.emu.reset_log();
+    f.sync
         .handle(&comment("SEC-7", "10500", "too late", DANA, false))
         .await
-        .unwrap_err();
-    assert!(!failure.retryable);
-    assert!(
-        failure.error.starts_with("SIR refused the request:"),
-        "{}",
-        failure.error
-    );
-    assert!(
-        failure.error.to_lowercase().contains("closed"),
-        "{}",
-        failure.error
+        .unwrap();
+    assert!(f.emu.comments(&case).is_empty());
+    let calls: Vec<Operation> = f.emu.requests().into_iter().map(|r| r.operation).collect();
+    assert_eq!(
+        calls,
+        vec![Operation::CreateCaseComment, Operation::GetCase],
+        "the refusal, then the read that explains it"
     );
 }
 

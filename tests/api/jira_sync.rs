@@ -649,6 +649,12 @@ impl JiraApi for LoseFirstCreate {
     async fn position(&self, k: &str) -> Result<api::Position, api::JiraError> {
         self.inner.position(k).await
     }
+    async fn status_changed_at(
+        &self,
+        k: &str,
+    ) -> Result<Option<time::OffsetDateTime>, api::JiraError> {
+        self.inner.status_changed_at(k).await
+    }
     async fn transition(&self, k: &str, id: &str, r: Option<&str>) -> Result<(), api::JiraError> {
         self.inner.transition(k, id, r).await
     }

@@ -323,6 +323,14 @@ fn rich_text(r: &jira_emulator::RichText) -> String {
     sir_jira_bridge::event::adf::to_text(&r.to_adf())
 }
 
+/// The text's words, one space apart: what is left of it without markup and layout.
+fn plain_words(text: &str) -> String {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn count(haystack: &str, needle: &str) -> usize {
     haystack.matches(needle).count()
 }
@@ -1161,7 +1169,9 @@ fn check_state(w: &World, model: &Model, v: &mut Violations) {
             v.check(
                 "latest-description-wins",
                 (model.description_jira_only || case.description.contains(t.as_str()))
-                    && jira_desc.contains(t.as_str()),
+                    // Data Center keeps a person's formatting as wiki markup (`*bold*`): their
+                    // words, not the markup, must be there.
+                    && plain_words(&jira_desc).contains(&plain_words(t)),
                 || {
                     format!(
                         "latest person text {t:?} missing; case: {:?}; jira: {:?}",

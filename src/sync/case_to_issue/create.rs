@@ -155,6 +155,7 @@ impl CaseToIssueSync {
             summary: Some(issue.summary),
             description_text: Some(description::normalize(&case.description)),
             details_hash: Some(description::details_hash(case, region)),
+            details_text: Some(description::details_text(case, region)),
             text_at_ms: Some(now_ms()),
             labels: issue.labels,
             custom_fields: issue.custom_fields,

@@ -24,6 +24,10 @@ pub struct IssueLedger {
     pub description_text: Option<String>,
     /// SHA-256 of the service's part of the description last written.
     pub details_hash: Option<String>,
+    /// That part as plain text: a Jira description whose service part reads otherwise was
+    /// edited there, and the next case → issue sync writes the part again.
+    #[serde(default)]
+    pub details_text: Option<String>,
     /// When the case → issue sync last wrote the summary or the description (ms): a Jira
     /// change of them reported as older than this is a stale delivery.
     #[serde(default)]

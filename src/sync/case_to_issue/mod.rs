@@ -221,6 +221,7 @@ impl CaseToIssueSync {
             ledger.summary = Some(summary.clone());
             ledger.description_text = Some(text.clone());
             ledger.details_hash = Some(details.clone());
+            ledger.details_text = Some(description::details_text(case, region));
             ledger.adopt_text = false;
             ledger.save(self.store.as_ref(), key).await?;
         }
@@ -260,6 +261,7 @@ impl CaseToIssueSync {
             if let Some(doc) = &edit.description {
                 ledger.description_text = Some(description::person_text_of(doc));
                 ledger.details_hash = Some(details);
+                ledger.details_text = Some(description::details_text(case, region));
                 ledger.text_at_ms = Some(now_ms());
             }
             ledger.labels.extend(edit.add_labels);
@@ -326,21 +328,20 @@ impl CaseToIssueSync {
             .closure_code
             .and_then(|c| self.settings.mappings.resolution.get(&c).cloned());
         let mut at = ledger.status.clone();
-        let walked = walk(
-            self.jira.as_ref(),
-            &self.workflow,
-            key,
-            &mut at,
-            &target,
-            resolution.as_deref(),
-        )
-        .await;
-        if at != ledger.status {
-            // Part of the way was walked: the next attempt starts from there.
-            ledger.status = at;
-            ledger.save(self.store.as_ref(), key).await?;
+        let mut walked = self.walk_to(key, &mut at, &target, resolution.as_deref(), ledger).await?;
+        if let Walked::Moved { found } = &walked {
+            // Both sides moved since they last agreed. The later move wins: Jira's if its
+            // status changed after the case did (the issue → case sync carries it to the case),
+            // else the case's, walked from where the issue now is.
+            let jira_at = self.jira.status_changed_at(key).await?;
+            if jira_at.is_some_and(|t| t > case.last_updated) {
+                tracing::info!(issue_key = key, case_status = case.status.as_str(), found = %found, expected = ?ledger.status, "the issue was moved in Jira after the case changed: its newer status is left for the issue → case sync");
+                return Ok(());
+            }
+            let mut from = Some(found.clone());
+            walked = self.walk_to(key, &mut from, &target, resolution.as_deref(), ledger).await?;
         }
-        match walked? {
+        match walked {
             Walked::Reached(taken) => {
                 tracing::info!(issue_key = key, case_status = case.status.as_str(), to = %target, transitions = ?taken, "issue status follows the case");
                 ledger.status = Some(target);
@@ -351,10 +352,29 @@ impl CaseToIssueSync {
                 ledger.save(self.store.as_ref(), key).await?;
             }
             Walked::Moved { found } => {
-                tracing::info!(issue_key = key, case_status = case.status.as_str(), found = %found, expected = ?ledger.status, "the issue was moved in Jira meanwhile: its newer status is left for the issue → case sync");
+                tracing::info!(issue_key = key, case_status = case.status.as_str(), found = %found, "the issue keeps being moved in Jira: left for the next sync");
             }
         }
         Ok(())
+    }
+
+    /// One walk from `at`, recording in the ledger how far it got even when it fails (the next
+    /// attempt starts from there).
+    async fn walk_to(
+        &self,
+        key: &str,
+        at: &mut Option<String>,
+        target: &str,
+        resolution: Option<&str>,
+        ledger: &mut IssueLedger,
+    ) -> Result<Walked, SyncError> {
+        let start = at.clone();
+        let walked = walk(self.jira.as_ref(), &self.workflow, key, at, target, resolution).await;
+        if *at != start && walked.is_err() {
+            ledger.status = at.clone();
+            ledger.save(self.store.as_ref(), key).await?;
+        }
+        Ok(walked?)
     }
 }
 

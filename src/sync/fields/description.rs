@@ -100,6 +100,30 @@ pub fn details(case: &Case, default_region: &str) -> Vec<Value> {
     ]
 }
 
+/// The service's part as plain text, to tell later whether someone edited it in Jira.
+pub fn details_text(case: &Case, default_region: &str) -> String {
+    blocks_text(&details(case, default_region))
+}
+
+/// The text of the service's part of a description Jira holds (empty when it is gone).
+pub fn service_text(description: &RichText) -> String {
+    match &description.adf {
+        Some(doc) => {
+            let blocks = doc
+                .get("content")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or(&[]);
+            let start = blocks
+                .iter()
+                .position(is_service_block)
+                .unwrap_or(blocks.len());
+            blocks_text(&blocks[start..])
+        }
+        None => wiki::service_text(&description.text),
+    }
+}
+
 /// SHA-256 (hex) of the service's part: whether the details need writing again.
 pub fn details_hash(case: &Case, default_region: &str) -> String {
     let blocks = Value::Array(details(case, default_region));
@@ -290,6 +314,16 @@ mod wiki {
         }
         let text = normalize(&out.join("\n"));
         if text == NO_DESCRIPTION { String::new() } else { text }
+    }
+
+    pub fn service_text(wiki: &str) -> String {
+        let lines: Vec<&str> = wiki.lines().collect();
+        let start = lines
+            .iter()
+            .position(|l| is_service_line(l))
+            .unwrap_or(lines.len());
+        let text: Vec<String> = lines[start..].iter().map(|l| line_text(l)).collect();
+        normalize(&text.join("\n"))
     }
 
     fn is_service_line(line: &str) -> bool {
@@ -499,6 +533,20 @@ mod tests {
         blocks.retain(|b| b["type"] != "heading");
         assert_eq!(person_text(&adf_of(&doc)), "Mine.");
         assert_eq!(person_text(&wiki_of(&doc)), "Mine.");
+    }
+
+    #[test]
+    fn the_service_part_reads_back_the_same_from_adf_and_wiki() {
+        let c = case("Mine.");
+        let doc = render(&c, "us-east-1");
+        let want = details_text(&c, "us-east-1");
+        assert!(same_text(&service_text(&adf_of(&doc)), &want));
+        assert!(same_text(&service_text(&wiki_of(&doc)), &want));
+        let edited = RichText {
+            text: wiki_of(&doc).text.replace("Regions:", "Regions (edited):"),
+            adf: None,
+        };
+        assert!(!same_text(&service_text(&edited), &want));
     }
 
     #[test]

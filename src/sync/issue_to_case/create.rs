@@ -7,7 +7,7 @@
 //! case's issue ledger is marked `adopt_text`, so the case → issue sync links the issue (label,
 //! property) without rewriting the summary and description people wrote in Jira.
 
-use time::{OffsetDateTime, format_description::FormatItem, macros::format_description};
+use time::OffsetDateTime;
 
 use super::{IssueToCaseSync, SyncError, Wanted, text};
 use crate::{
@@ -17,19 +17,9 @@ use crate::{
     sync::case_to_issue::IssueLedger,
 };
 
-/// Jira's timestamps: `2026-11-26T14:20:00.789+0000` (no colon in the offset).
-const JIRA_TIME: &[FormatItem<'static>] = format_description!(
-    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond][offset_hour sign:mandatory][offset_minute]"
-);
 
 pub fn client_token(issue: &Issue) -> String {
     format!("jira-issue-{}", issue.id.as_deref().unwrap_or(&issue.key))
-}
-
-fn parse_jira_time(value: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(value, JIRA_TIME)
-        .or_else(|_| OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339))
-        .ok()
 }
 
 impl IssueToCaseSync {
@@ -62,7 +52,7 @@ impl IssueToCaseSync {
         let reported = issue
             .created
             .as_deref()
-            .and_then(parse_jira_time)
+            .and_then(crate::jira::api::parse_time)
             .or_else(|| {
                 occurred_at.and_then(|ms| {
                     OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000).ok()
@@ -112,18 +102,5 @@ impl IssueToCaseSync {
             at_ms: occurred_at,
             ..Wanted::default()
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn jira_timestamps_parse() {
-        let t = parse_jira_time("2026-11-26T14:20:00.789+0000").unwrap();
-        assert_eq!(t.unix_timestamp(), 1_795_702_800);
-        assert!(parse_jira_time("2026-11-26T14:20:00Z").is_some());
-        assert!(parse_jira_time("yesterday").is_none());
     }
 }
