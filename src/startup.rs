@@ -12,10 +12,15 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     aws::{self, SecretResolver},
     bus::{EmbeddedQueue, EventBridgeBus, EventBus, EventLog, EventSource, SqsSource},
-    config::{BusBackend, Config, ConfigError, ConsumerBackend, PollerConfig, StoreBackend},
+    config::{
+        BusBackend, Config, ConfigError, ConsumerBackend, PollerConfig, StoreBackend, data_dir,
+    },
     consumer::EventConsumer,
     db::{Db, DbError},
-    http::{self, AppState, JiraIntake, Services, SnsIntake},
+    http::{
+        self, AppState, JiraIntake, Services, SnsIntake,
+        serve::{self, ServerLimits},
+    },
     intake::Intake,
     jira::{CaseToIssue, JiraApi, JiraAuth, JiraClient, JiraClientConfig, SyncSettings},
     metrics::Metrics,
@@ -185,6 +190,13 @@ impl Components {
         let need_sdk = |what| sdk.as_ref().ok_or(StartupError::NoAws(what));
 
         let Backends { store, bus, queue } = Backends::open(&config, sdk.as_ref())?;
+        if let Some(mode) = data_dir::world_accessible(&config.data_dir) {
+            tracing::warn!(
+                data_dir = %config.data_dir.display(),
+                mode = %format!("{mode:o}"),
+                "the data directory (queued deliveries, state, generated secrets) is open to other users: chmod 700 it"
+            );
+        }
         let metrics = Arc::new(Metrics::new());
         let peers = Arc::new(PeerHealth::default());
         let source: Option<Arc<dyn EventSource>> = match &config.backends.consumer {
@@ -231,6 +243,7 @@ impl Components {
             metrics,
             peers,
             admin_token: config.admin_token.clone(),
+            metrics_require_token: config.server.metrics_require_token,
             doctor: Some(Arc::new(Doctor::with_store(
                 config.clone(),
                 sdk.clone(),
@@ -550,15 +563,26 @@ impl Application {
             _ => None,
         };
 
-        let app = http::router(state);
+        let server = config.server;
+        if !server.metrics_require_token && !local_addr.ip().is_loopback() {
+            tracing::warn!(
+                "/metrics answers without a token on a non-loopback address: set metrics_require_token = true where the gateway is reachable by others"
+            );
+        }
+        let limits = ServerLimits {
+            header_read_timeout: server.header_read_timeout,
+            idle_timeout: server.idle_timeout,
+            max_connections: serve::connection_cap(server.max_connections),
+            shutdown_grace: config.shutdown_grace,
+        };
+        let app = http::with_request_timeout(http::router(state), server.request_timeout);
         let server_stop = stop.clone();
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutting down: no new requests; finishing in-flight work");
-                server_stop.cancel();
-            })
-            .await;
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new requests; finishing in-flight work");
+            server_stop.cancel();
+        });
+        serve::serve(listener, app, limits, stop.clone()).await;
         stop.cancel();
         if let Some(workers) = workers {
             workers.join().await;
@@ -568,7 +592,7 @@ impl Application {
             let _ = poller.await;
         }
         tracing::info!("stopped");
-        served.map_err(StartupError::Serve)
+        Ok(())
     }
 }
 
