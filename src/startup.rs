@@ -6,17 +6,18 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use aws_config::SdkConfig;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::OnceCell};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     aws::{self, SecretResolver},
-    bus::{EmbeddedQueue, EventBridgeBus, EventBus, EventLog, EventSource, SqsSource},
+    bus::{EmbeddedQueue, EventBridgeBus, EventBus, EventLog, EventSource, Failure, SqsSource},
     config::{
         BusBackend, Config, ConfigError, ConsumerBackend, PollerConfig, StoreBackend, data_dir,
     },
     consumer::EventConsumer,
     db::{Db, DbError},
+    event::EventEnvelope,
     http::{
         self, AppState, JiraIntake, Services, SnsIntake,
         serve::{self, ServerLimits},
@@ -64,7 +65,115 @@ pub enum StartupError {
 #[derive(Clone)]
 pub struct JiraPeer {
     pub api: Arc<dyn JiraApi>,
+    /// `own_account` is empty here until [`JiraPeer::account`] knows it.
     pub settings: SyncSettings,
+    pub account: Arc<OwnAccount>,
+}
+
+/// The first and the longest pause between two tries to learn the integration's account.
+const ACCOUNT_RETRY_MIN: Duration = Duration::from_secs(1);
+const ACCOUNT_RETRY_MAX: Duration = Duration::from_secs(60);
+
+/// The integration's own Jira account, which tells its own writes (echoes) from people's:
+/// `jira_account_id`, or else learned from `/myself`. Learned when first needed, not at
+/// start-up: a Jira outage during a restart must not take down the intake whose job is to
+/// buffer Jira's events. Until Jira answers, the syncs wait (their events stay leased, then
+/// queued) and the failures show in `/v1/status` and `doctor`.
+pub struct OwnAccount {
+    api: Arc<dyn JiraApi>,
+    id: OnceCell<String>,
+}
+
+impl OwnAccount {
+    pub fn new(api: Arc<dyn JiraApi>, configured: Option<String>) -> OwnAccount {
+        OwnAccount {
+            api,
+            id: OnceCell::new_with(configured),
+        }
+    }
+
+    /// The account, when configured or already learned.
+    pub fn known(&self) -> Option<&str> {
+        self.id.get().map(String::as_str)
+    }
+
+    /// The account; asks `/myself` until it answers, backing off with jitter. Concurrent
+    /// callers share one series of tries.
+    pub async fn get(&self) -> &str {
+        self.id
+            .get_or_init(|| async {
+                let mut delay = ACCOUNT_RETRY_MIN;
+                loop {
+                    match self.api.myself().await {
+                        Ok(me) => {
+                            tracing::info!(own_account = %me.id, "learned the integration's Jira account from /myself");
+                            return me.id;
+                        }
+                        Err(e) => {
+                            let pause = delay.mul_f64(rand::random_range(0.8..1.2));
+                            tracing::warn!(
+                                error = %e,
+                                retry_in_ms = pause.as_millis() as u64,
+                                "cannot learn the integration's account from /myself (check jira_url, jira_email, jira_api_token, or set jira_account_id): Jira events wait"
+                            );
+                            tokio::time::sleep(pause).await;
+                            delay = (delay * 2).min(ACCOUNT_RETRY_MAX);
+                        }
+                    }
+                }
+            })
+            .await
+    }
+}
+
+/// Both syncs, once the integration's account is known: until then every event waits in
+/// [`OwnAccount::get`] (the worker keeps its lease; on shutdown it goes back to the queue).
+struct AwaitingAccount {
+    jira: JiraPeer,
+    sir: Arc<dyn SirApi>,
+    store: Arc<dyn StateStore>,
+    dispatcher: OnceCell<Dispatcher>,
+}
+
+#[async_trait::async_trait]
+impl EventHandler for AwaitingAccount {
+    async fn handle(&self, envelope: &EventEnvelope) -> Result<(), Failure> {
+        let dispatcher = self
+            .dispatcher
+            .get_or_init(|| async {
+                let own_account = self.jira.account.get().await;
+                sync_dispatcher(&self.jira, own_account, &self.sir, &self.store)
+            })
+            .await;
+        dispatcher.handle(envelope).await
+    }
+}
+
+/// The case → issue and issue → case syncs, with `own_account` as the integration's account.
+fn sync_dispatcher(
+    jira: &JiraPeer,
+    own_account: &str,
+    sir: &Arc<dyn SirApi>,
+    store: &Arc<dyn StateStore>,
+) -> Dispatcher {
+    let mut settings = jira.settings.clone();
+    settings.own_account = own_account.to_owned();
+    // Jira → case: the same SIR client and store, the integration's own Jira account (its
+    // writes are echoes) and the status map read the other way.
+    let reverse = IssueToCaseSync::new(
+        IssueToCaseConfig::for_jira(own_account, &settings.mappings),
+        sir.clone(),
+        store.clone(),
+    )
+    // Key-only deliveries (Automation `IssueId`) and operator syncs read the issue through the
+    // same client, rate budget and credential health.
+    .with_issue_source(Arc::new(JiraIssueSource::new(jira.api.clone())))
+    .with_attachment_limit(settings.attachment_max_bytes);
+    let sync = CaseToIssue::new(jira.api.clone(), sir.clone(), store.clone(), settings);
+    Dispatcher {
+        case_to_issue: Arc::new(sync),
+        issue_to_case: Arc::new(reverse),
+    }
 }
 
 /// The state store and the bus, as configured: what the gateway, the workers, the poller and
@@ -220,7 +329,7 @@ impl Components {
             ))),
             None => None,
         };
-        let jira = jira_peer(&config, &metrics, &peers).await?;
+        let jira = jira_peer(&config, &metrics, &peers)?;
         let intake = Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl)
             .with_claim_ttl(config.intake.claim_ttl);
         let fetcher = HttpFetcher::new(config.sns.endpoint_url.clone())
@@ -279,30 +388,17 @@ impl Components {
         self.sir = Some(sir.clone());
         match &self.jira {
             Some(jira) => {
-                let sync = CaseToIssue::new(
-                    jira.api.clone(),
-                    sir,
-                    self.store.clone(),
-                    jira.settings.clone(),
-                );
-                // Jira → case: the same SIR client and store, the integration's own Jira account
-                // (its writes are echoes) and the status map read the other way.
-                let reverse = IssueToCaseSync::new(
-                    IssueToCaseConfig::for_jira(
-                        &jira.settings.own_account,
-                        &jira.settings.mappings,
-                    ),
-                    self.sir.clone().expect("set above"),
-                    self.store.clone(),
-                )
-                // Key-only deliveries (Automation `IssueId`) and operator syncs read the issue
-                // through the same client, rate budget and credential health.
-                .with_issue_source(Arc::new(JiraIssueSource::new(jira.api.clone())))
-                .with_attachment_limit(jira.settings.attachment_max_bytes);
-                self.handler = Arc::new(Dispatcher {
-                    case_to_issue: Arc::new(sync),
-                    issue_to_case: Arc::new(reverse),
-                });
+                self.handler = match jira.account.known() {
+                    Some(own_account) => {
+                        Arc::new(sync_dispatcher(jira, own_account, &sir, &self.store))
+                    }
+                    None => Arc::new(AwaitingAccount {
+                        jira: jira.clone(),
+                        sir,
+                        store: self.store.clone(),
+                        dispatcher: OnceCell::new(),
+                    }),
+                };
                 self.case_sync = true;
                 tracing::info!(project = %jira.settings.project_key, "case → issue sync enabled");
             }
@@ -563,6 +659,17 @@ impl Application {
             _ => None,
         };
 
+        if let Some(jira) = jira.filter(|j| j.account.known().is_none()) {
+            // Learn the account now rather than with the first event: `/v1/status` and the log
+            // then tell at once whether Jira answers.
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = stop.cancelled() => {}
+                    _ = jira.account.get() => {}
+                }
+            });
+        }
         let server = config.server;
         if !server.metrics_require_token && !local_addr.ip().is_loopback() {
             tracing::warn!(
@@ -596,9 +703,9 @@ impl Application {
     }
 }
 
-/// Builds the Jira client when `jira_url` is set, and learns the integration's own account
-/// (from `jira_account_id`, else `/myself`, which also proves the credentials at start-up).
-async fn jira_peer(
+/// Builds the Jira client when `jira_url` is set. Nothing here calls Jira: the integration's
+/// own account, unless configured, is learned when first needed ([`OwnAccount`]).
+fn jira_peer(
     config: &Config,
     metrics: &Arc<Metrics>,
     peers: &Arc<PeerHealth>,
@@ -629,22 +736,12 @@ async fn jira_peer(
         peers.clone(),
     )
     .map_err(|e| StartupError::Jira(e.to_string()))?;
-    let own_account = match &jira.account_id {
-        Some(id) => id.clone(),
-        None => client
-            .myself()
-            .await
-            .map_err(|e| {
-                StartupError::Jira(format!(
-                    "cannot learn the integration's account from /myself (check jira_url, jira_email, jira_api_token, or set jira_account_id): {e}"
-                ))
-            })?
-            .id,
-    };
+    let api: Arc<dyn JiraApi> = Arc::new(client);
+    let account = Arc::new(OwnAccount::new(api.clone(), jira.account_id.clone()));
     let mut settings = SyncSettings::new(
         jira.project_key.as_str(),
         jira.issue_type.clone(),
-        &own_account,
+        account.known().unwrap_or(""),
     );
     settings.mappings = jira.mappings.clone();
     settings.attachment_max_bytes = jira.attachment_max_bytes;
@@ -662,13 +759,14 @@ async fn jira_peer(
         jira_url = %jira.url,
         flavour = ?jira.flavour,
         project = %jira.project_key,
-        own_account = %own_account,
+        own_account = account.known().unwrap_or("(learned from /myself when first needed)"),
         mappings_file = ?jira.mappings_file,
         "jira configured"
     );
     Ok(Some(JiraPeer {
-        api: Arc::new(client),
+        api,
         settings,
+        account,
     }))
 }
 

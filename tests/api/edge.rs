@@ -1,6 +1,6 @@
 //! The public edge: slow and idle clients are cut off, an oversized body gets a 413 its sender
-//! reads, `/metrics` says what its body is (and can ask for the token), and the data directory
-//! is private.
+//! reads, `/metrics` says what its body is (and can ask for the token), the data directory is
+//! private, and start-up needs no peer to answer.
 
 use std::{
     io::{Read, Write},
@@ -8,9 +8,12 @@ use std::{
     time::Duration,
 };
 
+use jira_emulator::{EmulatorConfig as JiraConfig, JiraEmulator};
+use serde_json::Value;
+use sir_jira_bridge::secret::Secret;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::*;
+use crate::{helpers::*, jira_sync::full_case};
 
 /// Reads until the server closes the connection (EOF or an error) or `within` passes: true
 /// when it closed.
@@ -265,5 +268,82 @@ async fn the_data_directory_and_its_files_are_the_owners_only() {
     ] {
         assert_eq!(mode(&data.join(file)), 0o600, "{file}");
     }
+    app.stop().await;
+}
+
+/// An address nothing listens on (for a peer that is down).
+fn closed_addr() -> std::net::SocketAddr {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    l.local_addr().unwrap()
+}
+
+#[tokio::test]
+async fn with_jira_down_the_gateway_starts_queues_and_syncs_once_jira_answers() {
+    let jira_addr = closed_addr();
+    let sir = sir_emulator().await;
+    let app = TestApp::spawn_with_sdk(
+        |s| {
+            s.jira_url = Some(format!("http://{jira_addr}"));
+            s.jira_email = Some("sir-bridge@example.com".into());
+            s.jira_api_token = Some(Secret::new("bridge-api-token"));
+            s.jira_project_key = Some("SEC".into());
+            s.sir_enabled = Some(true);
+            s.sir_endpoint_url = Some(sir.endpoint_url());
+            s.sir_poller_enabled = Some(false);
+            s.workers = Some(1);
+        },
+        sdk_config_for(&sir.endpoint_url()).await,
+    )
+    .await;
+
+    // The intake works: a delivery is accepted and queued.
+    let body = fixture("issue_created.json");
+    assert_eq!(
+        app.post_signed(&body, SECRET_NEW, "jira-down-1")
+            .await
+            .status()
+            .as_u16(),
+        202
+    );
+    // Status and doctor say Jira is down.
+    assert!(
+        eventually(Duration::from_secs(20), || async {
+            let (_, status) = app.admin_get("/v1/status").await;
+            status["peers"]["jira"]["last_error"].is_string()
+        })
+        .await,
+        "/v1/status never reported the Jira failure"
+    );
+    let (code, report) = app.admin_get("/v1/doctor").await;
+    assert_eq!(code, 200);
+    let reachable = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "jira.reachable")
+        .cloned()
+        .unwrap_or(Value::Null);
+    assert_eq!(reachable["status"], "fail", "{report}");
+
+    // A case change waits for Jira, not lost, not dead-lettered.
+    let case_id = full_case(&sir, "Waits for Jira");
+    app.case_changed(&case_id, sir_jira_bridge::event::sir::CaseChange::Created)
+        .await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(app.stats().await.dead, 0);
+
+    // Jira comes up on its address: the account is learned and the case gets its issue.
+    let jira = JiraEmulator::start_on(JiraConfig::default(), jira_addr)
+        .await
+        .unwrap();
+    assert!(
+        eventually(Duration::from_secs(60), || async {
+            !jira.issues().is_empty()
+        })
+        .await,
+        "the case never reached Jira"
+    );
+    assert!(app.drained(Duration::from_secs(30)).await);
+    assert_eq!(app.stats().await.dead, 0);
     app.stop().await;
 }
