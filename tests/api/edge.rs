@@ -107,6 +107,47 @@ async fn a_request_whose_body_trickles_past_the_request_timeout_gets_408() {
 }
 
 #[tokio::test]
+async fn past_the_connection_cap_a_connection_waits_until_one_closes() {
+    // Long timeouts: only closing a connection frees a slot.
+    let app = TestApp::spawn_with(|s| {
+        s.http_max_connections = Some(2);
+        s.http_idle_timeout_secs = Some(60);
+        s.http_header_read_timeout_secs = Some(60);
+    })
+    .await;
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let mut stream = tokio::net::TcpStream::connect(app.addr).await.unwrap();
+        // Answered: the connection is surely accepted, and now idle.
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 512];
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200"));
+        held.push(stream);
+    }
+    let body = fixture("issue_created.json");
+    {
+        let webhook = app.post_signed(&body, SECRET_NEW, "past-the-cap");
+        tokio::pin!(webhook);
+        assert!(
+            tokio::time::timeout(Duration::from_secs(1), &mut webhook)
+                .await
+                .is_err(),
+            "a third connection was served while two held the cap of two"
+        );
+        drop(held.pop());
+        let response = tokio::time::timeout(Duration::from_secs(10), webhook)
+            .await
+            .expect("served once a slot was free");
+        assert_eq!(response.status().as_u16(), 202);
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
 async fn at_the_connection_cap_idle_connections_make_room_for_a_webhook() {
     let app = TestApp::spawn_with(|s| {
         s.http_max_connections = Some(4);
