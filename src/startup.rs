@@ -593,6 +593,8 @@ impl Application {
                 },
         } = self;
         let stop = CancellationToken::new();
+        // Before anything else opens files, and before "listening": from then on the limits hold.
+        let max_connections = serve::connection_cap(config.server.max_connections);
         let database = match config.backends.uses_sqlite() {
             true => config.database_path().display().to_string(),
             false => String::new(),
@@ -606,6 +608,7 @@ impl Application {
             store = ?config.backends.store,
             consumer = ?config.backends.consumer,
             workers = source.as_ref().map_or(0, |_| config.queue.workers),
+            max_connections,
             projects = ?config.intake.project_keys.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
             automation = config.intake.automation_secret.is_some(),
             "gateway listening: point a Jira admin webhook (Settings > System > WebHooks) at jira_webhook_url with the webhook secret"
@@ -679,7 +682,7 @@ impl Application {
         let limits = ServerLimits {
             header_read_timeout: server.header_read_timeout,
             idle_timeout: server.idle_timeout,
-            max_connections: serve::connection_cap(server.max_connections),
+            max_connections,
             shutdown_grace: config.shutdown_grace,
         };
         let app = http::with_request_timeout(http::router(state), server.request_timeout);
