@@ -10,7 +10,6 @@ use std::{
 
 use jira_emulator::{EmulatorConfig as JiraConfig, JiraEmulator};
 use serde_json::Value;
-use sir_jira_bridge::secret::Secret;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::{helpers::*, jira_sync::full_case};
@@ -324,13 +323,7 @@ async fn with_jira_down_the_gateway_starts_queues_and_syncs_once_jira_answers() 
     let sir = sir_emulator().await;
     let app = TestApp::spawn_with_sdk(
         |s| {
-            s.jira_url = Some(format!("http://{jira_addr}"));
-            s.jira_email = Some("sir-bridge@example.com".into());
-            s.jira_api_token = Some(Secret::new("bridge-api-token"));
-            s.jira_project_key = Some("SEC".into());
-            s.sir_enabled = Some(true);
-            s.sir_endpoint_url = Some(sir.endpoint_url());
-            s.sir_poller_enabled = Some(false);
+            connect_peers_at(s, &format!("http://{jira_addr}"), &sir);
             s.workers = Some(1);
         },
         sdk_config_for(&sir.endpoint_url()).await,
