@@ -14,6 +14,8 @@ use std::{
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::config::data_dir::{create_private_dir, create_private_file};
+
 /// Most jobs committed together; bounds the latency one commit adds to the first job.
 const MAX_BATCH: usize = 512;
 /// Least time between two checkpoints (each ends with an fsync of the database file).
@@ -91,11 +93,16 @@ pub struct Db {
 impl Db {
     pub fn open(path: &Path) -> Result<Db, DbError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| DbError::Open {
+            create_private_dir(dir).map_err(|e| DbError::Open {
                 path: path.to_owned(),
                 message: e.to_string(),
             })?;
         }
+        // The queue keeps raw deliveries: the file (and so its -wal and -shm) is the owner's.
+        create_private_file(path).map_err(|e| DbError::Open {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
         let open_err = |e: rusqlite::Error| DbError::Open {
             path: path.to_owned(),
             message: e.to_string(),

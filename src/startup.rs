@@ -6,16 +6,22 @@
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use aws_config::SdkConfig;
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, sync::OnceCell};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
     aws::{self, SecretResolver},
-    bus::{EmbeddedQueue, EventBridgeBus, EventBus, EventLog, EventSource, SqsSource},
-    config::{BusBackend, Config, ConfigError, ConsumerBackend, PollerConfig, StoreBackend},
+    bus::{EmbeddedQueue, EventBridgeBus, EventBus, EventLog, EventSource, Failure, SqsSource},
+    config::{
+        BusBackend, Config, ConfigError, ConsumerBackend, PollerConfig, StoreBackend, data_dir,
+    },
     consumer::EventConsumer,
     db::{Db, DbError},
-    http::{self, AppState, JiraIntake, Services, SnsIntake},
+    event::EventEnvelope,
+    http::{
+        self, AppState, JiraIntake, Services, SnsIntake,
+        serve::{self, ServerLimits},
+    },
     intake::Intake,
     jira::{JiraApi, JiraAuth, JiraClient, JiraClientConfig},
     metrics::Metrics,
@@ -25,8 +31,8 @@ use crate::{
     store::{DynamoStore, SqliteStore, StateStore},
     sync::{
         CaseToIssueSync, SyncSettings,
-        lease::LeaseSettings,
         issue_to_case::{IssueToCaseConfig, IssueToCaseSync, JiraIssueSource},
+        lease::LeaseSettings,
     },
     verify::{jira::JiraVerifier, sns::HttpFetcher},
     worker::{Dispatcher, EventHandler, WorkerPool},
@@ -63,7 +69,129 @@ pub enum StartupError {
 #[derive(Clone)]
 pub struct JiraPeer {
     pub api: Arc<dyn JiraApi>,
+    /// `own_account` is empty here until [`JiraPeer::account`] knows it.
     pub settings: SyncSettings,
+    pub account: Arc<OwnAccount>,
+}
+
+/// The first and the longest pause between two tries to learn the integration's account.
+const ACCOUNT_RETRY_MIN: Duration = Duration::from_secs(1);
+const ACCOUNT_RETRY_MAX: Duration = Duration::from_secs(60);
+
+/// The integration's own Jira account, which tells its own writes (echoes) from people's:
+/// `jira_account_id`, or else learned from `/myself`. Learned when first needed, not at
+/// start-up: a Jira outage during a restart must not take down the intake whose job is to
+/// buffer Jira's events. Until Jira answers, the syncs wait (their events stay leased, then
+/// queued) and the failures show in `/v1/status` and `doctor`.
+pub struct OwnAccount {
+    api: Arc<dyn JiraApi>,
+    id: OnceCell<String>,
+}
+
+impl OwnAccount {
+    pub fn new(api: Arc<dyn JiraApi>, configured: Option<String>) -> OwnAccount {
+        OwnAccount {
+            api,
+            id: OnceCell::new_with(configured),
+        }
+    }
+
+    /// The account, when configured or already learned.
+    pub fn known(&self) -> Option<&str> {
+        self.id.get().map(String::as_str)
+    }
+
+    /// The account; asks `/myself` until it answers, backing off with jitter. Concurrent
+    /// callers share one series of tries.
+    pub async fn get(&self) -> &str {
+        self.id
+            .get_or_init(|| async {
+                let mut delay = ACCOUNT_RETRY_MIN;
+                loop {
+                    match self.api.myself().await {
+                        Ok(me) => {
+                            tracing::info!(own_account = %me.id, "learned the integration's Jira account from /myself");
+                            return me.id;
+                        }
+                        Err(e) => {
+                            let pause = delay.mul_f64(rand::random_range(0.8..1.2));
+                            tracing::warn!(
+                                error = %e,
+                                retry_in_ms = pause.as_millis() as u64,
+                                "cannot learn the integration's account from /myself (check jira_url, jira_email, jira_api_token, or set jira_account_id): Jira events wait"
+                            );
+                            tokio::time::sleep(pause).await;
+                            delay = (delay * 2).min(ACCOUNT_RETRY_MAX);
+                        }
+                    }
+                }
+            })
+            .await
+    }
+}
+
+/// Both syncs, once the integration's account is known: until then every event waits in
+/// [`OwnAccount::get`] (the worker keeps its lease; on shutdown it goes back to the queue).
+struct AwaitingAccount {
+    jira: JiraPeer,
+    sir: Arc<dyn SirApi>,
+    store: Arc<dyn StateStore>,
+    metrics: Arc<Metrics>,
+    dispatcher: OnceCell<Dispatcher>,
+}
+
+#[async_trait::async_trait]
+impl EventHandler for AwaitingAccount {
+    async fn handle(&self, envelope: &EventEnvelope) -> Result<(), Failure> {
+        let dispatcher = self
+            .dispatcher
+            .get_or_init(|| async {
+                let own_account = self.jira.account.get().await;
+                sync_dispatcher(
+                    &self.jira,
+                    own_account,
+                    &self.sir,
+                    &self.store,
+                    &self.metrics,
+                )
+            })
+            .await;
+        dispatcher.handle(envelope).await
+    }
+}
+
+/// The case → issue and issue → case syncs, with `own_account` as the integration's account.
+fn sync_dispatcher(
+    jira: &JiraPeer,
+    own_account: &str,
+    sir: &Arc<dyn SirApi>,
+    store: &Arc<dyn StateStore>,
+    metrics: &Arc<Metrics>,
+) -> Dispatcher {
+    let mut settings = jira.settings.clone();
+    settings.own_account = own_account.to_owned();
+    // Jira → case: the same SIR client and store, the integration's own Jira account (its
+    // writes are echoes) and the status map read the other way.
+    let reverse = IssueToCaseSync::new(
+        IssueToCaseConfig::for_jira(own_account, &settings.mappings),
+        sir.clone(),
+        store.clone(),
+    )
+    // Key-only deliveries (Automation `IssueId`) and operator syncs read the issue through the
+    // same client, rate budget and credential health.
+    .with_issue_source(Arc::new(JiraIssueSource::new(jira.api.clone())))
+    .with_attachment_limit(settings.attachment_max_bytes)
+    // One lease per case for both directions (see `sync::lease`).
+    .with_lease(LeaseSettings {
+        ttl: settings.lease_ttl,
+        wait: settings.lease_wait,
+    })
+    .with_metrics(metrics.clone());
+    let sync = CaseToIssueSync::new(jira.api.clone(), sir.clone(), store.clone(), settings);
+    Dispatcher {
+        case_to_issue: Arc::new(sync),
+        issue_to_case: Arc::new(reverse),
+    }
 }
 
 /// The state store and the bus, as configured: what the gateway, the workers, the poller and
@@ -189,6 +317,13 @@ impl Components {
         let need_sdk = |what| sdk.as_ref().ok_or(StartupError::NoAws(what));
 
         let Backends { store, bus, queue } = Backends::open(&config, sdk.as_ref())?;
+        if let Some(mode) = data_dir::world_accessible(&config.data_dir) {
+            tracing::warn!(
+                data_dir = %config.data_dir.display(),
+                mode = %format!("{mode:o}"),
+                "the data directory (queued deliveries, state, generated secrets) is open to other users: chmod 700 it"
+            );
+        }
         let metrics = Arc::new(Metrics::new());
         let peers = Arc::new(PeerHealth::default());
         let source: Option<Arc<dyn EventSource>> = match &config.backends.consumer {
@@ -212,7 +347,7 @@ impl Components {
             ))),
             None => None,
         };
-        let jira = jira_peer(&config, &metrics, &peers).await?;
+        let jira = jira_peer(&config, &metrics, &peers)?;
         let intake = Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl)
             .with_claim_ttl(config.intake.claim_ttl);
         let fetcher = HttpFetcher::new(config.sns.endpoint_url.clone())
@@ -235,6 +370,7 @@ impl Components {
             metrics,
             peers,
             admin_token: config.admin_token.clone(),
+            metrics_require_token: config.server.metrics_require_token,
             doctor: Some(Arc::new(Doctor::with_store(
                 config.clone(),
                 sdk.clone(),
@@ -270,36 +406,22 @@ impl Components {
         self.sir = Some(sir.clone());
         match &self.jira {
             Some(jira) => {
-                let sync = CaseToIssueSync::new(
-                    jira.api.clone(),
-                    sir,
-                    self.store.clone(),
-                    jira.settings.clone(),
-                );
-                // Jira → case: the same SIR client and store, the integration's own Jira account
-                // (its writes are echoes) and the status map read the other way.
-                let reverse = IssueToCaseSync::new(
-                    IssueToCaseConfig::for_jira(
-                        &jira.settings.own_account,
-                        &jira.settings.mappings,
-                    ),
-                    self.sir.clone().expect("set above"),
-                    self.store.clone(),
-                )
-                // Key-only deliveries (Automation `IssueId`) and operator syncs read the issue
-                // through the same client, rate budget and credential health.
-                .with_issue_source(Arc::new(JiraIssueSource::new(jira.api.clone())))
-                .with_attachment_limit(jira.settings.attachment_max_bytes)
-                // One lease per case for both directions (see `sync::lease`).
-                .with_lease(LeaseSettings {
-                    ttl: jira.settings.lease_ttl,
-                    wait: jira.settings.lease_wait,
-                })
-                .with_metrics(self.state.metrics.clone());
-                self.handler = Arc::new(Dispatcher {
-                    case_to_issue: Arc::new(sync),
-                    issue_to_case: Arc::new(reverse),
-                });
+                self.handler = match jira.account.known() {
+                    Some(own_account) => Arc::new(sync_dispatcher(
+                        jira,
+                        own_account,
+                        &sir,
+                        &self.store,
+                        &self.state.metrics,
+                    )),
+                    None => Arc::new(AwaitingAccount {
+                        jira: jira.clone(),
+                        sir,
+                        store: self.store.clone(),
+                        metrics: self.state.metrics.clone(),
+                        dispatcher: OnceCell::new(),
+                    }),
+                };
                 self.case_sync = true;
                 tracing::info!(project = %jira.settings.project_key, "case → issue sync enabled");
             }
@@ -494,6 +616,8 @@ impl Application {
                 },
         } = self;
         let stop = CancellationToken::new();
+        // Before anything else opens files, and before "listening": from then on the limits hold.
+        let max_connections = serve::connection_cap(config.server.max_connections);
         let database = match config.backends.uses_sqlite() {
             true => config.database_path().display().to_string(),
             false => String::new(),
@@ -507,6 +631,7 @@ impl Application {
             store = ?config.backends.store,
             consumer = ?config.backends.consumer,
             workers = source.as_ref().map_or(0, |_| config.queue.workers),
+            max_connections,
             projects = ?config.intake.project_keys.iter().map(|k| k.as_str()).collect::<Vec<_>>(),
             automation = config.intake.automation_secret.is_some(),
             "gateway listening: point a Jira admin webhook (Settings > System > WebHooks) at jira_webhook_url with the webhook secret"
@@ -560,15 +685,37 @@ impl Application {
             _ => None,
         };
 
-        let app = http::router(state);
+        if let Some(jira) = jira.filter(|j| j.account.known().is_none()) {
+            // Learn the account now rather than with the first event: `/v1/status` and the log
+            // then tell at once whether Jira answers.
+            let stop = stop.clone();
+            tokio::spawn(async move {
+                tokio::select! {
+                    _ = stop.cancelled() => {}
+                    _ = jira.account.get() => {}
+                }
+            });
+        }
+        let server = config.server;
+        if !server.metrics_require_token && !local_addr.ip().is_loopback() {
+            tracing::warn!(
+                "/metrics answers without a token on a non-loopback address: set metrics_require_token = true where the gateway is reachable by others"
+            );
+        }
+        let limits = ServerLimits {
+            header_read_timeout: server.header_read_timeout,
+            idle_timeout: server.idle_timeout,
+            max_connections,
+            shutdown_grace: config.shutdown_grace,
+        };
+        let app = http::with_request_timeout(http::router(state), server.request_timeout);
         let server_stop = stop.clone();
-        let served = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                tracing::info!("shutting down: no new requests; finishing in-flight work");
-                server_stop.cancel();
-            })
-            .await;
+        tokio::spawn(async move {
+            shutdown.await;
+            tracing::info!("shutting down: no new requests; finishing in-flight work");
+            server_stop.cancel();
+        });
+        serve::serve(listener, app, limits, stop.clone()).await;
         stop.cancel();
         if let Some(workers) = workers {
             workers.join().await;
@@ -578,13 +725,13 @@ impl Application {
             let _ = poller.await;
         }
         tracing::info!("stopped");
-        served.map_err(StartupError::Serve)
+        Ok(())
     }
 }
 
-/// Builds the Jira client when `jira_url` is set, and learns the integration's own account
-/// (from `jira_account_id`, else `/myself`, which also proves the credentials at start-up).
-async fn jira_peer(
+/// Builds the Jira client when `jira_url` is set. Nothing here calls Jira: the integration's
+/// own account, unless configured, is learned when first needed ([`OwnAccount`]).
+fn jira_peer(
     config: &Config,
     metrics: &Arc<Metrics>,
     peers: &Arc<PeerHealth>,
@@ -615,22 +762,12 @@ async fn jira_peer(
         peers.clone(),
     )
     .map_err(|e| StartupError::Jira(e.to_string()))?;
-    let own_account = match &jira.account_id {
-        Some(id) => id.clone(),
-        None => client
-            .myself()
-            .await
-            .map_err(|e| {
-                StartupError::Jira(format!(
-                    "cannot learn the integration's account from /myself (check jira_url, jira_email, jira_api_token, or set jira_account_id): {e}"
-                ))
-            })?
-            .id,
-    };
+    let api: Arc<dyn JiraApi> = Arc::new(client);
+    let account = Arc::new(OwnAccount::new(api.clone(), jira.account_id.clone()));
     let mut settings = SyncSettings::new(
         jira.project_key.as_str(),
         jira.issue_type.clone(),
-        &own_account,
+        account.known().unwrap_or(""),
     );
     settings.mappings = jira.mappings.clone();
     settings.attachment_max_bytes = jira.attachment_max_bytes;
@@ -648,13 +785,14 @@ async fn jira_peer(
         jira_url = %jira.url,
         flavour = ?jira.flavour,
         project = %jira.project_key,
-        own_account = %own_account,
+        own_account = account.known().unwrap_or("(learned from /myself when first needed)"),
         mappings_file = ?jira.mappings_file,
         "jira configured"
     );
     Ok(Some(JiraPeer {
-        api: Arc::new(client),
+        api,
         settings,
+        account,
     }))
 }
 

@@ -3,6 +3,7 @@
 //! applies defaults and validates, naming the setting that is wrong.
 
 mod backends;
+pub mod data_dir;
 mod generated_secret;
 mod jira;
 mod secret_ref;
@@ -83,6 +84,7 @@ pub struct Config {
     pub intake: IntakeConfig,
     pub sns: SnsConfig,
     pub queue: QueueConfig,
+    pub server: ServerConfig,
     pub shutdown_grace: Duration,
     /// Bearer token of the admin API (`/v1`). None until start-up fills it from the data
     /// directory's generated token.
@@ -134,6 +136,18 @@ pub struct SnsConfig {
     pub endpoint_url: Option<url::Url>,
     pub cert_cache_size: usize,
     pub cert_cache_ttl: Duration,
+}
+
+/// Limits of the HTTP server: the webhook URL is public, so slow or idle clients must not be
+/// able to hold the service's connections or file descriptors.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerConfig {
+    pub header_read_timeout: Duration,
+    pub idle_timeout: Duration,
+    pub request_timeout: Duration,
+    pub max_connections: usize,
+    /// `/metrics` asks for the admin token.
+    pub metrics_require_token: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -354,6 +368,31 @@ impl Config {
             backoff_max: millis("backoff_max_ms", s.backoff_max_ms, 600_000)?,
             retention: secs("retention_secs", s.retention_secs, 7 * 24 * 3600, 60)?,
         };
+        let server = ServerConfig {
+            header_read_timeout: secs(
+                "http_header_read_timeout_secs",
+                s.http_header_read_timeout_secs,
+                10,
+                1,
+            )?,
+            idle_timeout: secs("http_idle_timeout_secs", s.http_idle_timeout_secs, 60, 1)?,
+            request_timeout: secs(
+                "http_request_timeout_secs",
+                s.http_request_timeout_secs,
+                60,
+                1,
+            )?,
+            max_connections: match s.http_max_connections.unwrap_or(1024) {
+                n @ 1..=1_000_000 => n,
+                _ => {
+                    return Err(ConfigError::invalid(
+                        "http_max_connections",
+                        "must be between 1 and 1000000",
+                    ));
+                }
+            },
+            metrics_require_token: s.metrics_require_token.unwrap_or(false),
+        };
         if queue.workers > 64 {
             return Err(ConfigError::invalid("workers", "must be at most 64"));
         }
@@ -382,6 +421,7 @@ impl Config {
             },
             sns,
             queue,
+            server,
             shutdown_grace: secs("shutdown_grace_secs", s.shutdown_grace_secs, 20, 1)?,
             admin_token,
             backends,
@@ -563,6 +603,9 @@ mod tests {
         assert_eq!(c.intake.max_body_bytes, 1024 * 1024);
         assert_eq!(c.jira_webhook_url(), "http://127.0.0.1:8080/webhooks/jira");
         assert!(c.intake.project_keys.is_empty());
+        assert_eq!(c.server.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(c.server.max_connections, 1024);
+        assert!(!c.server.metrics_require_token);
     }
 
     #[test]

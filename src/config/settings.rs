@@ -108,6 +108,30 @@ pub struct Settings {
     #[arg(long, global = true, env = "SIR_JIRA_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
 
+    /// Seconds an HTTP/1 client has to send a request's whole header, also the next one on a
+    /// kept-alive connection; slower clients are disconnected [default: 10].
+    #[arg(long, global = true, env = "SIR_JIRA_HTTP_HEADER_READ_TIMEOUT_SECS")]
+    pub http_header_read_timeout_secs: Option<u64>,
+
+    /// Seconds a connection may move no bytes before it is closed (after its current answer, if
+    /// any) [default: 60].
+    #[arg(long, global = true, env = "SIR_JIRA_HTTP_IDLE_TIMEOUT_SECS")]
+    pub http_idle_timeout_secs: Option<u64>,
+
+    /// Seconds a request may take from its header to its answer, body included; slower ones get
+    /// 408 [default: 60].
+    #[arg(long, global = true, env = "SIR_JIRA_HTTP_REQUEST_TIMEOUT_SECS")]
+    pub http_request_timeout_secs: Option<u64>,
+
+    /// Connections open at once; more wait in the listen backlog. Lowered at start-up to stay
+    /// under the open-file limit [default: 1024].
+    #[arg(long, global = true, env = "SIR_JIRA_HTTP_MAX_CONNECTIONS")]
+    pub http_max_connections: Option<usize>,
+
+    /// `GET /metrics` asks for the admin token (`Authorization: Bearer …`) [default: false].
+    #[arg(long, global = true, env = "SIR_JIRA_METRICS_REQUIRE_TOKEN")]
+    pub metrics_require_token: Option<bool>,
+
     /// How long a delivery identifier is remembered for dedupe, in seconds [default: 86400].
     #[arg(long, global = true, env = "SIR_JIRA_DEDUPE_TTL_SECS")]
     pub dedupe_ttl_secs: Option<u64>,
@@ -309,6 +333,15 @@ impl Settings {
                 .sns_cert_cache_ttl_secs
                 .or(lower.sns_cert_cache_ttl_secs),
             max_body_bytes: self.max_body_bytes.or(lower.max_body_bytes),
+            http_header_read_timeout_secs: self
+                .http_header_read_timeout_secs
+                .or(lower.http_header_read_timeout_secs),
+            http_idle_timeout_secs: self.http_idle_timeout_secs.or(lower.http_idle_timeout_secs),
+            http_request_timeout_secs: self
+                .http_request_timeout_secs
+                .or(lower.http_request_timeout_secs),
+            http_max_connections: self.http_max_connections.or(lower.http_max_connections),
+            metrics_require_token: self.metrics_require_token.or(lower.metrics_require_token),
             dedupe_ttl_secs: self.dedupe_ttl_secs.or(lower.dedupe_ttl_secs),
             delivery_claim_secs: self.delivery_claim_secs.or(lower.delivery_claim_secs),
             workers: self.workers.or(lower.workers),

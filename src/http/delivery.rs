@@ -8,6 +8,9 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
+use bytes::BytesMut;
+use http_body_util::BodyExt;
+
 use super::{ApiError, AppState, WebhookAck};
 use crate::{
     bus::Outgoing,
@@ -16,8 +19,15 @@ use crate::{
     metrics::{EventLabels, ReasonLabels, SourceLabels},
 };
 
-/// Reads the body, refusing with 413 as soon as it is known to exceed `limit`: from
-/// `Content-Length` before reading anything, otherwise while streaming.
+/// How much of an oversized body is read and thrown away before the 413. A client that writes
+/// its whole body before reading (Python's urllib and http.client, many others) would otherwise
+/// meet a reset connection instead of the answer, and a sender retries a connection error,
+/// where it gives up on a 413.
+const DRAIN_LIMIT: u64 = 4 * 1024 * 1024;
+
+/// Reads the body, refusing with 413 once it is known to exceed `limit` (from `Content-Length`,
+/// or while reading). Before refusing, it drains what is left of the body, up to
+/// [`DRAIN_LIMIT`] in all, so the client reads the answer.
 pub async fn read_limited(
     headers: &HeaderMap,
     body: Body,
@@ -27,18 +37,52 @@ pub async fn read_limited(
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
+    let mut body = body;
+    if let Some(declared) = declared.filter(|&n| n > limit as u64) {
+        // Past the drain limit the connection closes anyway: reading would only cost.
+        if declared <= DRAIN_LIMIT {
+            drain(&mut body, 0).await;
+        }
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        let too_large = std::error::Error::source(&e)
-            .is_some_and(|s| s.is::<http_body_util::LengthLimitError>());
-        if too_large {
-            ApiError::PayloadTooLarge { limit }
-        } else {
-            ApiError::BadRequest(format!("cannot read request body: {e}"))
+    // Most bodies arrive in one frame: kept as is, copied only when a second one comes.
+    let mut first: Option<Bytes> = None;
+    let mut rest = BytesMut::new();
+    let mut read = 0usize;
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| ApiError::BadRequest(format!("cannot read request body: {e}")))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        read += data.len();
+        if read > limit {
+            drain(&mut body, read as u64).await;
+            return Err(ApiError::PayloadTooLarge { limit });
         }
-    })
+        match first.take() {
+            None if rest.is_empty() => first = Some(data),
+            None => rest.extend_from_slice(&data),
+            Some(head) => {
+                rest.extend_from_slice(&head);
+                rest.extend_from_slice(&data);
+            }
+        }
+    }
+    Ok(first.unwrap_or_else(|| rest.freeze()))
+}
+
+/// Reads and discards the rest of `body` until it ends, fails, or [`DRAIN_LIMIT`] bytes (with
+/// the `read` already) have gone; past that the connection is closed after the answer.
+async fn drain(body: &mut Body, mut read: u64) {
+    while read < DRAIN_LIMIT {
+        match body.frame().await {
+            Some(Ok(frame)) => {
+                read += frame.data_ref().map_or(0, |d| d.len() as u64);
+            }
+            Some(Err(_)) | None => return,
+        }
+    }
 }
 
 /// Which route a delivery came in by: the `source` label of the metrics. Log lines keep their

@@ -36,6 +36,8 @@ pub enum ApiError {
     Bus(#[from] BusError),
     #[error("{0}")]
     Unavailable(String),
+    #[error("the request took longer than {0} s")]
+    RequestTimeout(u64),
 }
 
 /// The error body of every route.
@@ -71,6 +73,7 @@ impl ApiError {
                 (StatusCode::SERVICE_UNAVAILABLE, "bus_unavailable")
             }
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::RequestTimeout(_) => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
         }
     }
 }

@@ -1,29 +1,41 @@
 use axum::{
     extract::{MatchedPath, Request, State},
-    http::{HeaderValue, header},
+    http::{HeaderMap, HeaderValue, header},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 
-use super::AppState;
+use super::{ApiError, AppState, ErrorBody, admin};
 use crate::metrics::HttpLabels;
 
-/// Prometheus metrics in text format.
+/// What the body is: prometheus-client writes the OpenMetrics text format (it ends `# EOF`).
+/// Served as Prometheus's older `text/plain; version=0.0.4`, a scraper would parse it with the
+/// wrong grammar and type every counter "unknown".
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Metrics in the OpenMetrics text format (admin token only with `metrics_require_token`).
 #[utoipa::path(operation_id = "metrics", get, path = "/metrics", tag = "health",
-    responses((status = 200, description = "Prometheus text exposition format",
-        content_type = "text/plain; version=0.0.4", body = String)))]
-pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    security((), ("admin_token" = [])),
+    responses(
+        (status = 200, description = "OpenMetrics text exposition format",
+            content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8", body = String),
+        (status = 401, description = "`metrics_require_token` is on and the admin token is missing or wrong", body = ErrorBody),
+    ))]
+pub async fn metrics(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    if state.metrics_require_token {
+        admin::check_token(&headers, state.admin_token.as_ref())?;
+    }
     let queue = match &state.event_log {
         Some(log) => log.stats().await.ok(),
         None => None,
     };
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-        )],
+    Ok((
+        [(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE))],
         state.metrics.render(queue),
-    )
+    ))
 }
 
 /// Counts every request by its route template (not the raw path, which would explode the

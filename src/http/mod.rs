@@ -9,11 +9,12 @@ mod health;
 mod jira;
 mod metrics;
 mod openapi;
+pub mod serve;
 mod sns;
 
 use std::sync::Arc;
 
-use axum::{Extension, Router, middleware};
+use axum::{Extension, Router, middleware, response::IntoResponse};
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -68,6 +69,8 @@ pub struct Services {
     pub metrics: Arc<Metrics>,
     pub peers: Arc<PeerHealth>,
     pub admin_token: Option<Secret>,
+    /// `/metrics` asks for the admin token too.
+    pub metrics_require_token: bool,
     /// The checks `GET /v1/doctor` runs; `None` where nothing wired them.
     pub doctor: Option<Arc<Doctor>>,
 }
@@ -145,7 +148,32 @@ pub fn router(state: AppState) -> Router {
         .layer(Extension(admin::AdminToken(state.admin_token.clone())))
         .with_state(state)
         .layer(CatchPanicLayer::new())
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+}
+
+/// `router` with every request answered within `limit`, body reading included: a client
+/// trickling its body cannot hold a connection and a handler for longer. Only the long-running
+/// server applies it; on Lambda the function's own timeout does.
+pub fn with_request_timeout(router: Router, limit: std::time::Duration) -> Router {
+    router.layer(middleware::from_fn(
+        move |request: axum::extract::Request, next: middleware::Next| async move {
+            match tokio::time::timeout(limit, next.run(request)).await {
+                Ok(response) => response,
+                Err(_) => ApiError::RequestTimeout(limit.as_secs()).into_response(),
+            }
+        },
+    ))
+}
+
+/// The span of every request: the path, never the query string, which may carry a token or a
+/// secret (`?token=…`) and would reach the log with every line inside the span.
+fn request_span(request: &axum::extract::Request) -> tracing::Span {
+    tracing::debug_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        version = ?request.version(),
+    )
 }
 
 async fn not_found() -> ApiError {

@@ -234,10 +234,8 @@ pub trait JiraApi: Send + Sync {
     /// The status and the transitions offered from it, in one read.
     async fn position(&self, key: &str) -> Result<Position, JiraError>;
     /// When the status last changed (its changelog's latest status item), if ever.
-    async fn status_changed_at(
-        &self,
-        key: &str,
-    ) -> Result<Option<time::OffsetDateTime>, JiraError>;
+    async fn status_changed_at(&self, key: &str)
+    -> Result<Option<time::OffsetDateTime>, JiraError>;
     async fn transition(
         &self,
         key: &str,

@@ -15,8 +15,8 @@ use serde_json::{Value, json};
 
 use super::{
     api::{
-        Flavour, IssueDetail, IssueEdit, IssueRef, IssueSnapshot, IssueType, JiraApi, Position,
-        JiraAttachment, JiraComment, JiraError, JiraUser, NewIssue, Transition,
+        Flavour, IssueDetail, IssueEdit, IssueRef, IssueSnapshot, IssueType, JiraApi,
+        JiraAttachment, JiraComment, JiraError, JiraUser, NewIssue, Position, Transition,
     },
     wiki,
 };

@@ -169,10 +169,11 @@ fn escape_line_starts(text: &str) -> String {
         .map(|line| {
             let body = line.trim_start();
             let b = body.as_bytes();
-            let markup = (b.len() >= 3 && b[0] == b'h' && (b'1'..=b'6').contains(&b[1]) && b[2] == b'.')
-                || body.starts_with("bq.")
-                || body.starts_with('#')
-                || body.starts_with('-');
+            let markup =
+                (b.len() >= 3 && b[0] == b'h' && (b'1'..=b'6').contains(&b[1]) && b[2] == b'.')
+                    || body.starts_with("bq.")
+                    || body.starts_with('#')
+                    || body.starts_with('-');
             if markup {
                 format!("{}\\{body}", &line[..line.len() - body.len()])
             } else {

@@ -8,8 +8,8 @@ use crate::{
         Event,
         jira::{Actor, FieldChange, Issue, RichText},
     },
-    sync::fields::description,
     sync::case_to_issue::IssueLedger,
+    sync::fields::description,
 };
 
 /// The integration's own account: accountId on Cloud, user name on Data Center.

@@ -420,7 +420,10 @@ async fn a_persons_description_edits_reach_the_case_and_nothing_grows() {
         dana.edit_first_paragraph(&key, &first).unwrap();
         let want = format!("{first}\n\nMiners suspected.");
         assert!(
-            eventually(WAIT, || async { d.sir.case(&case_id).unwrap().description == want }).await,
+            eventually(WAIT, || async {
+                d.sir.case(&case_id).unwrap().description == want
+            })
+            .await,
             "round {round}: {:?}",
             d.sir.case(&case_id).unwrap().description
         );
@@ -452,15 +455,25 @@ async fn a_persons_formatting_reaches_the_case_as_plain_text_and_stays_in_jira()
         serde_json::json!({"type": "heading", "attrs": {"level": 3},
             "content": [{"type": "text", "text": "Timeline"}]}),
     );
-    d.jira.as_human().edit_description_adf(&key, doc.clone()).unwrap();
+    d.jira
+        .as_human()
+        .edit_description_adf(&key, doc.clone())
+        .unwrap();
     let want = "analyst note with bold word\n\nTimeline\n\nMiners suspected.";
     assert!(
-        eventually(WAIT, || async { d.sir.case(&case_id).unwrap().description == want }).await,
+        eventually(WAIT, || async {
+            d.sir.case(&case_id).unwrap().description == want
+        })
+        .await,
         "{:?}",
         d.sir.case(&case_id).unwrap().description
     );
     d.settle().await;
-    assert_eq!(d.description(&key), doc, "the person's document is left as they wrote it");
+    assert_eq!(
+        d.description(&key),
+        doc,
+        "the person's document is left as they wrote it"
+    );
     assert_eq!(d.jira_writes(), Vec::<String>::new());
 
     // The case's details change: the issue's details follow, the person's formatting stays.
@@ -512,7 +525,10 @@ async fn a_resync_of_an_unchanged_issue_writes_nothing() {
 async fn a_summary_edit_is_not_written_back() {
     let d = Deployment::start().await;
     let (case_id, key) = d.synced_case("Crypto-mining").await;
-    d.jira.as_human().edit_summary(&key, "Crypto-mining, contained").unwrap();
+    d.jira
+        .as_human()
+        .edit_summary(&key, "Crypto-mining, contained")
+        .unwrap();
     assert!(
         eventually(WAIT, || async {
             d.sir.case(&case_id).unwrap().title == "Crypto-mining, contained"
@@ -530,7 +546,9 @@ async fn a_summary_edit_is_not_written_back() {
 async fn reordered_status_deliveries_never_walk_the_issue_back() {
     let d = Deployment::start().await;
     let (case_id, key) = d.synced_case("Crypto-mining").await;
-    d.jira.webhooks().reorder(Some(2), Duration::from_millis(300));
+    d.jira
+        .webhooks()
+        .reorder(Some(2), Duration::from_millis(300));
     d.jira.as_human().move_to(&key, "In Review").unwrap();
     assert!(
         eventually(WAIT, || async {
@@ -557,7 +575,10 @@ async fn a_slow_sync_does_not_undo_a_persons_move() {
     let (case_id, key) = d.synced_case("Crypto-mining").await;
     d.jira.rate_limit_every(2, 1);
     // The analyst's edit starts a case → issue sync; the person moves the issue meanwhile.
-    d.sir.analyst().set_title(&case_id, "Crypto-mining (confirmed)").unwrap();
+    d.sir
+        .analyst()
+        .set_title(&case_id, "Crypto-mining (confirmed)")
+        .unwrap();
     d.jira.as_human().move_to(&key, "In Progress").unwrap();
     assert!(
         eventually(WAIT, || async {
@@ -583,7 +604,10 @@ async fn jira_changes_after_the_case_closed_are_not_applicable_not_dead_letters(
         .close(&case_id, sir_emulator::ClosureCode::InvestigationCompleted)
         .unwrap();
     assert!(
-        eventually(WAIT, || async { d.jira.status_of(&key).as_deref() == Some("Done") }).await
+        eventually(WAIT, || async {
+            d.jira.status_of(&key).as_deref() == Some("Done")
+        })
+        .await
     );
     d.settle().await;
     let dana = d.jira.as_human();
@@ -593,7 +617,10 @@ async fn jira_changes_after_the_case_closed_are_not_applicable_not_dead_letters(
     let (_, status) = d.app.admin_get("/v1/status").await;
     assert_eq!(status["sync"]["not_applicable"], 2, "{status}");
     // The person's edit stays in Jira: the closed case is not written back over it.
-    assert_eq!(d.jira.issue(&key).unwrap().summary, "Crypto-mining (closed)");
+    assert_eq!(
+        d.jira.issue(&key).unwrap().summary,
+        "Crypto-mining (closed)"
+    );
 }
 
 /// The analyst moves the case on while a person moves the issue elsewhere, and Jira answers 429

@@ -301,7 +301,12 @@ pub async fn sdk_config_as(endpoint: &str, access_key_id: &str) -> aws_config::S
 /// SEC) and a SIR emulator, without the poller (tests hand case changes to the bus). Give the
 /// app an SDK from [`sdk_config_for`] the SIR emulator's endpoint.
 pub fn connect_peers(s: &mut Settings, jira: &jira_emulator::JiraEmulator, sir: &EmulatorHandle) {
-    s.jira_url = Some(jira.base_url().to_owned());
+    connect_peers_at(s, jira.base_url(), sir);
+}
+
+/// [`connect_peers`] with Jira at `jira_url`, whether or not anything answers there yet.
+pub fn connect_peers_at(s: &mut Settings, jira_url: &str, sir: &EmulatorHandle) {
+    s.jira_url = Some(jira_url.to_owned());
     s.jira_email = Some("sir-bridge@example.com".into());
     s.jira_api_token = Some(Secret::new("bridge-api-token"));
     s.jira_project_key = Some("SEC".into());

@@ -102,6 +102,7 @@ fn build_parts(
         metrics,
         peers: Arc::new(PeerHealth::default()),
         admin_token: None,
+        metrics_require_token: false,
         doctor: None,
     });
     Parts {

@@ -2,6 +2,7 @@
 
 mod admin;
 mod dynamodb;
+mod edge;
 mod end_to_end;
 mod eventbridge;
 mod fake_eventbridge;

@@ -18,6 +18,8 @@ struct Service {
     child: Child,
     lines: mpsc::Receiver<Value>,
     addr: String,
+    /// The lines [`Service::wait_for`] went through.
+    seen: Vec<Value>,
 }
 
 /// Starts `serve` with JSON logs, waits for it to listen, and streams its log lines.
@@ -31,8 +33,20 @@ fn start_with(
     addr: &str,
     extra_env: &[(&str, &str)],
 ) -> Service {
-    let mut child = Command::new(BIN)
-        .arg("serve")
+    let mut command = Command::new(BIN);
+    command.arg("serve");
+    start_command(command, data_dir, workers, addr, extra_env)
+}
+
+/// `serve` started by `command` (the binary, or a shell that sets limits first).
+fn start_command(
+    mut command: Command,
+    data_dir: &std::path::Path,
+    workers: u32,
+    addr: &str,
+    extra_env: &[(&str, &str)],
+) -> Service {
+    let mut child = command
         .env_clear()
         .env("SIR_JIRA_LISTEN_ADDR", addr)
         .env("SIR_JIRA_DATA_DIR", data_dir)
@@ -63,6 +77,7 @@ fn start_with(
         child,
         lines: rx,
         addr: String::new(),
+        seen: Vec::new(),
     };
     let listening = service.wait_for(|l| {
         l["message"]
@@ -84,7 +99,7 @@ impl Service {
         while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
             match self.lines.recv_timeout(left) {
                 Ok(line) if want(&line) => return line,
-                Ok(_) => {}
+                Ok(line) => self.seen.push(line),
                 Err(_) => break,
             }
         }
@@ -339,6 +354,7 @@ async fn sigkill_during_a_burst_then_restart_applies_every_acknowledged_delivery
 async fn secrets_never_reach_the_logs_or_any_response_even_at_trace_level() {
     const ADMIN: &str = "admin-token-that-must-not-leak-42";
     const AUTOMATION: &str = "automation-secret-that-must-not-leak-42";
+    const IN_QUERY: &str = "query-string-secret-that-must-not-leak-42";
     let dir = tempfile::tempdir().unwrap();
     let mut service = start_with(
         dir.path(),
@@ -393,6 +409,12 @@ async fn secrets_never_reach_the_logs_or_any_response_even_at_trace_level() {
             .bearer_auth(ADMIN),
         client.get(format!("{base}/metrics")),
         client.get(format!("{base}/openapi.json")),
+        // Secrets in query strings: neither the request span nor the refusal logs them.
+        client.get(format!("{base}/v1?token={IN_QUERY}")),
+        client.get(format!("{base}/v1/status?token={IN_QUERY}")),
+        client
+            .post(format!("{base}/webhooks/jira?secret={IN_QUERY}"))
+            .body(body.clone()),
     ];
     for request in requests {
         let r = request.send().await.unwrap();
@@ -417,6 +439,14 @@ async fn secrets_never_reach_the_logs_or_any_response_even_at_trace_level() {
             .any(|l| l.contains("TRACE") || l.contains("DEBUG")),
         "trace logging was on"
     );
+    assert!(
+        log.iter().any(|l| l.contains("/webhooks/jira")),
+        "requests are logged, by path"
+    );
+    assert!(
+        !log.iter().any(|l| l.contains(IN_QUERY)),
+        "a query string reached the log"
+    );
     for secret in [ADMIN, AUTOMATION, SECRET_NEW] {
         assert!(
             !log.iter().any(|l| l.contains(secret)),
@@ -427,4 +457,93 @@ async fn secrets_never_reach_the_logs_or_any_response_even_at_trace_level() {
             "a secret reached a response"
         );
     }
+}
+
+/// `serve` under a shell that first runs `ulimit <limit>` (e.g. `-n 256`).
+fn start_limited(data_dir: &std::path::Path, limit: &str, extra_env: &[(&str, &str)]) -> Service {
+    let mut command = Command::new("sh");
+    command.args(["-c", &format!("ulimit {limit} && exec \"$0\" serve"), BIN]);
+    command.env("PATH", std::env::var("PATH").unwrap_or_default());
+    start_command(command, data_dir, 1, "127.0.0.1:0", extra_env)
+}
+
+/// The soft and hard open-file limits of a running process.
+fn open_file_limits(pid: u32) -> (String, String) {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let line = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .unwrap()
+        .to_owned();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    (fields[3].to_owned(), fields[4].to_owned())
+}
+
+#[test]
+fn the_soft_open_file_limit_is_raised_to_the_hard_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let service = start_limited(dir.path(), "-S -n 256", &[]);
+    let (soft, hard) = open_file_limits(service.child.id());
+    assert_ne!(soft, "256", "the soft limit stayed where the shell left it");
+    assert_eq!(soft, hard);
+}
+
+#[tokio::test]
+async fn with_a_low_open_file_limit_and_many_idle_connections_a_webhook_is_still_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    // Soft and hard at 256: nothing to raise, so the connection cap must stay under it.
+    let service = start_limited(
+        dir.path(),
+        "-n 256",
+        &[
+            ("SIR_JIRA_HTTP_HEADER_READ_TIMEOUT_SECS", "2"),
+            ("SIR_JIRA_HTTP_IDLE_TIMEOUT_SECS", "2"),
+        ],
+    );
+    assert_eq!(open_file_limits(service.child.id()).0, "256");
+    let mut idle = Vec::new();
+    for _ in 0..300 {
+        idle.push(std::net::TcpStream::connect(&service.addr).unwrap());
+    }
+    let body = fixture("issue_created.json");
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/webhooks/jira", service.addr))
+        .header("x-atlassian-webhook-identifier", "behind-300-idle")
+        .header(
+            "x-hub-signature",
+            sir_jira_bridge::verify::jira::sign(SECRET_NEW, &body),
+        )
+        .body(body)
+        .timeout(Duration::from_secs(30))
+        .send()
+        .await
+        .expect("the webhook was answered");
+    assert_eq!(response.status().as_u16(), 202);
+    drop(idle);
+}
+
+#[test]
+fn a_data_directory_open_to_other_users_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let root = tempfile::tempdir().unwrap();
+    let data = root.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let service = start(&data, 0, "127.0.0.1:0");
+    let warned = service.seen.iter().any(|l| {
+        l["level"] == "WARN"
+            && l["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with("the data directory"))
+            && l["mode"] == "755"
+    });
+    assert!(warned, "no warning about the data directory's permissions");
+    // A private one gets none.
+    let private = root.path().join("private");
+    let service = start(&private, 0, "127.0.0.1:0");
+    assert!(!service.seen.iter().any(|l| {
+        l["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("the data directory"))
+    }),);
 }

@@ -177,3 +177,111 @@ fn the_mappings_file_examples_parse() {
     }
     assert!(checked >= 3, "found {checked} mappings examples");
 }
+
+/// Markdown files whose `cargo run` lines a reader may copy: the README and every doc.
+fn markdown_files() -> Vec<String> {
+    let mut files = vec!["README.md".to_owned(), "deploy/README.md".to_owned()];
+    let mut dirs = vec!["docs".to_owned()];
+    while let Some(dir) = dirs.pop() {
+        let full = format!("{}/{dir}", env!("CARGO_MANIFEST_DIR"));
+        for entry in std::fs::read_dir(&full).unwrap() {
+            let entry = entry.unwrap();
+            let name = format!("{dir}/{}", entry.file_name().to_string_lossy());
+            if entry.file_type().unwrap().is_dir() {
+                dirs.push(name);
+            } else if name.ends_with(".md") {
+                files.push(name);
+            }
+        }
+    }
+    files
+}
+
+/// Each `cargo run …` command in `text`, as its words: from `cargo run` to the end of the
+/// line (continuation lines joined), a closing backtick or `)`.
+fn cargo_run_commands(text: &str) -> Vec<Vec<String>> {
+    let joined = text.replace("\\\n", " ");
+    let mut found = Vec::new();
+    for line in joined.lines() {
+        let mut rest = line;
+        while let Some(at) = rest.find("cargo run") {
+            let tail = &rest[at + "cargo run".len()..];
+            let end = tail.find(['`', ')']).unwrap_or(tail.len());
+            found.push(tail[..end].split_whitespace().map(str::to_owned).collect());
+            rest = &tail[end..];
+        }
+    }
+    found
+}
+
+/// Workspace members by package name, and the root package's `default-run`.
+fn workspace() -> (BTreeSet<String>, Option<String>) {
+    let root: toml::Table = toml::from_str(&read("Cargo.toml")).unwrap();
+    let mut names = BTreeSet::new();
+    for member in root["workspace"]["members"].as_array().unwrap() {
+        let manifest: toml::Table =
+            toml::from_str(&read(&format!("{}/Cargo.toml", member.as_str().unwrap()))).unwrap();
+        names.insert(manifest["package"]["name"].as_str().unwrap().to_owned());
+    }
+    let default_run = root["package"]
+        .get("default-run")
+        .and_then(|v| v.as_str())
+        .map(str::to_owned);
+    (names, default_run)
+}
+
+/// Every `cargo run` line in the README and the docs works as written: cargo can tell which
+/// binary to run (several workspace members have one), and what follows `--` parses with that
+/// binary's command line.
+#[test]
+fn every_cargo_run_line_in_the_docs_works_as_written() {
+    let (packages, default_run) = workspace();
+    let mut checked = 0;
+    for file in markdown_files() {
+        for words in cargo_run_commands(&read(&file)) {
+            let shown = format!("{file}: cargo run {}", words.join(" "));
+            let split = words.iter().position(|w| w == "--").unwrap_or(words.len());
+            let (cargo_args, args) = (&words[..split], &words[(split + 1).min(words.len())..]);
+            let mut package = None;
+            let mut bin = None;
+            let mut it = cargo_args.iter();
+            while let Some(word) = it.next() {
+                match word.as_str() {
+                    "-p" | "--package" => package = it.next().cloned(),
+                    "--bin" => bin = it.next().cloned(),
+                    "--release" | "-q" | "--quiet" | "--locked" => {}
+                    other => panic!("{shown}: unexpected cargo option {other}"),
+                }
+            }
+            if let Some(package) = &package {
+                assert!(packages.contains(package), "{shown}: no package {package}");
+            }
+            let runs_the_service = match (&package, &bin) {
+                (None, None) => {
+                    assert_eq!(
+                        default_run.as_deref(),
+                        Some("sir-jira-bridge"),
+                        "{shown}: cargo cannot tell which binary to run (no default-run)"
+                    );
+                    true
+                }
+                (Some(p), None) => p == "sir-jira-bridge",
+                (_, Some(b)) => b == "sir-jira-bridge",
+            };
+            checked += 1;
+            // Placeholders (`<command>`) stand for any command; optional flags (`[--restart]`)
+            // are tried in.
+            if !runs_the_service || args.iter().any(|a| a.starts_with('<')) {
+                continue;
+            }
+            let argv = std::iter::once("sir-jira-bridge").chain(
+                args.iter()
+                    .map(|a| a.trim_start_matches('[').trim_end_matches(']')),
+            );
+            if let Err(e) = Cli::try_parse_from(argv) {
+                panic!("{shown} does not parse: {e}");
+            }
+        }
+    }
+    assert!(checked >= 7, "found {checked} cargo run lines");
+}

@@ -8,7 +8,13 @@ pub mod mappings;
 pub mod resync;
 pub mod status;
 
-use axum::{Extension, extract::Request, http::header, middleware::Next, response::Response};
+use axum::{
+    Extension,
+    extract::Request,
+    http::{HeaderMap, header},
+    middleware::Next,
+    response::Response,
+};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -29,12 +35,17 @@ pub async fn require_token(
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    let presented = request
-        .headers()
+    check_token(request.headers(), expected.as_ref())?;
+    Ok(next.run(request).await)
+}
+
+/// Whether `headers` carry `Authorization: Bearer <expected>`; no expected token refuses all.
+pub fn check_token(headers: &HeaderMap, expected: Option<&Secret>) -> Result<(), ApiError> {
+    let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.as_bytes().strip_prefix(b"Bearer "));
-    match (presented, &expected) {
-        (Some(token), Some(expected)) if expected.ct_eq(token) => Ok(next.run(request).await),
+    match (presented, expected) {
+        (Some(token), Some(expected)) if expected.ct_eq(token) => Ok(()),
         (None, _) => Err(ApiError::Unauthorized("missing bearer token".into())),
         _ => Err(ApiError::Unauthorized("invalid bearer token".into())),
     }

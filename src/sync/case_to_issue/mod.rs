@@ -286,7 +286,11 @@ impl CaseToIssueSync {
             Some(wiki) => description::person_blocks(&description::person_text(wiki)),
             None => Vec::new(),
         };
-        Ok(description::with_details(person, case, &self.settings.default_region))
+        Ok(description::with_details(
+            person,
+            case,
+            &self.settings.default_region,
+        ))
     }
 
     async fn tag(&self, case: &Case, key: &str) -> Result<(), SyncError> {
@@ -328,7 +332,9 @@ impl CaseToIssueSync {
             .closure_code
             .and_then(|c| self.settings.mappings.resolution.get(&c).cloned());
         let mut at = ledger.status.clone();
-        let mut walked = self.walk_to(key, &mut at, &target, resolution.as_deref(), ledger).await?;
+        let mut walked = self
+            .walk_to(key, &mut at, &target, resolution.as_deref(), ledger)
+            .await?;
         if let Walked::Moved { found } = &walked {
             // Both sides moved since they last agreed. The later move wins: Jira's if its
             // status changed after the case did (the issue → case sync carries it to the case),
@@ -339,7 +345,9 @@ impl CaseToIssueSync {
                 return Ok(());
             }
             let mut from = Some(found.clone());
-            walked = self.walk_to(key, &mut from, &target, resolution.as_deref(), ledger).await?;
+            walked = self
+                .walk_to(key, &mut from, &target, resolution.as_deref(), ledger)
+                .await?;
         }
         match walked {
             Walked::Reached(taken) => {
@@ -369,7 +377,15 @@ impl CaseToIssueSync {
         ledger: &mut IssueLedger,
     ) -> Result<Walked, SyncError> {
         let start = at.clone();
-        let walked = walk(self.jira.as_ref(), &self.workflow, key, at, target, resolution).await;
+        let walked = walk(
+            self.jira.as_ref(),
+            &self.workflow,
+            key,
+            at,
+            target,
+            resolution,
+        )
+        .await;
         if *at != start && walked.is_err() {
             ledger.status = at.clone();
             ledger.save(self.store.as_ref(), key).await?;

@@ -37,10 +37,7 @@ pub fn with_details(mut person: Vec<Value>, case: &Case, default_region: &str) -
 /// the way back.
 pub fn person_blocks(text: &str) -> Vec<Value> {
     let text = text.replace("\r\n", "\n");
-    let lines: Vec<&str> = text
-        .split(['\n', '\r'])
-        .map(str::trim_end)
-        .collect();
+    let lines: Vec<&str> = text.split(['\n', '\r']).map(str::trim_end).collect();
     adf::paragraphs(&lines.join("\n"))
 }
 
@@ -254,7 +251,11 @@ fn inline_text(node: &Value) -> String {
         match kind(n) {
             "text" => out.push_str(n.get("text").and_then(Value::as_str).unwrap_or("")),
             "hardBreak" => out.push('\n'),
-            "inlineCard" => out.push_str(n.pointer("/attrs/url").and_then(Value::as_str).unwrap_or("")),
+            "inlineCard" => out.push_str(
+                n.pointer("/attrs/url")
+                    .and_then(Value::as_str)
+                    .unwrap_or(""),
+            ),
             _ => {
                 let attrs = n.get("attrs");
                 let text = attrs
@@ -306,14 +307,17 @@ mod wiki {
                 out.push((*line).to_owned());
                 continue;
             }
-            if trimmed == "----" || trimmed.starts_with("{quote") || trimmed.starts_with("{panel")
-            {
+            if trimmed == "----" || trimmed.starts_with("{quote") || trimmed.starts_with("{panel") {
                 continue;
             }
             out.push(line_text(line));
         }
         let text = normalize(&out.join("\n"));
-        if text == NO_DESCRIPTION { String::new() } else { text }
+        if text == NO_DESCRIPTION {
+            String::new()
+        } else {
+            text
+        }
     }
 
     pub fn service_text(wiki: &str) -> String {
@@ -387,25 +391,23 @@ mod wiki {
                         i += 1;
                     }
                 },
-                '{' if chars.get(i + 1) == Some(&'{') => {
-                    match find(&chars, i + 2, &['}', '}']) {
-                        Some(end) => {
-                            out.extend(&chars[i + 2..end]);
-                            i = end + 2;
-                        }
-                        None => {
-                            out.push(c);
-                            i += 1;
-                        }
+                '{' if chars.get(i + 1) == Some(&'{') => match find(&chars, i + 2, &['}', '}']) {
+                    Some(end) => {
+                        out.extend(&chars[i + 2..end]);
+                        i = end + 2;
                     }
-                }
+                    None => {
+                        out.push(c);
+                        i += 1;
+                    }
+                },
                 '{' => {
                     // `{color:red}`, `{color}` and other inline macros: markup, not text.
                     match close(&chars, i + 1, '}') {
                         Some(end)
-                            if chars[i + 1..end]
-                                .iter()
-                                .all(|c| c.is_alphanumeric() || matches!(c, ':' | '#' | '=' | '|' | '-')) =>
+                            if chars[i + 1..end].iter().all(|c| {
+                                c.is_alphanumeric() || matches!(c, ':' | '#' | '=' | '|' | '-')
+                            }) =>
                         {
                             i = end + 1
                         }
@@ -439,13 +441,16 @@ mod wiki {
     }
 
     fn find(chars: &[char], from: usize, pat: &[char; 2]) -> Option<usize> {
-        (from..chars.len().saturating_sub(1)).find(|&j| chars[j] == pat[0] && chars[j + 1] == pat[1])
+        (from..chars.len().saturating_sub(1))
+            .find(|&j| chars[j] == pat[0] && chars[j + 1] == pat[1])
     }
 
     /// A mark opens at the start or after a non-word character, before a non-blank one.
     fn opens(chars: &[char], i: usize) -> bool {
         let before_ok = i == 0 || !chars[i - 1].is_alphanumeric();
-        let after_ok = chars.get(i + 1).is_some_and(|c| !c.is_whitespace() && *c != chars[i]);
+        let after_ok = chars
+            .get(i + 1)
+            .is_some_and(|c| !c.is_whitespace() && *c != chars[i]);
         before_ok && after_ok
     }
 
@@ -499,9 +504,15 @@ mod tests {
 
     #[test]
     fn the_service_part_is_never_read_back() {
-        let doc = render(&case("First paragraph.\r\n\r\nSecond one\r\nwith a break."), "us-east-1");
+        let doc = render(
+            &case("First paragraph.\r\n\r\nSecond one\r\nwith a break."),
+            "us-east-1",
+        );
         for read in [adf_of(&doc), wiki_of(&doc)] {
-            assert_eq!(person_text(&read), "First paragraph.\n\nSecond one\nwith a break.");
+            assert_eq!(
+                person_text(&read),
+                "First paragraph.\n\nSecond one\nwith a break."
+            );
         }
         let empty = render(&case(""), "us-east-1");
         assert_eq!(person_text(&adf_of(&empty)), "");
@@ -523,7 +534,13 @@ mod tests {
         assert_eq!(person_text(&adf_of(&doc)), want);
         // As Cloud's admin webhooks and Data Center send it.
         let wiki = "analyst note with *bold* word\n\nh3. Timeline\n\n* one\n\n----\n\nh3. AWS Security Incident Response case details\n\n* *Case:* [1|https://x]";
-        assert_eq!(person_text(&RichText { text: wiki.into(), adf: None }), want);
+        assert_eq!(
+            person_text(&RichText {
+                text: wiki.into(),
+                adf: None
+            }),
+            want
+        );
     }
 
     #[test]
@@ -553,7 +570,10 @@ mod tests {
     fn wiki_inline_markup() {
         let cases = [
             ("a \\*literal\\* star", "a *literal* star"),
-            ("see [the runbook|https://x/y] and [https://z]", "see the runbook and https://z"),
+            (
+                "see [the runbook|https://x/y] and [https://z]",
+                "see the runbook and https://z",
+            ),
             ("run {{aws s3 ls}} now", "run aws s3 ls now"),
             ("{color:red}alert{color} raised", "alert raised"),
             ("snake_case_name and 2*3*4", "snake_case_name and 2*3*4"),

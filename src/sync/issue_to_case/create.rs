@@ -17,7 +17,6 @@ use crate::{
     sync::case_to_issue::IssueLedger,
 };
 
-
 pub fn client_token(issue: &Issue) -> String {
     format!("jira-issue-{}", issue.id.as_deref().unwrap_or(&issue.key))
 }

@@ -422,11 +422,9 @@ impl IssueToCaseSync {
         if let Some(rich) = &wanted.description {
             // Someone edited the service's part in Jira: it is the service's, so the next
             // case → issue sync writes it again (and nothing of it reaches the case).
-            if issue
-                .details_text
-                .as_deref()
-                .is_some_and(|known| !description::same_text(known, &description::service_text(rich)))
-            {
+            if issue.details_text.as_deref().is_some_and(|known| {
+                !description::same_text(known, &description::service_text(rich))
+            }) {
                 issue.details_hash = None;
             }
             let person = description::person_text(rich);
@@ -504,7 +502,11 @@ impl IssueToCaseSync {
         let current = case.status;
         let now = if current == CaseStatus::Closed {
             if target != StatusTarget::Close {
-                self.not_applicable(issue_key, case, "status moved (the API cannot reopen a case)");
+                self.not_applicable(
+                    issue_key,
+                    case,
+                    "status moved (the API cannot reopen a case)",
+                );
             }
             current
         } else if self.config.already_shown_as(current, &jira.name) {
@@ -517,12 +519,13 @@ impl IssueToCaseSync {
                     if ledger.is_echo(&ledger.written.status, &to, wanted.at_ms) {
                         return Ok(());
                     }
-                    let steps = status::path(current, to).ok_or_else(|| SyncError::Unreachable {
-                        case_id: case.id.to_string(),
-                        from: current,
-                        to,
-                        jira_status: jira.name.clone(),
-                    })?;
+                    let steps =
+                        status::path(current, to).ok_or_else(|| SyncError::Unreachable {
+                            case_id: case.id.to_string(),
+                            from: current,
+                            to,
+                            jira_status: jira.name.clone(),
+                        })?;
                     for step in steps {
                         self.sir(self.sir.update_case_status(&case.id, step).await)?;
                         tracing::info!(case_id = %case.id, issue_key, status = %step, "case status set from Jira");
