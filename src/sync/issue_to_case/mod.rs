@@ -271,7 +271,14 @@ impl IssueToCaseSync {
             .changes
             .iter()
             .any(|c| c.field.eq_ignore_ascii_case("attachment") && c.to.is_some());
-        let (issue, resolution, attachments) = if e.complete && !attachment_added {
+        // A status change is applied as the issue stands now, not as the delivery says: a
+        // person's later moves may be queued behind it, and acting on this one would move the
+        // case back before they arrive.
+        let status_changed = e.changes.iter().any(|c| {
+            c.field.eq_ignore_ascii_case("status") || c.field.eq_ignore_ascii_case("resolution")
+        });
+        let reread = status_changed && self.source.is_some();
+        let (issue, resolution, attachments) = if e.complete && !attachment_added && !reread {
             let resolution = e
                 .changes
                 .iter()
@@ -502,11 +509,14 @@ impl IssueToCaseSync {
         let current = case.status;
         let now = if current == CaseStatus::Closed {
             if target != StatusTarget::Close {
+                // Not recorded as agreed: the case → issue sync decides by time whether this
+                // move came after the close (it stays) or before it (the issue follows the case).
                 self.not_applicable(
                     issue_key,
                     case,
                     "status moved (the API cannot reopen a case)",
                 );
+                return Ok(());
             }
             current
         } else if self.config.already_shown_as(current, &jira.name) {
