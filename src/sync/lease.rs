@@ -26,12 +26,14 @@ impl Default for LeaseSettings {
     }
 }
 
-/// A held lease on one case; renewed in the background until [`CaseLease::release`].
+/// A held lease on one case; renewed in the background until [`CaseLease::release`] or until
+/// it is dropped (which releases it in the background).
 pub struct CaseLease {
     store: std::sync::Arc<dyn StateStore>,
     name: String,
     owner: String,
     renew: JoinHandle<()>,
+    released: bool,
 }
 
 impl CaseLease {
@@ -68,10 +70,12 @@ impl CaseLease {
             name,
             owner,
             renew,
+            released: false,
         }))
     }
 
-    pub async fn release(self) {
+    pub async fn release(mut self) {
+        self.released = true;
         self.renew.abort();
         if let Err(e) = self.store.release_lease(&self.name, &self.owner).await {
             tracing::warn!(lease = %self.name, error = %e, "cannot release the case lease (it expires)");
@@ -81,7 +85,18 @@ impl CaseLease {
 
 impl Drop for CaseLease {
     fn drop(&mut self) {
-        // A sync that panicked or was cancelled stops renewing; the lease then expires.
         self.renew.abort();
+        if self.released {
+            return;
+        }
+        // Without a runtime (shutting down) the lease simply expires.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let (store, name, owner) = (self.store.clone(), self.name.clone(), self.owner.clone());
+            runtime.spawn(async move {
+                if let Err(e) = store.release_lease(&name, &owner).await {
+                    tracing::warn!(lease = %name, error = %e, "cannot release the case lease (it expires)");
+                }
+            });
+        }
     }
 }

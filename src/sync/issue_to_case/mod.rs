@@ -206,6 +206,7 @@ impl IssueToCaseSync {
                 let Some(case_id) = self.case_for(&r.issue_key).await? else {
                     return Ok(());
                 };
+                let _lease = self.lease(&case_id).await?;
                 let snapshot = self.fetch(&r.issue_key).await?;
                 let wanted = Wanted {
                     title: snapshot.issue.summary.clone(),
@@ -267,6 +268,9 @@ impl IssueToCaseSync {
         let Some(case_id) = self.case_for(key).await? else {
             return self.create_for(e).await;
         };
+        // Held from the issue's read on: nothing read here is older than the other
+        // direction's last write.
+        let _lease = self.lease(&case_id).await?;
         let attachment_added = e
             .changes
             .iter()
@@ -331,30 +335,24 @@ impl IssueToCaseSync {
         match self.maybe_create(&issue, e.occurred_at).await? {
             Some(case_id) => {
                 let wanted = Self::created_wanted(&issue, e.occurred_at);
+                let _lease = self.lease(&case_id).await?;
                 self.apply_issue(&issue.key, &case_id, wanted).await
             }
             None => Ok(()),
         }
     }
 
-    /// Applies an issue's change under the case's lease, which the case → issue sync holds too:
-    /// what is read here (the case, both ledgers) cannot change underneath until it is written.
-    async fn apply_issue(
-        &self,
-        issue_key: &str,
-        case_id: &CaseId,
-        wanted: Wanted,
-    ) -> Result<(), SyncError> {
-        let Some(lease) = CaseLease::acquire(&self.store, case_id.as_str(), self.lease).await?
-        else {
-            return Err(SyncError::Busy(case_id.to_string()));
-        };
-        let result = self.apply_issue_locked(issue_key, case_id, wanted).await;
-        lease.release().await;
-        result
+    /// The case's lease, which the case → issue sync holds too: what is read under it (the
+    /// issue, the case, both ledgers) cannot change underneath until it is written. Released
+    /// when dropped.
+    async fn lease(&self, case_id: &CaseId) -> Result<CaseLease, SyncError> {
+        CaseLease::acquire(&self.store, case_id.as_str(), self.lease)
+            .await?
+            .ok_or_else(|| SyncError::Busy(case_id.to_string()))
     }
 
-    async fn apply_issue_locked(
+    /// Applies an issue's change; the caller holds the case's lease.
+    async fn apply_issue(
         &self,
         issue_key: &str,
         case_id: &CaseId,
