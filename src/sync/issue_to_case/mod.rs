@@ -427,9 +427,11 @@ impl IssueToCaseSync {
         if let Some(rich) = &wanted.description {
             // Someone edited the service's part in Jira: it is the service's, so the next
             // case → issue sync writes it again (and nothing of it reaches the case).
-            if issue.details_text.as_deref().is_some_and(|known| {
-                !description::same_text(known, &description::service_text(rich))
-            }) {
+            if !stale
+                && issue.details_text.as_deref().is_some_and(|known| {
+                    !description::same_text(known, &description::service_text(rich))
+                })
+            {
                 issue.details_hash = None;
             }
             let person = description::person_text(rich);
