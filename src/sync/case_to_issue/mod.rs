@@ -229,7 +229,8 @@ impl CaseToIssueSync {
         if ledger.summary.as_deref() != Some(summary.as_str()) {
             edit.summary = Some(summary.clone());
         }
-        if ledger.description_text.as_deref() != Some(text.as_str()) {
+        let text_changed = ledger.description_text.as_deref() != Some(text.as_str());
+        if text_changed {
             edit.description = Some(description::render(case, region));
         } else if ledger.details_hash.as_deref() != Some(details.as_str()) {
             edit.description = Some(self.with_current_text(case, key).await?);
@@ -259,7 +260,11 @@ impl CaseToIssueSync {
                 ledger.text_at_ms = Some(now_ms());
             }
             if let Some(doc) = &edit.description {
-                ledger.description_text = Some(description::person_text_of(doc));
+                // Only the case's own text is recorded as agreed: a person's part kept as found
+                // may be an edit the case has not taken yet (or cannot: it is closed).
+                if text_changed {
+                    ledger.description_text = Some(description::person_text_of(doc));
+                }
                 ledger.details_hash = Some(details);
                 ledger.details_text = Some(description::details_text(case, region));
                 ledger.text_at_ms = Some(now_ms());
