@@ -157,6 +157,7 @@ impl CaseToIssueSync {
             details_hash: Some(description::details_hash(case, region)),
             details_text: Some(description::details_text(case, region)),
             text_at_ms: Some(now_ms()),
+            text_case_at_ms: Some(super::case_ms(case)),
             labels: issue.labels,
             custom_fields: issue.custom_fields,
             ..IssueLedger::default()

@@ -32,6 +32,11 @@ pub struct IssueLedger {
     /// change of them reported as older than this is a stale delivery.
     #[serde(default)]
     pub text_at_ms: Option<i64>,
+    /// SIR's time of the case change that write carried: a Jira change older than this is
+    /// stale; one between the two was made in Jira after the case changed but written over by
+    /// the service, and still wins (it goes to the case, and back to the issue).
+    #[serde(default)]
+    pub text_case_at_ms: Option<i64>,
     /// Labels the integration added.
     #[serde(default)]
     pub labels: Vec<String>,

@@ -258,6 +258,7 @@ impl CaseToIssueSync {
             if edit.summary.is_some() {
                 ledger.summary = Some(summary);
                 ledger.text_at_ms = Some(now_ms());
+                ledger.text_case_at_ms = Some(case_ms(case));
             }
             if let Some(doc) = &edit.description {
                 // Only the case's own text is recorded as agreed: a person's part kept as found
@@ -268,6 +269,7 @@ impl CaseToIssueSync {
                 ledger.details_hash = Some(details);
                 ledger.details_text = Some(description::details_text(case, region));
                 ledger.text_at_ms = Some(now_ms());
+                ledger.text_case_at_ms = Some(case_ms(case));
             }
             ledger.labels.extend(edit.add_labels);
             ledger.custom_fields.extend(edit.custom_fields);
@@ -425,6 +427,11 @@ impl EventHandler for CaseToIssueSync {
             }
         })
     }
+}
+
+/// When the case last changed, in ms (SIR's own time).
+pub(crate) fn case_ms(case: &Case) -> i64 {
+    (case.last_updated.unix_timestamp_nanos() / 1_000_000) as i64
 }
 
 /// Used by the create step to hand a fresh mapping and ledger back.

@@ -403,7 +403,15 @@ impl IssueToCaseSync {
         ledger: &mut CaseLedger,
         issue: &mut IssueLedger,
     ) -> Result<(), SyncError> {
+        // Older than the case change the service last wrote into the issue: stale.
         let stale = wanted
+            .at_ms
+            .zip(issue.text_case_at_ms.or(issue.text_at_ms))
+            .is_some_and(|(at, case_changed)| at < case_changed);
+        // Newer than that case change but older than the write that carried it: the person's
+        // edit was written over in Jira. It still wins; Jira does not hold it any more, so it is
+        // not recorded as held (the case → issue sync then writes it back into the issue).
+        let written_over = wanted
             .at_ms
             .zip(issue.text_at_ms)
             .is_some_and(|(at, written)| at < written);
@@ -454,7 +462,7 @@ impl IssueToCaseSync {
             self.not_applicable(issue_key, case, "summary or description edited");
             return Ok(());
         }
-        let (summary, text) = held;
+        let (summary, text) = if written_over { (None, None) } else { held };
         issue.summary = summary.or(issue.summary.take());
         issue.description_text = text.or(issue.description_text.take());
         if update == CaseUpdate::default() {
