@@ -31,7 +31,7 @@ use crate::{
         api::{IssueEdit, IssueType, JiraApi, JiraError},
         workflow::{Walked, WorkflowError, WorkflowMap, walk},
     },
-    sir::{Case, CaseId, SirApi, SirError},
+    sir::{Case, CaseId, CaseStatus, SirApi, SirError},
     store::{Mapping, StateStore, StoreError},
     worker::EventHandler,
 };
@@ -346,10 +346,14 @@ impl CaseToIssueSync {
             // Both sides moved since they last agreed. The later move wins: Jira's if its
             // status changed after the case did (the issue → case sync carries it to the case),
             // else the case's, walked from where the issue now is.
-            // SIR dates changes in whole seconds: within one second the case's move wins (a
-            // closed case cannot follow Jira anywhere else).
+            // SIR dates changes in whole seconds, so within a second the order is unknown: then
+            // the person's move wins, unless the case is closed (it cannot follow Jira).
             let jira_at = self.jira.status_changed_at(key).await?;
-            if jira_at.is_some_and(|t| t > case.last_updated + time::Duration::SECOND) {
+            let margin = match case.status {
+                CaseStatus::Closed => time::Duration::SECOND,
+                _ => time::Duration::ZERO,
+            };
+            if jira_at.is_some_and(|t| t >= case.last_updated + margin) {
                 tracing::info!(issue_key = key, case_status = case.status.as_str(), found = %found, expected = ?ledger.status, "the issue was moved in Jira after the case changed: its newer status is left for the issue → case sync");
                 return Ok(());
             }
