@@ -158,6 +158,8 @@ impl CaseToIssueSync {
             details_text: Some(description::details_text(case, region)),
             text_at_ms: Some(now_ms()),
             text_case_at_ms: Some(super::case_ms(case)),
+            summary_at_ms: Some(now_ms()),
+            summary_case_at_ms: Some(super::case_ms(case)),
             labels: issue.labels,
             custom_fields: issue.custom_fields,
             ..IssueLedger::default()

@@ -28,8 +28,7 @@ pub struct IssueLedger {
     /// edited there, and the next case → issue sync writes the part again.
     #[serde(default)]
     pub details_text: Option<String>,
-    /// When the case → issue sync last wrote the summary or the description (ms): a Jira
-    /// change of them reported as older than this is a stale delivery.
+    /// When the case → issue sync last wrote the case's text into the description (ms).
     #[serde(default)]
     pub text_at_ms: Option<i64>,
     /// SIR's time of the case change that write carried: a Jira change older than this is
@@ -37,6 +36,11 @@ pub struct IssueLedger {
     /// the service, and still wins (it goes to the case, and back to the issue).
     #[serde(default)]
     pub text_case_at_ms: Option<i64>,
+    /// The same two times for the summary.
+    #[serde(default)]
+    pub summary_at_ms: Option<i64>,
+    #[serde(default)]
+    pub summary_case_at_ms: Option<i64>,
     /// Labels the integration added.
     #[serde(default)]
     pub labels: Vec<String>,

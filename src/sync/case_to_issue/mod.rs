@@ -257,19 +257,19 @@ impl CaseToIssueSync {
             );
             if edit.summary.is_some() {
                 ledger.summary = Some(summary);
-                ledger.text_at_ms = Some(now_ms());
-                ledger.text_case_at_ms = Some(case_ms(case));
+                ledger.summary_at_ms = Some(now_ms());
+                ledger.summary_case_at_ms = Some(case_ms(case));
             }
             if let Some(doc) = &edit.description {
                 // Only the case's own text is recorded as agreed: a person's part kept as found
                 // may be an edit the case has not taken yet (or cannot: it is closed).
                 if text_changed {
                     ledger.description_text = Some(description::person_text_of(doc));
+                    ledger.text_at_ms = Some(now_ms());
+                    ledger.text_case_at_ms = Some(case_ms(case));
                 }
                 ledger.details_hash = Some(details);
                 ledger.details_text = Some(description::details_text(case, region));
-                ledger.text_at_ms = Some(now_ms());
-                ledger.text_case_at_ms = Some(case_ms(case));
             }
             ledger.labels.extend(edit.add_labels);
             ledger.custom_fields.extend(edit.custom_fields);

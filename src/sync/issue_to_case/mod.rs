@@ -105,6 +105,9 @@ impl SyncError {
 struct Wanted {
     title: Option<String>,
     description: Option<RichText>,
+    /// False when the changelog shows the description's person part read the same before and
+    /// after (only the service's part was edited): its text is then not a person's new text.
+    person_text_changed: bool,
     status: Option<Status>,
     resolution: Option<String>,
     /// The changelog id or event time: makes the closure comment's token stable per change.
@@ -211,6 +214,7 @@ impl IssueToCaseSync {
                 let wanted = Wanted {
                     title: snapshot.issue.summary.clone(),
                     description: snapshot.issue.description.clone(),
+                    person_text_changed: true,
                     status: snapshot.issue.status.clone(),
                     resolution: snapshot.resolution,
                     change_ref: Some("sync".into()),
@@ -306,6 +310,19 @@ impl IssueToCaseSync {
         let wanted = Wanted {
             title: issue.summary.filter(|_| changed("summary")),
             description: issue.description.filter(|_| changed("description")),
+            person_text_changed: e
+                .changes
+                .iter()
+                .find(|c| c.field.eq_ignore_ascii_case("description"))
+                .is_none_or(|c| {
+                    let read = |wiki: &Option<String>| {
+                        description::person_text(&RichText {
+                            text: wiki.clone().unwrap_or_default(),
+                            adf: None,
+                        })
+                    };
+                    !description::same_text(&read(&c.from_string), &read(&c.to_string))
+                }),
             status: issue
                 .status
                 .filter(|_| changed("status") || changed("resolution")),
@@ -403,25 +420,23 @@ impl IssueToCaseSync {
         ledger: &mut CaseLedger,
         issue: &mut IssueLedger,
     ) -> Result<(), SyncError> {
-        // Older than the case change the service last wrote into the issue: stale.
-        let stale = wanted
-            .at_ms
-            .zip(issue.text_case_at_ms.or(issue.text_at_ms))
-            .is_some_and(|(at, case_changed)| at < case_changed);
-        // Newer than that case change but older than the write that carried it: the person's
-        // edit was written over in Jira. It still wins; Jira does not hold it any more, so it is
-        // not recorded as held (the case → issue sync then writes it back into the issue).
-        let written_over = wanted
-            .at_ms
-            .zip(issue.text_at_ms)
-            .is_some_and(|(at, written)| at < written);
+        // Per field: older than the case change the service last wrote into the issue, a Jira
+        // change is stale. Newer than that change but older than the write that carried it,
+        // the person's edit was written over in Jira: it still wins, but Jira does not hold it
+        // any more, so it is not recorded as held (the case → issue sync writes it back).
+        let timing = |case_at: Option<i64>, written_at: Option<i64>| {
+            let before = |t: Option<i64>| wanted.at_ms.zip(t).is_some_and(|(at, t)| at < t);
+            (before(case_at.or(written_at)), before(written_at))
+        };
+        let (summary_stale, summary_over) = timing(issue.summary_case_at_ms, issue.summary_at_ms);
+        let (stale, text_over) = timing(issue.text_case_at_ms, issue.text_at_ms);
         let mut update = CaseUpdate::default();
         // What Jira holds once the case took it (recorded only then: an edit a closed case
         // cannot take must not look agreed, or the case → issue sync would write over it).
         let mut held = (None, None);
         if let Some(summary) = wanted.title.as_deref()
             && issue.summary.as_deref() != Some(fields::summary(summary).as_str())
-            && !stale
+            && !summary_stale
         {
             let title = text::cap_title(summary);
             if !title.is_empty()
@@ -448,7 +463,7 @@ impl IssueToCaseSync {
                 .as_deref()
                 .is_some_and(|k| description::same_text(k, &person));
             // SIR requires a description; an emptied Jira description leaves the case's.
-            if !known && !stale && !person.trim().is_empty() {
+            if wanted.person_text_changed && !known && !stale && !person.trim().is_empty() {
                 let capped = text::cap_description(&person, issue_key);
                 if capped != case.description
                     && !ledger.is_echo(&ledger.written.description, &capped, wanted.at_ms)
@@ -462,7 +477,8 @@ impl IssueToCaseSync {
             self.not_applicable(issue_key, case, "summary or description edited");
             return Ok(());
         }
-        let (summary, text) = if written_over { (None, None) } else { held };
+        let summary = held.0.filter(|_| !summary_over);
+        let text = held.1.filter(|_| !text_over);
         issue.summary = summary.or(issue.summary.take());
         issue.description_text = text.or(issue.description_text.take());
         if update == CaseUpdate::default() {
