@@ -159,6 +159,7 @@ impl CaseToIssueSync {
             text_at_ms: Some(now_ms()),
             text_case_at_ms: Some(super::case_ms(case)),
             summary_at_ms: Some(now_ms()),
+            details_at_ms: Some(now_ms()),
             summary_case_at_ms: Some(super::case_ms(case)),
             labels: issue.labels,
             custom_fields: issue.custom_fields,

@@ -28,6 +28,9 @@ pub struct IssueLedger {
     /// edited there, and the next case → issue sync writes the part again.
     #[serde(default)]
     pub details_text: Option<String>,
+    /// When the description (and so its service part) was last written.
+    #[serde(default)]
+    pub details_at_ms: Option<i64>,
     /// When the case → issue sync last wrote the case's text into the description (ms).
     #[serde(default)]
     pub text_at_ms: Option<i64>,

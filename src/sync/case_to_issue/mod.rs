@@ -270,6 +270,7 @@ impl CaseToIssueSync {
                 }
                 ledger.details_hash = Some(details);
                 ledger.details_text = Some(description::details_text(case, region));
+                ledger.details_at_ms = Some(now_ms());
             }
             ledger.labels.extend(edit.add_labels);
             ledger.custom_fields.extend(edit.custom_fields);

@@ -450,7 +450,10 @@ impl IssueToCaseSync {
         if let Some(rich) = &wanted.description {
             // Someone edited the service's part in Jira: it is the service's, so the next
             // case → issue sync writes it again (and nothing of it reaches the case).
-            if !stale
+            // (Unless the service wrote the description after this change: that write already
+            // replaced the part the person edited.)
+            let replaced_since = timing(None, issue.details_at_ms).1;
+            if !replaced_since
                 && issue.details_text.as_deref().is_some_and(|known| {
                     !description::same_text(known, &description::service_text(rich))
                 })
