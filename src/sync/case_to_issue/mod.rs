@@ -20,6 +20,7 @@ pub use ledger::IssueLedger;
 
 use super::{
     fields::{self, description},
+    issue_to_case::ledger::CaseLedger,
     lease::{CaseLease, LeaseSettings},
     mappings::Mappings,
 };
@@ -246,6 +247,11 @@ impl CaseToIssueSync {
                 .filter(|(id, v)| ledger.custom_fields.get(id) != Some(v))
                 .collect();
         if !edit.is_empty() {
+            let case_at = if edit.summary.is_some() || text_changed {
+                self.case_change_time(case, ledger).await?
+            } else {
+                case_ms(case)
+            };
             self.jira.edit_issue(key, &edit).await?;
             tracing::info!(
                 issue_key = key,
@@ -258,7 +264,7 @@ impl CaseToIssueSync {
             if edit.summary.is_some() {
                 ledger.summary = Some(summary);
                 ledger.summary_at_ms = Some(now_ms());
-                ledger.summary_case_at_ms = Some(case_ms(case));
+                ledger.summary_case_at_ms = Some(case_at);
             }
             if let Some(doc) = &edit.description {
                 // Only the case's own text is recorded as agreed: a person's part kept as found
@@ -266,7 +272,7 @@ impl CaseToIssueSync {
                 if text_changed {
                     ledger.description_text = Some(description::person_text_of(doc));
                     ledger.text_at_ms = Some(now_ms());
-                    ledger.text_case_at_ms = Some(case_ms(case));
+                    ledger.text_case_at_ms = Some(case_at);
                 }
                 ledger.details_hash = Some(details);
                 ledger.details_text = Some(description::details_text(case, region));
@@ -282,6 +288,22 @@ impl CaseToIssueSync {
             ledger.save(self.store.as_ref(), key).await?;
         }
         Ok(())
+    }
+
+    /// When the case's text changed, as well as SIR tells (ms, SIR's time). SIR dates only the
+    /// case's last update of any kind: when that was the issue → case sync's own write, the text
+    /// changed before it, after the last text the ledger knows: that earlier bound is used, so a
+    /// person's Jira edit made after the case's change is never taken for an older one.
+    async fn case_change_time(&self, case: &Case, ledger: &IssueLedger) -> Result<i64, SyncError> {
+        let at = case_ms(case);
+        let ours = CaseLedger::load(self.store.as_ref(), case.id.as_str())
+            .await?
+            .at_ms;
+        Ok(if ours + 1000 >= at {
+            ledger.text_case_at_ms.unwrap_or(at).min(at)
+        } else {
+            at
+        })
     }
 
     /// The description with the issue's current person part (read now, so an edit a person
