@@ -49,6 +49,17 @@ pub fn jira_client(
     metrics: Arc<Metrics>,
     peers: Arc<PeerHealth>,
 ) -> JiraClient {
+    jira_client_with(jira, flavour, metrics, peers, RetryPolicy::default())
+}
+
+/// The production client as the integration's account, with `retry` as its retry policy.
+pub fn jira_client_with(
+    jira: &JiraEmulator,
+    flavour: Flavour,
+    metrics: Arc<Metrics>,
+    peers: Arc<PeerHealth>,
+    retry: RetryPolicy,
+) -> JiraClient {
     let auth = match flavour {
         Flavour::Cloud => JiraAuth::Basic {
             email: "sir-bridge@example.com".into(),
@@ -64,7 +75,7 @@ pub fn jira_client(
             flavour,
             auth,
             timeout: Duration::from_secs(10),
-            retry: RetryPolicy::default(),
+            retry,
         },
         metrics,
         peers,

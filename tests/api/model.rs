@@ -50,10 +50,9 @@ use sir_jira_bridge::{
         Event, EventEnvelope, Origin, SyncIssueRequest,
         sir::{CaseChange, CaseChanged, Native, from_native},
     },
-    jira::{Flavour, IssueType, JiraApi, JiraAuth, JiraClient, JiraClientConfig, RetryPolicy},
+    jira::{Flavour, IssueType, JiraApi, JiraClient, RetryPolicy},
     metrics::Metrics,
     peers::PeerHealth,
-    secret::Secret,
     sir::SirApi,
     store::{SqliteStore, StateStore},
     sync::{
@@ -291,32 +290,14 @@ struct World {
 }
 
 fn jira_client(jira: &JiraEmulator, flavour: Flavour) -> JiraClient {
-    let auth = match flavour {
-        Flavour::Cloud => JiraAuth::Basic {
-            email: "sir-bridge@example.com".into(),
-            token: Secret::new("bridge-api-token"),
-        },
-        Flavour::DataCenter => JiraAuth::Bearer {
-            token: Secret::new("bridge-pat"),
-        },
+    // Waits on a millisecond scale: a 429's Retry-After is cut to 5 ms.
+    let retry = RetryPolicy {
+        max_attempts: 2,
+        min_wait: Duration::from_millis(1),
+        max_wait: Duration::from_millis(5),
     };
-    JiraClient::new(
-        JiraClientConfig {
-            base_url: jira.base_url().to_owned(),
-            flavour,
-            auth,
-            timeout: Duration::from_secs(10),
-            // Waits on a millisecond scale: a 429's Retry-After is cut to 5 ms.
-            retry: RetryPolicy {
-                max_attempts: 2,
-                min_wait: Duration::from_millis(1),
-                max_wait: Duration::from_millis(5),
-            },
-        },
-        Arc::new(Metrics::new()),
-        Arc::new(PeerHealth::default()),
-    )
-    .unwrap()
+    let (metrics, peers) = (Arc::new(Metrics::new()), Arc::new(PeerHealth::default()));
+    crate::jira_sync::jira_client_with(jira, flavour, metrics, peers, retry)
 }
 
 fn rich_text(r: &jira_emulator::RichText) -> String {
