@@ -297,14 +297,14 @@ async fn a_case_and_its_jira_issue_stay_in_step_both_ways_without_echoes() {
         "the case closed"
     );
     d.settle().await;
-    // In Review → Post-incident Activities on the way, then the closure note and the close.
-    assert_eq!(
-        d.sir_writes(),
-        vec![
-            Operation::UpdateCaseStatus,
-            Operation::CreateCaseComment,
-            Operation::CloseCase
-        ]
+    // The closure note and the close; before them In Review → Post-incident Activities only
+    // when that event was handled before the issue reached Done (each status event is applied
+    // as the issue stands when it is handled).
+    let writes = d.sir_writes();
+    let close = [Operation::CreateCaseComment, Operation::CloseCase];
+    assert!(
+        writes == close || writes == [&[Operation::UpdateCaseStatus][..], &close].concat(),
+        "{writes:?}"
     );
     let note = d.sir.comments(&case_id).pop().unwrap();
     assert!(

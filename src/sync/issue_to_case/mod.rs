@@ -314,6 +314,8 @@ impl IssueToCaseSync {
                 .changes
                 .iter()
                 .find(|c| c.field.eq_ignore_ascii_case("description"))
+                // Without the texts the changelog says nothing either way.
+                .filter(|c| c.from_string.is_some() && c.to_string.is_some())
                 .is_none_or(|c| {
                     let read = |wiki: &Option<String>| {
                         description::person_text(&RichText {
