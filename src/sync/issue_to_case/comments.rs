@@ -31,6 +31,17 @@ pub struct Twin {
     pub hash: Option<String>,
     /// The `comment` record's version, for the compare-and-set of the next write.
     pub version: Option<u64>,
+    /// Jira's `updated` of the revision last written to SIR (`origin: jira` only).
+    pub revision: Option<String>,
+}
+
+impl Twin {
+    /// Whether a Jira revision dated `updated` is older than the one SIR already holds (a
+    /// delivery that arrived late, or a retry of an earlier edit).
+    pub fn is_newer_than(&self, updated: Option<&str>) -> bool {
+        let parse = |t: Option<&str>| t.and_then(crate::jira::api::parse_time);
+        matches!((parse(self.revision.as_deref()), parse(updated)), (Some(held), Some(event)) if held > event)
+    }
 }
 
 pub async fn twin(
@@ -55,6 +66,7 @@ pub async fn twin(
             origin: Origin::Sir,
             hash: None,
             version: None,
+            revision: None,
         }));
     }
     let forward = store.link(links::COMMENT, case_id, &sir_comment_id).await?;
@@ -62,6 +74,9 @@ pub async fn twin(
         hash: forward
             .as_ref()
             .and_then(|l| l.value["hash"].as_str().map(str::to_owned)),
+        revision: forward
+            .as_ref()
+            .and_then(|l| l.value["revision"].as_str().map(str::to_owned)),
         version: forward.map(|l| l.version),
         sir_comment_id,
         origin: Origin::Jira,
@@ -77,9 +92,10 @@ pub async fn record(
     jira_comment_id: &str,
     sir_comment_id: &str,
     hash: &str,
+    revision: Option<&str>,
     expected: Option<u64>,
 ) -> Result<bool, StoreError> {
-    let forward = json!({"state": "done", "origin": "jira", "jira_comment_id": jira_comment_id, "hash": hash});
+    let forward = json!({"state": "done", "origin": "jira", "jira_comment_id": jira_comment_id, "hash": hash, "revision": revision});
     let written = store
         .put_link(links::COMMENT, case_id, sir_comment_id, &forward, expected)
         .await?;

@@ -644,6 +644,8 @@ impl IssueToCaseSync {
         let Some(case_id) = self.case_for(&e.issue.key).await? else {
             return Ok(());
         };
+        // Under the case's lease: two revisions of one comment are never written at once.
+        let _lease = self.lease(&case_id).await?;
         match self.apply_comment(e, &case_id).await {
             // SIR refuses comments on a closed case; only then is the case read to tell.
             Err(SyncError::Sir(SirError::Validation(message))) => {
@@ -664,10 +666,19 @@ impl IssueToCaseSync {
         let twin = comments::twin(self.store.as_ref(), case_id.as_str(), jira_id).await?;
         let body = comments::body(e);
         let digest = comments::sha256_hex(&body);
+        let revision = e
+            .comment
+            .updated
+            .as_deref()
+            .or(e.comment.created.as_deref());
         match twin {
             Some(t) if t.origin == Origin::Sir => {
                 // A SIR comment mirrored into Jira: SIR keeps its author's text.
                 tracing::debug!(issue_key = %e.issue.key, jira_comment_id = %jira_id, "comment came from SIR: not written back");
+                Ok(())
+            }
+            Some(t) if t.is_newer_than(revision) => {
+                tracing::debug!(case_id = %case_id, jira_comment_id = %jira_id, "an older revision of the comment than the case holds: not written");
                 Ok(())
             }
             Some(t) if t.hash.as_deref() == Some(digest.as_str()) => {
@@ -681,8 +692,15 @@ impl IssueToCaseSync {
                         .await,
                 )?;
                 tracing::info!(case_id = %case_id, jira_comment_id = %jira_id, sir_comment_id = %t.sir_comment_id, "case comment updated from Jira");
-                self.record(&case_id, jira_id, &t.sir_comment_id, &digest, t.version)
-                    .await
+                self.record(
+                    &case_id,
+                    jira_id,
+                    &t.sir_comment_id,
+                    &digest,
+                    revision,
+                    t.version,
+                )
+                .await
             }
             None => self.create_comment(e, &case_id, &body, digest).await,
         }
@@ -716,7 +734,12 @@ impl IssueToCaseSync {
             Err(e) => return Err(self.sir_failed(e)),
         };
         tracing::info!(case_id = %case_id, jira_comment_id = %jira_id, sir_comment_id = %sir_comment_id, "case comment added from Jira");
-        self.record(case_id, jira_id, &sir_comment_id, &digest, None)
+        let revision = e
+            .comment
+            .updated
+            .as_deref()
+            .or(e.comment.created.as_deref());
+        self.record(case_id, jira_id, &sir_comment_id, &digest, revision, None)
             .await
     }
 
@@ -726,6 +749,7 @@ impl IssueToCaseSync {
         jira_id: &str,
         sir_comment_id: &str,
         digest: &str,
+        revision: Option<&str>,
         expected: Option<u64>,
     ) -> Result<(), SyncError> {
         let store = self.store.as_ref();
@@ -735,6 +759,7 @@ impl IssueToCaseSync {
             jira_id,
             sir_comment_id,
             digest,
+            revision,
             expected,
         )
         .await?
