@@ -482,6 +482,10 @@ impl IssueToCaseSync {
             self.not_applicable(issue_key, case, "summary or description edited");
             return Ok(());
         }
+        // Recorded once the case holds it: a failed write is retried with the ledger as it was.
+        if update != CaseUpdate::default() {
+            self.sir(self.sir.update_case(&case.id, &update).await)?;
+        }
         let summary = held.0.filter(|_| !summary_over);
         let text = held.1.filter(|_| !text_over);
         issue.summary = summary.or(issue.summary.take());
@@ -489,7 +493,6 @@ impl IssueToCaseSync {
         if update == CaseUpdate::default() {
             return Ok(());
         }
-        self.sir(self.sir.update_case(&case.id, &update).await)?;
         tracing::info!(case_id = %case.id, issue_key, title = update.title.is_some(), description = update.description.is_some(), "case updated from Jira");
         if update.title.is_some() {
             ledger.written.title = update.title;
