@@ -296,6 +296,16 @@ impl JiraClient {
     }
 
     /// A request with query parameters, encoded here (reqwest's `query` needs a feature).
+    /// `GET /issue/{key}` with `query`, as JSON: the one read behind the issue views.
+    async fn get_issue(&self, key: &str, query: &[(&str, String)]) -> Result<Value, JiraError> {
+        const OP: &str = "get_issue";
+        let path = format!("/issue/{key}");
+        let r = self
+            .send(OP, || self.request_q(Method::GET, &path, query))
+            .await?;
+        self.json(OP, r).await
+    }
+
     pub(super) fn request_q(
         &self,
         method: Method,
@@ -521,17 +531,9 @@ impl JiraApi for JiraClient {
 
     async fn issue(&self, key: &str) -> Result<IssueSnapshot, JiraError> {
         const OP: &str = "get_issue";
-        let path = format!("/issue/{key}");
-        let r = self
-            .send(OP, || {
-                self.request_q(
-                    Method::GET,
-                    &path,
-                    &[("fields", "status,labels,attachment".into())],
-                )
-            })
+        let v = self
+            .get_issue(key, &[("fields", "status,labels,attachment".into())])
             .await?;
-        let v = self.json(OP, r).await?;
         Ok(IssueSnapshot {
             id: str_at(&v, "/id").ok_or_else(|| unexpected(OP, "id"))?,
             key: str_at(&v, "/key").ok_or_else(|| unexpected(OP, "key"))?,
@@ -550,15 +552,9 @@ impl JiraApi for JiraClient {
 
     async fn issue_detail(&self, key: &str) -> Result<IssueDetail, JiraError> {
         const OP: &str = "get_issue";
-        let path = format!("/issue/{key}");
         let fields = "summary,description,status,resolution,labels,project,issuetype,priority,\
                       created,updated,attachment";
-        let r = self
-            .send(OP, || {
-                self.request_q(Method::GET, &path, &[("fields", fields.into())])
-            })
-            .await?;
-        let v = self.json(OP, r).await?;
+        let v = self.get_issue(key, &[("fields", fields.into())]).await?;
         let issue = crate::event::jira::issue_from_rest(&v).map_err(|e| JiraError::Unexpected {
             operation: OP,
             message: e.to_string(),
@@ -664,18 +660,12 @@ impl JiraApi for JiraClient {
         &self,
         key: &str,
     ) -> Result<Option<time::OffsetDateTime>, JiraError> {
-        const OP: &str = "get_issue";
-        let path = format!("/issue/{key}");
-        let r = self
-            .send(OP, || {
-                self.request_q(
-                    Method::GET,
-                    &path,
-                    &[("fields", "status".into()), ("expand", "changelog".into())],
-                )
-            })
+        let v = self
+            .get_issue(
+                key,
+                &[("fields", "status".into()), ("expand", "changelog".into())],
+            )
             .await?;
-        let v = self.json(OP, r).await?;
         // Jira lists the most recent changes first.
         let histories = v.pointer("/changelog/histories").and_then(Value::as_array);
         Ok(histories
@@ -691,23 +681,14 @@ impl JiraApi for JiraClient {
     }
 
     async fn position(&self, key: &str) -> Result<Position, JiraError> {
-        const OP: &str = "get_issue";
-        let path = format!("/issue/{key}");
-        let r = self
-            .send(OP, || {
-                self.request_q(
-                    Method::GET,
-                    &path,
-                    &[
-                        ("fields", "status".into()),
-                        ("expand", "transitions.fields".into()),
-                    ],
-                )
-            })
-            .await?;
-        let v = self.json(OP, r).await?;
+        let query = [
+            ("fields", "status".into()),
+            ("expand", "transitions.fields".into()),
+        ];
+        let v = self.get_issue(key, &query).await?;
         Ok(Position {
-            status: str_at(&v, "/fields/status/name").ok_or_else(|| unexpected(OP, "status"))?,
+            status: str_at(&v, "/fields/status/name")
+                .ok_or_else(|| unexpected("get_issue", "status"))?,
             transitions: transitions(&v),
         })
     }
