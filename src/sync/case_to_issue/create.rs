@@ -11,7 +11,7 @@
 
 use serde_json::{Value, json};
 
-use super::{CaseToIssueSync, IssueLedger, Mapped, SyncError, links};
+use super::{CaseToIssueSync, IssueLedger, Mapped, SyncError, ledger::Written, links};
 use crate::{
     db::now_ms,
     jira::api::{IssueRef, NewIssue},
@@ -156,11 +156,9 @@ impl CaseToIssueSync {
             description_text: Some(description::normalize(&case.description)),
             details_hash: Some(description::details_hash(case, region)),
             details_text: Some(description::details_text(case, region)),
-            text_at_ms: Some(now_ms()),
-            text_case_at_ms: Some(super::case_ms(case)),
-            summary_at_ms: Some(now_ms()),
+            text_written: Some(Written::now(super::case_ms(case))),
+            summary_written: Some(Written::now(super::case_ms(case))),
             details_at_ms: Some(now_ms()),
-            summary_case_at_ms: Some(super::case_ms(case)),
             labels: issue.labels,
             custom_fields: issue.custom_fields,
             ..IssueLedger::default()

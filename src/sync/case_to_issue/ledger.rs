@@ -31,19 +31,12 @@ pub struct IssueLedger {
     /// When the description (and so its service part) was last written.
     #[serde(default)]
     pub details_at_ms: Option<i64>,
-    /// When the case → issue sync last wrote the case's text into the description (ms).
+    /// When the case → issue sync last wrote the case's text into the description.
     #[serde(default)]
-    pub text_at_ms: Option<i64>,
-    /// SIR's time of the case change that write carried: a Jira change older than this is
-    /// stale; one between the two was made in Jira after the case changed but written over by
-    /// the service, and still wins (it goes to the case, and back to the issue).
+    pub text_written: Option<Written>,
+    /// When it last wrote the case's title as the summary.
     #[serde(default)]
-    pub text_case_at_ms: Option<i64>,
-    /// The same two times for the summary.
-    #[serde(default)]
-    pub summary_at_ms: Option<i64>,
-    #[serde(default)]
-    pub summary_case_at_ms: Option<i64>,
+    pub summary_written: Option<Written>,
     /// Labels the integration added.
     #[serde(default)]
     pub labels: Vec<String>,
@@ -72,6 +65,27 @@ pub struct IssueLedger {
     /// them only when the case changes them later.
     #[serde(default)]
     pub adopt_text: bool,
+}
+
+/// When the case → issue sync wrote a field into the issue, and which case change it carried.
+/// A Jira change of the field older than `case_at_ms` is stale; one between the two was made in
+/// Jira after the case changed but written over by the service, and still wins (it goes to the
+/// case, and back to the issue).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Written {
+    /// Our time of the write (ms).
+    pub at_ms: i64,
+    /// SIR's time of the case change it carried (ms).
+    pub case_at_ms: i64,
+}
+
+impl Written {
+    pub fn now(case_at_ms: i64) -> Written {
+        Written {
+            at_ms: now_ms(),
+            case_at_ms,
+        }
+    }
 }
 
 impl IssueLedger {

@@ -16,7 +16,7 @@ use std::{sync::Arc, time::Duration};
 use async_trait::async_trait;
 use serde_json::Value;
 
-pub use ledger::IssueLedger;
+pub use ledger::{IssueLedger, Written};
 
 use super::{
     fields::{self, description},
@@ -247,10 +247,13 @@ impl CaseToIssueSync {
                 .filter(|(id, v)| ledger.custom_fields.get(id) != Some(v))
                 .collect();
         if !edit.is_empty() {
-            let case_at = if edit.summary.is_some() || text_changed {
-                self.case_change_time(case, ledger).await?
-            } else {
-                case_ms(case)
+            let summary_at = match edit.summary {
+                Some(_) => Some(self.case_change_time(case, ledger.summary_written).await?),
+                None => None,
+            };
+            let text_at = match text_changed {
+                true => Some(self.case_change_time(case, ledger.text_written).await?),
+                false => None,
             };
             self.jira.edit_issue(key, &edit).await?;
             tracing::info!(
@@ -263,16 +266,14 @@ impl CaseToIssueSync {
             );
             if edit.summary.is_some() {
                 ledger.summary = Some(summary);
-                ledger.summary_at_ms = Some(now_ms());
-                ledger.summary_case_at_ms = Some(case_at);
+                ledger.summary_written = summary_at.map(Written::now);
             }
             if let Some(doc) = &edit.description {
                 // Only the case's own text is recorded as agreed: a person's part kept as found
                 // may be an edit the case has not taken yet (or cannot: it is closed).
                 if text_changed {
                     ledger.description_text = Some(description::person_text_of(doc));
-                    ledger.text_at_ms = Some(now_ms());
-                    ledger.text_case_at_ms = Some(case_at);
+                    ledger.text_written = text_at.map(Written::now);
                 }
                 ledger.details_hash = Some(details);
                 ledger.details_text = Some(description::details_text(case, region));
@@ -290,19 +291,23 @@ impl CaseToIssueSync {
         Ok(())
     }
 
-    /// When the case's text changed, as well as SIR tells (ms, SIR's time). SIR dates only the
-    /// case's last update of any kind: when that was the issue → case sync's own write, the text
-    /// changed before it, after the last text the ledger knows: that earlier bound is used, so a
-    /// person's Jira edit made after the case's change is never taken for an older one.
-    async fn case_change_time(&self, case: &Case, ledger: &IssueLedger) -> Result<i64, SyncError> {
+    /// When the case changed the field being written, as well as SIR tells (ms, SIR's time).
+    /// SIR dates only the case's last update of any kind: when that was the issue → case sync's
+    /// own write, the field changed before it, after the change `previous` carried: that
+    /// earlier bound is used, so a person's Jira edit made after the case's change is never
+    /// taken for an older one.
+    async fn case_change_time(
+        &self,
+        case: &Case,
+        previous: Option<Written>,
+    ) -> Result<i64, SyncError> {
         let at = case_ms(case);
         let ours = CaseLedger::load(self.store.as_ref(), case.id.as_str())
             .await?
             .at_ms;
-        Ok(if ours + 1000 >= at {
-            ledger.text_case_at_ms.unwrap_or(at).min(at)
-        } else {
-            at
+        Ok(match previous {
+            Some(p) if ours + 1000 >= at => p.case_at_ms.min(at),
+            _ => at,
         })
     }
 

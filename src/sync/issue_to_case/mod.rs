@@ -45,7 +45,7 @@ use crate::{
     sir::{Case, CaseId, CaseStatus, CaseUpdate, SirApi, SirError},
     store::{StateStore, StoreError},
     sync::{
-        case_to_issue::IssueLedger,
+        case_to_issue::{IssueLedger, Written},
         echo,
         fields::{self, description},
         lease::{CaseLease, LeaseSettings},
@@ -426,12 +426,11 @@ impl IssueToCaseSync {
         // change is stale. Newer than that change but older than the write that carried it,
         // the person's edit was written over in Jira: it still wins, but Jira does not hold it
         // any more, so it is not recorded as held (the case → issue sync writes it back).
-        let timing = |case_at: Option<i64>, written_at: Option<i64>| {
-            let before = |t: Option<i64>| wanted.at_ms.zip(t).is_some_and(|(at, t)| at < t);
-            (before(case_at.or(written_at)), before(written_at))
-        };
-        let (summary_stale, summary_over) = timing(issue.summary_case_at_ms, issue.summary_at_ms);
-        let (stale, text_over) = timing(issue.text_case_at_ms, issue.text_at_ms);
+        let before = |t: Option<i64>| wanted.at_ms.zip(t).is_some_and(|(at, t)| at < t);
+        let timing =
+            |w: Option<Written>| (before(w.map(|w| w.case_at_ms)), before(w.map(|w| w.at_ms)));
+        let (summary_stale, summary_over) = timing(issue.summary_written);
+        let (stale, text_over) = timing(issue.text_written);
         let mut update = CaseUpdate::default();
         // What Jira holds once the case took it (recorded only then: an edit a closed case
         // cannot take must not look agreed, or the case → issue sync would write over it).
@@ -454,7 +453,7 @@ impl IssueToCaseSync {
             // case → issue sync writes it again (and nothing of it reaches the case).
             // (Unless the service wrote the description after this change: that write already
             // replaced the part the person edited.)
-            let replaced_since = timing(None, issue.details_at_ms).1;
+            let replaced_since = before(issue.details_at_ms);
             if !replaced_since
                 && issue.details_text.as_deref().is_some_and(|known| {
                     !description::same_text(known, &description::service_text(rich))
