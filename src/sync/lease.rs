@@ -2,7 +2,7 @@
 //! so that one direction never acts on what it read before the other wrote (a stale read), and
 //! the ledgers they share are never written by two at once.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
 use tokio::task::JoinHandle;
 
@@ -29,7 +29,7 @@ impl Default for LeaseSettings {
 /// A held lease on one case; renewed in the background until [`CaseLease::release`] or until
 /// it is dropped (which releases it in the background).
 pub struct CaseLease {
-    store: std::sync::Arc<dyn StateStore>,
+    store: Arc<dyn StateStore>,
     name: String,
     owner: String,
     renew: JoinHandle<()>,
@@ -39,7 +39,7 @@ pub struct CaseLease {
 impl CaseLease {
     /// Waits up to `settings.wait` for the case's lease; `None` when another worker kept it.
     pub async fn acquire(
-        store: &std::sync::Arc<dyn StateStore>,
+        store: &Arc<dyn StateStore>,
         case_id: &str,
         settings: LeaseSettings,
     ) -> Result<Option<CaseLease>, StoreError> {
