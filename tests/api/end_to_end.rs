@@ -567,8 +567,11 @@ async fn reordered_status_deliveries_never_walk_the_issue_back() {
     );
 }
 
-/// A case → issue sync slowed by Jira's rate limit (and reading the transitions between 429s)
-/// while a person moves the issue: the person's move stands on both sides, nothing dead-letters.
+/// A case → issue sync slowed by Jira's rate limit while a person moves the issue: the person's
+/// move stands on both sides, nothing dead-letters. (A guard for the status agreement: the
+/// title sync must not touch the status. The original defect's window, a person moving the issue
+/// while its creating sync is still walking, is not reproduced here; the model test and
+/// `concurrent_moves_under_rate_limits_end_in_agreement` cover moves racing a walk.)
 #[tokio::test]
 async fn a_slow_sync_does_not_undo_a_persons_move() {
     let d = Deployment::start().await;
