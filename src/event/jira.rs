@@ -264,6 +264,13 @@ pub fn issue_from_rest(issue: &Value) -> Result<Issue, NormalizeError> {
     })
 }
 
+/// Reads one comment of an issue in Jira's REST representation (`fields.comment.comments[]`
+/// of a search, or `GET /issue/{key}/comment`) as the event a `comment_created` delivery of its
+/// latest revision would have carried: that revision's author acted.
+pub fn comment_from_rest(issue: &Value, comment: &Value) -> Result<CommentEvent, NormalizeError> {
+    comment_event(&serde_json::json!({ "comment": comment }), issue)
+}
+
 fn comment_event(root: &Value, issue: &Value) -> Result<CommentEvent, NormalizeError> {
     let c = root
         .get("comment")

@@ -88,6 +88,32 @@ pub struct IssueDetail {
     pub attachments: Vec<JiraAttachment>,
 }
 
+/// An issue as a search found it, with what the Jira reconciler compares against the ledgers.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FoundIssue {
+    pub detail: IssueDetail,
+    /// Its comments as the search returned them, each as the event its latest revision's
+    /// delivery would have carried.
+    pub comments: Vec<crate::event::jira::CommentEvent>,
+    /// False when the search carried only some of its comments (Jira caps the comments a
+    /// search returns per issue): [`JiraApi::comment_events`] reads them all.
+    pub comments_complete: bool,
+}
+
+/// Where the next page of a search starts: Cloud's opaque token, Data Center's offset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SearchCursor {
+    Token(String),
+    StartAt(u64),
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchPage {
+    pub issues: Vec<FoundIssue>,
+    /// `None` on the last page.
+    pub next: Option<SearchCursor>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
     pub id: String,
@@ -229,6 +255,19 @@ pub trait JiraApi: Send + Sync {
     async fn issue_detail(&self, key: &str) -> Result<IssueDetail, JiraError>;
     /// Every issue the query matches (all pages), oldest first.
     async fn search(&self, jql: &str) -> Result<Vec<IssueRef>, JiraError>;
+    /// One page of the issues `jql` matches, in its order, with the fields the issue → case
+    /// sync applies plus comments and attachments (one call per page).
+    async fn search_page(
+        &self,
+        jql: &str,
+        cursor: Option<&SearchCursor>,
+    ) -> Result<SearchPage, JiraError>;
+    /// Every comment of the issue (all pages), oldest first, as the events their latest
+    /// revisions' deliveries would have carried.
+    async fn comment_events(
+        &self,
+        key: &str,
+    ) -> Result<Vec<crate::event::jira::CommentEvent>, JiraError>;
     /// The transitions available from the issue's current status.
     async fn transitions(&self, key: &str) -> Result<Vec<Transition>, JiraError>;
     /// The issue's status and the transitions offered from it, in one read.

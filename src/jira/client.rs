@@ -15,13 +15,17 @@ use serde_json::{Value, json};
 
 use super::{
     api::{
-        Flavour, IssueDetail, IssueEdit, IssueRef, IssueSnapshot, IssueType, JiraApi,
-        JiraAttachment, JiraComment, JiraError, JiraUser, NewIssue, Position, Transition,
+        Flavour, FoundIssue, IssueDetail, IssueEdit, IssueRef, IssueSnapshot, IssueType, JiraApi,
+        JiraAttachment, JiraComment, JiraError, JiraUser, NewIssue, Position, SearchCursor,
+        SearchPage, Transition,
     },
     wiki,
 };
 use crate::{
-    event::adf,
+    event::{
+        adf,
+        jira::{CommentEvent, comment_from_rest},
+    },
     metrics::{Metrics, PeerCallLabels},
     peers::{Peer, PeerHealth},
     secret::Secret,
@@ -306,6 +310,41 @@ impl JiraClient {
         self.json(OP, r).await
     }
 
+    /// Every comment of the issue as Jira returns them (all pages), oldest first.
+    async fn comment_values(&self, key: &str) -> Result<Vec<Value>, JiraError> {
+        const OP: &str = "get_comments";
+        let path = format!("/issue/{key}/comment");
+        let mut found = Vec::new();
+        loop {
+            let start_at = found.len();
+            let r = self
+                .send(OP, || {
+                    self.request_q(
+                        Method::GET,
+                        &path,
+                        &[
+                            ("startAt", start_at.to_string()),
+                            ("maxResults", "100".to_owned()),
+                            ("orderBy", "created".to_owned()),
+                        ],
+                    )
+                })
+                .await?;
+            let mut v = self.json(OP, r).await?;
+            let total = v.get("total").and_then(Value::as_u64).unwrap_or(0) as usize;
+            let page = match v.get_mut("comments").map(Value::take) {
+                Some(Value::Array(page)) => page,
+                _ => Vec::new(),
+            };
+            let empty = page.is_empty();
+            found.extend(page);
+            // Pages may be smaller than asked for: page on `total`.
+            if empty || found.len() >= total {
+                return Ok(found);
+            }
+        }
+    }
+
     pub(super) fn request_q(
         &self,
         method: Method,
@@ -323,6 +362,11 @@ impl JiraClient {
         self.http.request(method, url)
     }
 }
+
+/// What a reconciling search asks for: the fields the issue → case sync applies, with the
+/// comments and attachments it compares. Nothing else, so pages stay small.
+const SEARCH_FIELDS: &str = "summary,description,status,resolution,labels,project,issuetype,\
+                             priority,created,updated,attachment,comment";
 
 fn transport_message(e: &reqwest::Error) -> String {
     // reqwest's Display names the URL, never headers: no credentials in it.
@@ -711,51 +755,110 @@ impl JiraApi for JiraClient {
     }
 
     async fn comments(&self, key: &str) -> Result<Vec<JiraComment>, JiraError> {
-        const OP: &str = "get_comments";
-        let path = format!("/issue/{key}/comment");
-        let mut found = Vec::new();
-        loop {
-            let start_at = found.len();
-            let r = self
-                .send(OP, || {
-                    self.request_q(
-                        Method::GET,
-                        &path,
-                        &[
-                            ("startAt", start_at.to_string()),
-                            ("maxResults", "100".to_owned()),
-                            ("orderBy", "created".to_owned()),
-                        ],
-                    )
+        Ok(self
+            .comment_values(key)
+            .await?
+            .iter()
+            .filter_map(|c| {
+                let body = c.get("body")?;
+                Some(JiraComment {
+                    id: str_at(c, "/id")?,
+                    text: match body {
+                        Value::String(s) => s.clone(),
+                        other => adf::to_text(other),
+                    },
+                    author: str_at(c, "/author/accountId").or_else(|| str_at(c, "/author/name")),
                 })
-                .await?;
-            let v = self.json(OP, r).await?;
-            let page: Vec<JiraComment> = v
-                .get("comments")
-                .and_then(Value::as_array)
+            })
+            .collect())
+    }
+
+    async fn comment_events(&self, key: &str) -> Result<Vec<CommentEvent>, JiraError> {
+        let issue = json!({ "key": key });
+        Ok(self
+            .comment_values(key)
+            .await?
+            .iter()
+            .filter_map(|c| comment_from_rest(&issue, c).ok())
+            .collect())
+    }
+
+    async fn search_page(
+        &self,
+        jql: &str,
+        cursor: Option<&SearchCursor>,
+    ) -> Result<SearchPage, JiraError> {
+        const OP: &str = "search_issues";
+        let mut query = vec![
+            ("jql", jql.to_owned()),
+            ("fields", SEARCH_FIELDS.to_owned()),
+            ("maxResults", "100".to_owned()),
+        ];
+        let (path, start_at) = match self.flavour {
+            Flavour::Cloud => {
+                if let Some(SearchCursor::Token(t)) = cursor {
+                    query.push(("nextPageToken", t.clone()));
+                }
+                ("/search/jql", 0)
+            }
+            Flavour::DataCenter => {
+                let start_at = match cursor {
+                    Some(SearchCursor::StartAt(n)) => *n,
+                    _ => 0,
+                };
+                query.push(("startAt", start_at.to_string()));
+                ("/search", start_at)
+            }
+        };
+        let r = self
+            .send(OP, || self.request_q(Method::GET, path, &query))
+            .await?;
+        let v = self.json(OP, r).await?;
+        let mut issues = Vec::new();
+        for found in v
+            .get("issues")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let issue =
+                crate::event::jira::issue_from_rest(found).map_err(|e| JiraError::Unexpected {
+                    operation: OP,
+                    message: e.to_string(),
+                })?;
+            let listed = found
+                .pointer("/fields/comment/comments")
+                .and_then(Value::as_array);
+            let comments: Vec<CommentEvent> = listed
                 .into_iter()
                 .flatten()
-                .filter_map(|c| {
-                    let body = c.get("body")?;
-                    Some(JiraComment {
-                        id: str_at(c, "/id")?,
-                        text: match body {
-                            Value::String(s) => s.clone(),
-                            other => adf::to_text(other),
-                        },
-                        author: str_at(c, "/author/accountId")
-                            .or_else(|| str_at(c, "/author/name")),
-                    })
-                })
+                .filter_map(|c| comment_from_rest(found, c).ok())
                 .collect();
-            let total = v.get("total").and_then(Value::as_u64).unwrap_or(0) as usize;
-            let empty = page.is_empty();
-            found.extend(page);
-            // Pages may be smaller than asked for: page on `total`.
-            if empty || found.len() >= total {
-                return Ok(found);
-            }
+            let total = found
+                .pointer("/fields/comment/total")
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
+            issues.push(FoundIssue {
+                comments_complete: listed.is_some() && total <= comments.len() as u64,
+                comments,
+                detail: IssueDetail {
+                    issue,
+                    resolution: str_at(found, "/fields/resolution/name"),
+                    attachments: attachments(found),
+                },
+            });
         }
+        let next = match self.flavour {
+            Flavour::Cloud => str_at(&v, "/nextPageToken")
+                .filter(|_| !v.get("isLast").and_then(Value::as_bool).unwrap_or(true))
+                .map(SearchCursor::Token),
+            Flavour::DataCenter => {
+                let seen = start_at + issues.len() as u64;
+                let total = v.get("total").and_then(Value::as_u64).unwrap_or(0);
+                (!issues.is_empty() && seen < total).then_some(SearchCursor::StartAt(seen))
+            }
+        };
+        Ok(SearchPage { issues, next })
     }
 
     async fn add_comment(&self, key: &str, body: &Value) -> Result<String, JiraError> {

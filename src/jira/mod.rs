@@ -2,6 +2,7 @@
 //! with wiki text), the ADF builder, workflow path finding, and the site calls setting up and
 //! diagnosing need. It knows nothing of the store or of the syncs (`crate::sync`).
 
+pub mod account;
 pub mod adf;
 pub mod api;
 pub mod client;
@@ -9,6 +10,7 @@ pub mod site;
 pub mod wiki;
 pub mod workflow;
 
+pub use account::OwnAccount;
 pub use api::{Flavour, IssueType, JiraApi, JiraError};
 pub use client::{JiraAuth, JiraClient, JiraClientConfig, RetryPolicy};
 pub use site::JiraSiteApi;

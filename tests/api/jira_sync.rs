@@ -30,6 +30,8 @@ use tempfile::TempDir;
 use crate::helpers::sir_client;
 
 pub const CLOUD_ACCOUNT: &str = "557058:integration-bridge";
+/// The integration's user name on the Data Center emulator.
+pub const DC_ACCOUNT: &str = "sir-bridge";
 
 pub struct Harness {
     pub jira: JiraEmulator,
@@ -653,6 +655,19 @@ impl JiraApi for LoseFirstCreate {
     }
     async fn search(&self, jql: &str) -> Result<Vec<api::IssueRef>, api::JiraError> {
         self.inner.search(jql).await
+    }
+    async fn search_page(
+        &self,
+        jql: &str,
+        cursor: Option<&api::SearchCursor>,
+    ) -> Result<api::SearchPage, api::JiraError> {
+        self.inner.search_page(jql, cursor).await
+    }
+    async fn comment_events(
+        &self,
+        k: &str,
+    ) -> Result<Vec<sir_jira_bridge::event::jira::CommentEvent>, api::JiraError> {
+        self.inner.comment_events(k).await
     }
     async fn transitions(&self, k: &str) -> Result<Vec<api::Transition>, api::JiraError> {
         self.inner.transitions(k).await
