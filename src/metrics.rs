@@ -87,6 +87,10 @@ pub struct Metrics {
     pub sir_poll_changed_cases: Counter,
     /// Jira changes a closed SIR case cannot take (recorded, left in Jira, never dead letters).
     pub not_applicable: Counter,
+    /// Jira reconciler runs by result.
+    pub jira_reconcile_runs: Family<PollLabels, Counter>,
+    /// Events the Jira reconciler published for changes no webhook had delivered.
+    pub jira_reconcile_recovered: Counter,
     queue_events: Family<StateLabels, Gauge>,
     queue_oldest_age: Gauge<f64, std::sync::atomic::AtomicU64>,
     /// Serialises renders so concurrent scrapes do not interleave gauge updates.
@@ -196,6 +200,18 @@ impl Metrics {
             "Jira changes that a closed SIR case cannot take (left in Jira, not retried)",
             not_applicable.clone(),
         );
+        let jira_reconcile_runs = Family::<PollLabels, Counter>::default();
+        registry.register(
+            "jira_reconcile_runs",
+            "Jira reconciler runs by result (skipped: another replica holds the lease)",
+            jira_reconcile_runs.clone(),
+        );
+        let jira_reconcile_recovered = Counter::default();
+        registry.register(
+            "jira_reconcile_recovered",
+            "Jira changes the reconciler recovered that no webhook had delivered",
+            jira_reconcile_recovered.clone(),
+        );
         let queue_events = Family::<StateLabels, Gauge>::default();
         registry.register(
             "queue_events",
@@ -225,6 +241,8 @@ impl Metrics {
             sir_poll_runs,
             sir_poll_changed_cases,
             not_applicable,
+            jira_reconcile_runs,
+            jira_reconcile_recovered,
             queue_events,
             queue_oldest_age,
             render_lock: Mutex::new(()),

@@ -7,6 +7,7 @@
 use crate::{
     sir::{self, PollOutcome, PollerError},
     startup::Components,
+    sync::reconciler::{ReconcileError, ReconcileOutcome},
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -24,4 +25,14 @@ pub enum PollError {
 pub async fn poll_once(components: &Components) -> Result<PollOutcome, PollError> {
     let poller = components.poller().ok_or(PollError::NotConfigured)?;
     Ok(sir::poll_once(&poller).await?)
+}
+
+/// The Jira reconciler's run for a schedule (the poller Lambda, which fires more often than
+/// the reconciler's interval): runs when the interval has passed since the last run, then gives
+/// the lease back. `None` when no reconciler is configured (no Jira, no SIR, or turned off).
+pub async fn reconcile_if_due(
+    components: &Components,
+) -> Option<Result<ReconcileOutcome, ReconcileError>> {
+    let reconciler = components.reconciler()?;
+    Some(reconciler.run_if_due().await)
 }

@@ -23,7 +23,7 @@ use crate::{
         serve::{self, ServerLimits},
     },
     intake::Intake,
-    jira::{JiraApi, JiraAuth, JiraClient, JiraClientConfig},
+    jira::{JiraApi, JiraAuth, JiraClient, JiraClientConfig, OwnAccount},
     metrics::Metrics,
     onboard::{Doctor, doctor},
     peers::PeerHealth,
@@ -33,6 +33,7 @@ use crate::{
         CaseToIssueSync, SyncSettings,
         issue_to_case::{IssueToCaseConfig, IssueToCaseSync, JiraIssueSource},
         lease::LeaseSettings,
+        reconciler::{JiraReconciler, ReconcilerSettings},
     },
     verify::{jira::JiraVerifier, sns::HttpFetcher},
     worker::{Dispatcher, EventHandler, WorkerPool},
@@ -72,62 +73,6 @@ pub struct JiraPeer {
     /// `own_account` is empty here until [`JiraPeer::account`] knows it.
     pub settings: SyncSettings,
     pub account: Arc<OwnAccount>,
-}
-
-/// The first and the longest pause between two tries to learn the integration's account.
-const ACCOUNT_RETRY_MIN: Duration = Duration::from_secs(1);
-const ACCOUNT_RETRY_MAX: Duration = Duration::from_secs(60);
-
-/// The integration's own Jira account, which tells its own writes (echoes) from people's:
-/// `jira_account_id`, or else learned from `/myself`. Learned when first needed, not at
-/// start-up: a Jira outage during a restart must not take down the intake whose job is to
-/// buffer Jira's events. Until Jira answers, the syncs wait (their events stay leased, then
-/// queued) and the failures show in `/v1/status` and `doctor`.
-pub struct OwnAccount {
-    api: Arc<dyn JiraApi>,
-    id: OnceCell<String>,
-}
-
-impl OwnAccount {
-    pub fn new(api: Arc<dyn JiraApi>, configured: Option<String>) -> OwnAccount {
-        OwnAccount {
-            api,
-            id: OnceCell::new_with(configured),
-        }
-    }
-
-    /// The account, when configured or already learned.
-    pub fn known(&self) -> Option<&str> {
-        self.id.get().map(String::as_str)
-    }
-
-    /// The account; asks `/myself` until it answers, backing off with jitter. Concurrent
-    /// callers share one series of tries.
-    pub async fn get(&self) -> &str {
-        self.id
-            .get_or_init(|| async {
-                let mut delay = ACCOUNT_RETRY_MIN;
-                loop {
-                    match self.api.myself().await {
-                        Ok(me) => {
-                            tracing::info!(own_account = %me.id, "learned the integration's Jira account from /myself");
-                            return me.id;
-                        }
-                        Err(e) => {
-                            let pause = delay.mul_f64(rand::random_range(0.8..1.2));
-                            tracing::warn!(
-                                error = %e,
-                                retry_in_ms = pause.as_millis() as u64,
-                                "cannot learn the integration's account from /myself (check jira_url, jira_email, jira_api_token, or set jira_account_id): Jira events wait"
-                            );
-                            tokio::time::sleep(pause).await;
-                            delay = (delay * 2).min(ACCOUNT_RETRY_MAX);
-                        }
-                    }
-                }
-            })
-            .await
-    }
 }
 
 /// Both syncs, once the integration's account is known: until then every event waits in
@@ -474,6 +419,31 @@ impl Components {
     }
 }
 
+impl Components {
+    /// The Jira reconciler on these components, when Jira and SIR are configured and
+    /// `jira_reconcile_enabled` is not false. Its lease outlasts three intervals.
+    pub fn reconciler(&self) -> Option<JiraReconciler> {
+        let jira = self.jira.as_ref()?;
+        self.sir.as_ref()?;
+        let config = self.config.jira.as_ref()?;
+        let schedule = config.reconciler?;
+        Some(JiraReconciler::new(
+            jira.api.clone(),
+            jira.account.clone(),
+            self.store.clone(),
+            self.bus.clone(),
+            self.state.metrics.clone(),
+            config.project_key.clone(),
+            ReconcilerSettings {
+                interval: schedule.interval,
+                overlap: schedule.overlap,
+                grace: schedule.grace,
+                lease_ttl: schedule.interval * 3,
+            },
+        ))
+    }
+}
+
 /// Fills unset secrets from the data directory, generating them on first start.
 fn generate_unset_secrets(config: &mut Config) -> Result<(), StartupError> {
     if let Some(path) = config.ensure_webhook_secret()? {
@@ -599,6 +569,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
+        let reconciler = self.components.reconciler();
         let Application {
             listener,
             local_addr,
@@ -685,6 +656,11 @@ impl Application {
             _ => None,
         };
 
+        let reconciler = reconciler.map(|r| tokio::spawn(r.run(stop.clone())));
+        if reconciler.is_none() && jira.is_some() && case_sync {
+            tracing::info!("jira_reconcile_enabled = false: this process does not reconcile Jira");
+        }
+
         if let Some(jira) = jira.filter(|j| j.account.known().is_none()) {
             // Learn the account now rather than with the first event: `/v1/status` and the log
             // then tell at once whether Jira answers.
@@ -723,6 +699,9 @@ impl Application {
         let _ = janitor.await;
         if let Some(poller) = poller {
             let _ = poller.await;
+        }
+        if let Some(reconciler) = reconciler {
+            let _ = reconciler.await;
         }
         tracing::info!("stopped");
         Ok(())

@@ -24,6 +24,7 @@ use sir_jira_bridge::{
     consumer::ConsumeError,
     poll::PollError,
     startup::{Components, StartupError, UnsetSecrets},
+    sync::reconciler::ReconcileError,
 };
 
 /// The Lambda binary's settings: its role, and the service's settings (from the environment;
@@ -94,6 +95,8 @@ pub enum InvocationError {
     Consume(#[from] ConsumeError),
     #[error(transparent)]
     Poll(#[from] PollError),
+    #[error(transparent)]
+    Reconcile(#[from] ReconcileError),
 }
 
 impl From<InvocationError> for Diagnostic {
@@ -102,6 +105,7 @@ impl From<InvocationError> for Diagnostic {
             InvocationError::Consume(e) => format!("Consume.{}", e.kind()),
             InvocationError::Poll(PollError::NotConfigured) => "Poll.NotConfigured".to_owned(),
             InvocationError::Poll(PollError::Failed(_)) => "Poll.Failed".to_owned(),
+            InvocationError::Reconcile(_) => "Reconcile.Failed".to_owned(),
         };
         Diagnostic {
             error_type,

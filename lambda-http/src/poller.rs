@@ -5,7 +5,12 @@
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 use serde_json::json;
-use sir_jira_bridge::{poll::poll_once, sir::PollOutcome, startup::Components};
+use sir_jira_bridge::{
+    poll::{poll_once, reconcile_if_due},
+    sir::PollOutcome,
+    startup::Components,
+    sync::reconciler::ReconcileOutcome,
+};
 
 use crate::InvocationError;
 
@@ -20,11 +25,23 @@ pub async fn handle(
     let outcome = poll_once(components).await.inspect_err(|e| {
         tracing::error!(error = %e, "poll failed");
     })?;
-    Ok(match outcome {
+    let mut answer = match outcome {
         PollOutcome::Polled(report) => json!({"status": "polled", "report": report}),
         // Another poller holds the lease (an overlapping run): nothing to do.
         PollOutcome::Skipped => json!({"status": "skipped"}),
-    })
+    };
+    // The Jira side's safety net rides on the same schedule, at its own interval.
+    if let Some(reconciled) = reconcile_if_due(components).await {
+        answer["reconcile"] = match reconciled.inspect_err(|e| {
+            tracing::error!(error = %e, "Jira reconcile failed");
+        })? {
+            ReconcileOutcome::Reconciled(report) => {
+                json!({"status": "reconciled", "report": report})
+            }
+            ReconcileOutcome::Skipped => json!({"status": "skipped"}),
+        };
+    }
+    Ok(answer)
 }
 
 /// Serves invocations until the runtime stops.

@@ -2,7 +2,7 @@
 //! case → issue sync writes, and the mappings file. Jira is configured when `jira_url` is set;
 //! without it the service runs as before (events are logged).
 
-use std::path::PathBuf;
+use std::{path::PathBuf, time::Duration};
 
 use super::{ConfigError, PendingSecret, SecretRef, Settings, settings::JiraFlavour};
 use crate::{
@@ -30,6 +30,67 @@ pub struct JiraConfig {
     pub mappings: Mappings,
     pub mappings_file: Option<PathBuf>,
     pub attachment_max_bytes: u64,
+    /// `None` when this process runs no reconciler (turned off, or no SIR to reconcile into).
+    pub reconciler: Option<ReconcilerConfig>,
+}
+
+/// The Jira reconciler's schedule ([`crate::sync::reconciler`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReconcilerConfig {
+    pub interval: Duration,
+    /// How far before the last run's start the next search reaches back.
+    pub overlap: Duration,
+    /// A change younger than this is left to its webhook until the next run.
+    pub grace: Duration,
+}
+
+const DEFAULT_RECONCILE_INTERVAL_SECS: u64 = 300;
+/// Ten minutes: Jira documents that a search may miss recent updates (its index lags), JQL's
+/// relative dates count whole minutes, and the two clocks differ by seconds. Reaching further
+/// back costs no Jira call (issues already reconciled at their current `updated` are skipped
+/// from the store), only a larger first page.
+const DEFAULT_RECONCILE_OVERLAP_SECS: u64 = 600;
+const DEFAULT_RECONCILE_GRACE_SECS: u64 = 60;
+
+fn reconciler(s: &mut Settings) -> Result<Option<ReconcilerConfig>, ConfigError> {
+    let enabled = s.jira_reconcile_enabled.take();
+    let interval = s
+        .jira_reconcile_interval_secs
+        .take()
+        .unwrap_or(DEFAULT_RECONCILE_INTERVAL_SECS);
+    let overlap = s
+        .jira_reconcile_overlap_secs
+        .take()
+        .unwrap_or(DEFAULT_RECONCILE_OVERLAP_SECS);
+    let grace = s
+        .jira_reconcile_grace_secs
+        .take()
+        .unwrap_or(DEFAULT_RECONCILE_GRACE_SECS);
+    if !(1..=86_400).contains(&interval) {
+        return Err(ConfigError::invalid(
+            "jira_reconcile_interval_secs",
+            "must be between 1 and 86400",
+        ));
+    }
+    if overlap > 7 * 86_400 {
+        return Err(ConfigError::invalid(
+            "jira_reconcile_overlap_secs",
+            "must be at most 604800 (a week)",
+        ));
+    }
+    if grace >= 86_400 {
+        return Err(ConfigError::invalid(
+            "jira_reconcile_grace_secs",
+            "must be less than 86400",
+        ));
+    }
+    // Without SIR there is no case to bring a change to.
+    let on = enabled.unwrap_or(true) && s.sir_enabled.unwrap_or(false);
+    Ok(on.then_some(ReconcilerConfig {
+        interval: Duration::from_secs(interval),
+        overlap: Duration::from_secs(overlap),
+        grace: Duration::from_secs(grace),
+    }))
 }
 
 pub(super) fn from_settings(
@@ -46,6 +107,19 @@ pub(super) fn from_settings(
             ("jira_api_token", s.jira_api_token.is_some()),
             ("jira_project_key", s.jira_project_key.is_some()),
             ("jira_mappings_file", s.jira_mappings_file.is_some()),
+            ("jira_reconcile_enabled", s.jira_reconcile_enabled.is_some()),
+            (
+                "jira_reconcile_interval_secs",
+                s.jira_reconcile_interval_secs.is_some(),
+            ),
+            (
+                "jira_reconcile_overlap_secs",
+                s.jira_reconcile_overlap_secs.is_some(),
+            ),
+            (
+                "jira_reconcile_grace_secs",
+                s.jira_reconcile_grace_secs.is_some(),
+            ),
         ];
         if let Some((name, _)) = stray.iter().find(|(_, set)| *set) {
             return Err(ConfigError::invalid(
@@ -146,6 +220,7 @@ pub(super) fn from_settings(
             ));
         }
     };
+    let reconciler = reconciler(s)?;
     Ok(Some(JiraConfig {
         url,
         flavour,
@@ -157,6 +232,7 @@ pub(super) fn from_settings(
         mappings,
         mappings_file,
         attachment_max_bytes,
+        reconciler,
     }))
 }
 
@@ -208,6 +284,54 @@ mod tests {
         assert_eq!(j.api_token.unwrap().expose(), "token");
         assert_eq!(j.attachment_max_bytes, 10 * 1024 * 1024);
         assert_eq!(j.mappings, Mappings::default());
+    }
+
+    #[test]
+    fn the_reconciler_runs_every_five_minutes_when_there_is_a_case_to_reconcile_into() {
+        let j = Config::from_settings(cloud()).unwrap().jira.unwrap();
+        assert_eq!(j.reconciler, None, "no SIR, nothing to bring changes to");
+        let with_sir = || Settings {
+            sir_enabled: Some(true),
+            ..cloud()
+        };
+        let r = Config::from_settings(with_sir())
+            .unwrap()
+            .jira
+            .unwrap()
+            .reconciler
+            .unwrap();
+        assert_eq!(r.interval, Duration::from_secs(300));
+        assert_eq!(r.overlap, Duration::from_secs(600));
+        assert_eq!(r.grace, Duration::from_secs(60));
+        let off = Settings {
+            jira_reconcile_enabled: Some(false),
+            ..with_sir()
+        };
+        assert_eq!(
+            Config::from_settings(off).unwrap().jira.unwrap().reconciler,
+            None
+        );
+        refused(
+            Settings {
+                jira_reconcile_interval_secs: Some(0),
+                ..with_sir()
+            },
+            "jira_reconcile_interval_secs",
+        );
+        refused(
+            Settings {
+                jira_reconcile_grace_secs: Some(86_400),
+                ..with_sir()
+            },
+            "jira_reconcile_grace_secs",
+        );
+        refused(
+            Settings {
+                jira_reconcile_interval_secs: Some(60),
+                ..Settings::default()
+            },
+            "jira_url",
+        );
     }
 
     #[test]

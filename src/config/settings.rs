@@ -262,6 +262,26 @@ pub struct Settings {
     /// SIR attachments larger than this become a comment naming them [default: 10485760].
     #[arg(long, global = true, env = "SIR_JIRA_JIRA_ATTACHMENT_MAX_BYTES")]
     pub jira_attachment_max_bytes: Option<u64>,
+    /// Run the Jira reconciler in this process: a search every interval for issues changed
+    /// since the last, so a change whose webhook was lost still reaches its case [default:
+    /// true when jira_url and sir_enabled are set].
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_RECONCILE_ENABLED")]
+    pub jira_reconcile_enabled: Option<bool>,
+
+    /// Seconds between two Jira reconciler runs [default: 300].
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_RECONCILE_INTERVAL_SECS")]
+    pub jira_reconcile_interval_secs: Option<u64>,
+
+    /// How far before its last run the reconciler searches again: Jira's search index lags
+    /// fresh changes, JQL dates have minute precision and clocks drift [default: 600].
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_RECONCILE_OVERLAP_SECS")]
+    pub jira_reconcile_overlap_secs: Option<u64>,
+
+    /// Changes younger than this are left to their webhook for one more run, so the reconciler
+    /// recovers only what no webhook brought [default: 60].
+    #[arg(long, global = true, env = "SIR_JIRA_JIRA_RECONCILE_GRACE_SECS")]
+    pub jira_reconcile_grace_secs: Option<u64>,
+
     /// Sync with AWS Security Incident Response: the SIR client, native case events and the
     /// poller [default: false, the gateway runs without SIR].
     #[arg(long, global = true, env = "SIR_JIRA_SIR_ENABLED")]
@@ -372,6 +392,16 @@ impl Settings {
             jira_attachment_max_bytes: self
                 .jira_attachment_max_bytes
                 .or(lower.jira_attachment_max_bytes),
+            jira_reconcile_enabled: self.jira_reconcile_enabled.or(lower.jira_reconcile_enabled),
+            jira_reconcile_interval_secs: self
+                .jira_reconcile_interval_secs
+                .or(lower.jira_reconcile_interval_secs),
+            jira_reconcile_overlap_secs: self
+                .jira_reconcile_overlap_secs
+                .or(lower.jira_reconcile_overlap_secs),
+            jira_reconcile_grace_secs: self
+                .jira_reconcile_grace_secs
+                .or(lower.jira_reconcile_grace_secs),
             sir_enabled: self.sir_enabled.or(lower.sir_enabled),
             sir_region: self.sir_region.or(lower.sir_region),
             sir_endpoint_url: self.sir_endpoint_url.or(lower.sir_endpoint_url),

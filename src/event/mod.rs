@@ -63,6 +63,8 @@ pub enum Origin {
     SirNative,
     /// The SIR poller (or a backfill).
     SirPoller,
+    /// The Jira reconciler: a change found by searching Jira that no webhook had delivered.
+    JiraReconciler,
 }
 
 /// The event, tagged by `type` with its payload in `data`.

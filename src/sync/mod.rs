@@ -8,6 +8,7 @@ pub mod fields;
 pub mod issue_to_case;
 pub mod lease;
 pub mod mappings;
+pub mod reconciler;
 
 pub use case_to_issue::{CaseToIssueSync, SyncSettings};
 pub use issue_to_case::IssueToCaseSync;

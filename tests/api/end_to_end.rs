@@ -5,37 +5,61 @@
 
 use std::time::Duration;
 
-use jira_emulator::{EmulatorConfig as JiraConfig, JiraEmulator};
+use jira_emulator::{EmulatorConfig as JiraConfig, JiraEmulator, Mode};
 use sir_emulator::{
     CaseStatus as SirStatus, EmulatorConfig as SirConfig, EmulatorHandle, Operation, SirEmulator,
 };
-use sir_jira_bridge::secret::Secret;
+use sir_jira_bridge::{
+    config::{JiraFlavour, Settings},
+    jira::Flavour,
+    secret::Secret,
+};
 
 use crate::{
     helpers::{SECRET_NEW, TestApp, eventually, sdk_config_as},
-    jira_sync::{CLOUD_ACCOUNT, full_case},
+    jira_sync::{CLOUD_ACCOUNT, DC_ACCOUNT, full_case},
 };
 
 const WAIT: Duration = Duration::from_secs(30);
 
-struct Deployment {
-    jira: JiraEmulator,
-    sir: EmulatorHandle,
-    app: TestApp,
+pub(crate) struct Deployment {
+    pub jira: JiraEmulator,
+    pub sir: EmulatorHandle,
+    pub app: TestApp,
+    /// The integration's Jira account (Cloud accountId, Data Center user name).
+    pub own_account: &'static str,
     _config_dir: tempfile::TempDir,
 }
 
 impl Deployment {
-    async fn start() -> Deployment {
+    pub(crate) async fn start() -> Deployment {
         Self::start_with_mappings("").await
     }
 
     /// With `mappings` as the Jira mappings file.
     async fn start_with_mappings(mappings: &str) -> Deployment {
+        Self::start_with(Flavour::Cloud, mappings, |_| {}).await
+    }
+
+    /// A Cloud or Data Center site, with `mappings` as the Jira mappings file and `customize`
+    /// applied to the settings last.
+    pub(crate) async fn start_with(
+        flavour: Flavour,
+        mappings: &str,
+        customize: impl FnOnce(&mut Settings),
+    ) -> Deployment {
         let config_dir = tempfile::tempdir().unwrap();
         let mappings_file = config_dir.path().join("mappings.toml");
         std::fs::write(&mappings_file, mappings).unwrap();
-        let jira = JiraEmulator::start(JiraConfig::default()).await.unwrap();
+        let jira = JiraEmulator::start(JiraConfig {
+            mode: match flavour {
+                Flavour::Cloud => Mode::Cloud,
+                Flavour::DataCenter => Mode::DataCenter,
+            },
+            ..JiraConfig::default()
+        })
+        .await
+        .unwrap();
         let sir = SirEmulator::start(SirConfig::default()).await.unwrap();
         let base = jira.base_url().to_owned();
         let endpoint = sir.endpoint_url();
@@ -48,13 +72,22 @@ impl Deployment {
                 s.backoff_base_ms = Some(50);
                 s.backoff_max_ms = Some(500);
                 s.jira_url = Some(base);
-                s.jira_email = Some("sir-bridge@example.com".into());
-                s.jira_api_token = Some(Secret::new("bridge-api-token"));
+                match flavour {
+                    Flavour::Cloud => {
+                        s.jira_email = Some("sir-bridge@example.com".into());
+                        s.jira_api_token = Some(Secret::new("bridge-api-token"));
+                    }
+                    Flavour::DataCenter => {
+                        s.jira_flavour = Some(JiraFlavour::DataCenter);
+                        s.jira_api_token = Some(Secret::new("bridge-pat"));
+                    }
+                }
                 s.jira_project_key = Some("SEC".into());
                 s.sir_enabled = Some(true);
                 s.sir_endpoint_url = Some(endpoint);
                 s.sir_poll_interval_secs = Some(1);
                 s.jira_mappings_file = Some(mappings_file);
+                customize(s);
             },
             sdk,
         )
@@ -65,13 +98,17 @@ impl Deployment {
             jira,
             sir,
             app,
+            own_account: match flavour {
+                Flavour::Cloud => CLOUD_ACCOUNT,
+                Flavour::DataCenter => DC_ACCOUNT,
+            },
             _config_dir: config_dir,
         }
     }
 
     /// Waits until the system is at rest: Jira has delivered every webhook, the queue holds
     /// nothing, and two poll cycles have passed, so any bounce would have happened by now.
-    async fn settle(&self) {
+    pub(crate) async fn settle(&self) {
         assert!(self.jira.webhooks().wait_idle(WAIT).await, "webhooks idle");
         let queue = self.app.queue.clone();
         let idle = || {
@@ -90,7 +127,7 @@ impl Deployment {
     }
 
     /// SIR writes made by the integration since the log was last reset.
-    fn sir_writes(&self) -> Vec<Operation> {
+    pub(crate) fn sir_writes(&self) -> Vec<Operation> {
         self.sir
             .log()
             .by_access_key(sir_emulator::INTEGRATION_ACCESS_KEY_ID)
@@ -101,22 +138,22 @@ impl Deployment {
     }
 
     /// Jira writes made by the integration's account since the log was last reset.
-    fn jira_writes(&self) -> Vec<String> {
+    pub(crate) fn jira_writes(&self) -> Vec<String> {
         self.jira
             .requests()
-            .filter(|r| r.write && r.account.as_deref() == Some(CLOUD_ACCOUNT))
+            .filter(|r| r.write && r.account.as_deref() == Some(self.own_account))
             .iter()
             .map(|r| r.line())
             .collect()
     }
 
-    fn reset_logs(&self) {
+    pub(crate) fn reset_logs(&self) {
         self.sir.reset_log();
         self.jira.requests().reset();
     }
 
     /// A case made in SIR and synced to its new issue, at rest, with the logs reset.
-    async fn synced_case(&self, title: &str) -> (String, String) {
+    pub(crate) async fn synced_case(&self, title: &str) -> (String, String) {
         let case_id = full_case(&self.sir, title);
         let mapped = || async { self.app.store.mapping_by_case(&case_id).await.unwrap() };
         assert!(eventually(WAIT, || async { mapped().await.is_some() }).await);
@@ -135,7 +172,7 @@ impl Deployment {
         self.jira
             .status_history(key)
             .into_iter()
-            .filter(|c| c.transition_id.is_some() && c.author == CLOUD_ACCOUNT)
+            .filter(|c| c.transition_id.is_some() && c.author == self.own_account)
             .map(|c| format!("{} -> {}", c.from, c.to))
             .collect()
     }

@@ -16,6 +16,7 @@ mod model;
 mod onboard;
 mod process;
 mod queue;
+mod reconciler;
 mod reliability;
 mod schema;
 mod secrets;

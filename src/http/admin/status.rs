@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 use crate::{
     http::{ApiError, AppState, ErrorBody},
     peers::{Peer, PeerState},
+    sync::reconciler,
 };
 
 /// Checkpoint the poller writes after each run (JSON `{"at": …, "result": …}`).
@@ -16,6 +17,7 @@ pub struct Status {
     /// The embedded queue; absent when the bus keeps no queue here (EventBridge).
     pub queue: Option<QueueStatus>,
     pub poller: PollerStatus,
+    pub reconciler: ReconcilerStatus,
     pub peers: Peers,
     pub sync: SyncStatus,
 }
@@ -47,6 +49,16 @@ pub struct PollerStatus {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct ReconcilerStatus {
+    /// The Jira reconciler's last run as it recorded it (pages, issues found, compared,
+    /// deferred to their webhooks, recovered); absent until it has run.
+    pub last_run: Option<serde_json::Value>,
+    /// Changes it recovered over the last day that no webhook had delivered: more than zero
+    /// means webhooks are being lost (see `doctor`).
+    pub recovered_last_day: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Peers {
     pub jira: PeerState,
     pub sir: PeerState,
@@ -73,15 +85,21 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiEr
         }
         None => None,
     };
-    let last_run = state
-        .store
-        .checkpoint(POLLER_LAST_RUN)
-        .await?
-        .map(|v| serde_json::from_str(&v).unwrap_or(serde_json::Value::String(v)));
+    let record = |v: String| serde_json::from_str(&v).unwrap_or(serde_json::Value::String(v));
+    let last_run = state.store.checkpoint(POLLER_LAST_RUN).await?.map(record);
+    let reconciler = ReconcilerStatus {
+        last_run: state
+            .store
+            .checkpoint(reconciler::LAST_RUN)
+            .await?
+            .map(record),
+        recovered_last_day: reconciler::recovered_last_day(state.store.as_ref()).await?,
+    };
     Ok(Json(Status {
         version: env!("CARGO_PKG_VERSION"),
         queue,
         poller: PollerStatus { last_run },
+        reconciler,
         peers: Peers {
             jira: state.peers.get(Peer::Jira),
             sir: state.peers.get(Peer::Sir),

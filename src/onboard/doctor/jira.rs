@@ -13,9 +13,69 @@ use crate::{
     },
     onboard::{DEFAULT_WEBHOOK_NAME, WEBHOOK_EVENTS, issue_type},
     sir::CaseStatus,
+    sync::reconciler,
 };
 
 impl Doctor {
+    /// Whether the Jira reconciler recovered changes over the last day: each is a change whose
+    /// webhook never arrived, so webhooks are being lost and the sync runs on the reconciler's
+    /// interval instead of at once.
+    pub(super) async fn reconciler_check(&self) -> Check {
+        const ID: &str = "jira.reconciler";
+        let Some(jira) = &self.config.jira else {
+            return Check::skipped(ID, "jira_url is not set");
+        };
+        if jira.reconciler.is_none() {
+            return Check::skipped(
+                ID,
+                "off (jira_reconcile_enabled = false, or sir_enabled is not set): changes whose                  webhook is lost are not recovered",
+            );
+        }
+        let store = match &self.store {
+            Ok(store) => store,
+            Err(e) => return Check::skipped(ID, format!("no state store: {e}")),
+        };
+        let last_run = store
+            .checkpoint(reconciler::LAST_RUN)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|v| serde_json::from_str::<serde_json::Value>(&v).ok());
+        let last = match &last_run {
+            Some(run) => format!(
+                "last run {}: {}",
+                run["at"]
+                    .as_i64()
+                    .and_then(|ms| {
+                        time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+                            .ok()
+                    })
+                    .map_or_else(|| "?".to_owned(), crate::sir::watermark::format),
+                run["result"].as_str().unwrap_or("?"),
+            ),
+            None => "not run yet".to_owned(),
+        };
+        match self
+            .timed(reconciler::recovered_last_day(store.as_ref()))
+            .await
+        {
+            Ok(0) => Check::ok(
+                ID,
+                format!("no change lost by webhooks in the last day ({last})"),
+            ),
+            Ok(n) => Check::warn(
+                ID,
+                format!("recovered {n} change(s) no webhook delivered in the last day ({last})"),
+                "Jira webhooks are being lost: check the webhook's registration (Jira Settings >                  System > WebHooks, or run `setup jira`): enabled, pointing at jira_webhook_url,                  subscribed to issue and comment events, and its JQL filter still matching the                  project; and that the gateway answered Jira (its log, /metrics)",
+            ),
+            Err(e) => Check::fail(
+                ID,
+                format!("cannot read the reconciler's record: {e}"),
+                "check the state store (see the store check)",
+            ),
+        }
+    }
+
     pub(super) async fn jira_checks(&self) -> Vec<Check> {
         let (jira, config) = match (&self.jira, &self.config.jira) {
             (Some(Ok(jira)), Some(config)) => (jira.clone(), config),

@@ -274,8 +274,9 @@ impl Doctor {
 
     /// Runs every check (the independent links at once) and reports them in a fixed order.
     pub async fn run(&self) -> DoctorReport {
-        let (jira, sir, store, bus, consumer, sns) = tokio::join!(
+        let (jira, reconciler, sir, store, bus, consumer, sns) = tokio::join!(
             self.jira_checks(),
+            self.reconciler_check(),
             self.sir_check(),
             self.store_check(),
             self.bus_check(),
@@ -284,7 +285,7 @@ impl Doctor {
         );
         let mut checks = vec![self.config_check()];
         checks.extend(jira);
-        checks.extend([sir, store, bus, consumer, sns]);
+        checks.extend([reconciler, sir, store, bus, consumer, sns]);
         DoctorReport::new(checks)
     }
 

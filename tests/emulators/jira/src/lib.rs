@@ -271,6 +271,13 @@ impl JiraEmulator {
             .cloned()
     }
 
+    /// Ages every issue and comment by `by`: the site as it would be after that long untouched.
+    pub fn age(&self, by: std::time::Duration) {
+        self.app
+            .state()
+            .age(time::Duration::try_from(by).expect("a representable duration"));
+    }
+
     /// Runs `f` with the whole state locked, for inspections the helpers do not cover.
     pub fn with_state<R>(&self, f: impl FnOnce(&State) -> R) -> R {
         f(&self.app.state())

@@ -157,6 +157,19 @@ impl State {
         Ok(self.issues.get_mut(&id).expect("indexed issue exists"))
     }
 
+    /// Moves every issue's and comment's times `by` into the past, as if the site had been
+    /// left alone that long (tests of what searches by `updated` find).
+    pub fn age(&mut self, by: time::Duration) {
+        for issue in self.issues.values_mut() {
+            issue.created -= by;
+            issue.updated -= by;
+        }
+        for comment in self.comments.values_mut() {
+            comment.created -= by;
+            comment.updated -= by;
+        }
+    }
+
     pub fn issues(&self) -> impl Iterator<Item = &Issue> {
         self.issues.values()
     }
