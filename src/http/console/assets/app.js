@@ -391,7 +391,7 @@ const LOADERS = {
 
 document.addEventListener("DOMContentLoaded", async () => {
   for (const select of document.querySelectorAll(".event-types")) {
-    select.append(el("option", { value: "" }, "any"), ...EVENT_TYPES.map((t) => el("option", {}, t)));
+    select.append(el("option", { value: "" }, "any"), ...EVENT_TYPES.map((t) => el("option", { value: t }, t)));
   }
   $("sign-in-form").addEventListener("submit", signIn);
   $("sign-out").addEventListener("click", signOut);
