@@ -492,7 +492,7 @@ async fn console_in_a_browser_signs_in_searches_and_shows_every_page() {
         .click("#event-type option[value='jira.comment.created']")
         .await;
     browser.click("#event-filter button[type=submit]").await;
-    browser.wait_text("#event-note", "1 events").await;
+    browser.wait_text("#event-note", "1 event.").await;
     browser.click("#event-table tbody details summary").await;
     browser
         .wait_text(
@@ -625,4 +625,52 @@ async fn console_in_a_browser_replays_a_dead_letter_exactly_once() {
         app.admin_get("/v1/dead-letters").await.1["items"],
         json!([])
     );
+
+    // Replay all matching: only the dead letters the filter shows go back.
+    handler.fixed.store(false, Ordering::SeqCst);
+    for (file, delivery) in [
+        ("issue_created.json", "dl-b2"),
+        ("comment_created.json", "dl-b3"),
+    ] {
+        app.post_signed(&fixture(file), SECRET_NEW, delivery).await;
+    }
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            app.admin_get("/v1/dead-letters").await.1["items"]
+                .as_array()
+                .is_some_and(|l| l.len() == 2)
+        })
+        .await,
+        "two more dead letters"
+    );
+    handler.fixed.store(true, Ordering::SeqCst);
+    browser
+        .click("#dl-type option[value='jira.comment.created']")
+        .await;
+    browser.click("#dl-filter button[type=submit]").await;
+    browser
+        .wait_text("#dl-table tbody", "jira.comment.created")
+        .await;
+    assert!(
+        !browser
+            .text("#dl-table tbody")
+            .await
+            .contains("jira.issue.created")
+    );
+    browser.click("#dl-replay-all").await;
+    browser
+        .wait_text("#confirm-text", "Replay every dead letter matching")
+        .await;
+    browser.click("#confirm-ok").await;
+    browser.wait_text("#dl-outcome", "Replayed 1 event:").await;
+    assert!(
+        eventually(Duration::from_secs(5), || async {
+            handler.applied.load(Ordering::SeqCst) == 2
+        })
+        .await,
+        "the matching dead letter was not applied"
+    );
+    let (_, left) = app.admin_get("/v1/dead-letters").await;
+    assert_eq!(left["items"].as_array().unwrap().len(), 1);
+    assert_eq!(left["items"][0]["type"], "jira.issue.created");
 }

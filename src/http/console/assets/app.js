@@ -49,6 +49,8 @@ async function api(method, path, body) {
 
 function flash(text) { $("flash").textContent = text; }
 
+const count = (n, noun) => n + " " + noun + (n === 1 ? "" : "s");
+
 function fillRows(tbody, rows, empty, columns) {
   tbody.replaceChildren();
   if (rows.length === 0) {
@@ -179,11 +181,16 @@ async function loadHealth() {
     } else {
       fact("Queue", ["", "on EventBridge: no queue here"]);
     }
-    const count = dl.items.length + (dl.next ? "+" : "");
-    fact("Dead letters", [dl.items.length ? "fail" : "ok", String(count)]);
+    fact("Dead letters", [dl.items.length ? "fail" : "ok", dl.items.length + (dl.next ? "+" : "")]);
     fact("Version", ["", s.version]);
     list.replaceChildren(...facts);
-    $("chart").replaceChildren(s.queue ? chart(s.queue.events_per_minute) : el("p", {}, "Not available: the events are on EventBridge."));
+    $("chart").replaceChildren(...(s.queue ? [
+      chart(s.queue.events_per_minute),
+      el("p", { class: "axis", "aria-hidden": "true" },
+        el("span", {}, "60 min ago"),
+        el("span", {}, "peak " + Math.max(...s.queue.events_per_minute) + "/min"),
+        el("span", {}, "now")),
+    ] : [el("p", {}, "Not available: the events are on EventBridge.")]));
   } catch (e) {
     list.replaceChildren(el("dt", {}, "Error"), el("dd", { class: "error" }, e.message));
   }
@@ -221,7 +228,7 @@ async function loadMappings(event) {
       rows = [];
     }
     fillRows(tbody, rows.map(mappingRow), "No mappings.", 4);
-    if (q !== "" && rows.length) $("mapping-note").textContent = "Found " + rows.length + " mapping.";
+    if (q !== "" && rows.length) $("mapping-note").textContent = "Found " + count(rows.length, "mapping") + ".";
   } catch (e) {
     fillRows(tbody, [], e.status === 404 ? "No mapping for " + q + "." : e.message, 4);
   }
@@ -249,7 +256,7 @@ async function loadEvents(event) {
       el("td", {}, e.attempts),
       el("td", {}, e.last_error || ""),
       el("td", {}, bodyDetails("Show body", e.event)))), "No events match.", 6);
-    $("event-note").textContent = page.items.length + " events.";
+    $("event-note").textContent = count(page.items.length, "event") + (page.next ? " (the newest 100)" : "") + ".";
   } catch (e) {
     fillRows(tbody, [], e.message, 6);
   }
@@ -282,7 +289,7 @@ async function replayOne(letter) {
   }
   try {
     const r = await api("POST", "/v1/dead-letters/" + letter.id + "/replay");
-    $("dl-outcome").textContent = "Replayed " + r.event_ids.length + " event: " + r.event_ids.join(", ") + ".";
+    $("dl-outcome").textContent = "Replayed " + count(r.event_ids.length, "event") + ": " + r.event_ids.join(", ") + ".";
   } catch (e) {
     $("dl-outcome").textContent = "Replay failed: " + e.message;
   }
@@ -298,7 +305,7 @@ async function replayAll() {
   }
   try {
     const r = await api("POST", "/v1/dead-letters/replay", f);
-    $("dl-outcome").textContent = "Replayed " + r.event_ids.length + " events" + (r.event_ids.length ? ": " + r.event_ids.join(", ") : "") + ".";
+    $("dl-outcome").textContent = "Replayed " + count(r.event_ids.length, "event") + (r.event_ids.length ? ": " + r.event_ids.join(", ") : "") + ".";
   } catch (e) {
     $("dl-outcome").textContent = "Replay failed: " + e.message;
   }
