@@ -123,7 +123,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::resync::issue))
         .routes(routes!(admin::status::status))
         .routes(routes!(admin::doctor::doctor))
-        .route_layer(middleware::from_fn(admin::require_token));
+        .route_layer(middleware::from_fn(admin::require_admin));
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))

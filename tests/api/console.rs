@@ -405,7 +405,7 @@ async fn browser_sign_in(browser: &Browser, app: &TestApp) {
 
 #[tokio::test]
 async fn console_in_a_browser_signs_in_searches_and_shows_every_page() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|s| s.aws_region = Some("eu-west-1".into())).await;
     for i in 0..12 {
         app.store
             .insert_mapping(&Mapping {
@@ -444,8 +444,10 @@ async fn console_in_a_browser_signs_in_searches_and_shows_every_page() {
         .screenshot(&screenshot_path("02-sign-in-refused"))
         .await;
 
-    browser.type_into("#token", ADMIN_TOKEN).await;
-    browser.click("#sign-in-form button[type=submit]").await;
+    // By keyboard: Enter in the field submits the form.
+    browser
+        .type_into("#token", &format!("{ADMIN_TOKEN}\u{E007}"))
+        .await;
     let health = browser.wait_text("#health-list", "Queue depth").await;
     assert!(health.contains("Dead letters"), "{health}");
     browser.find("#chart svg rect").await;
@@ -479,6 +481,13 @@ async fn console_in_a_browser_signs_in_searches_and_shows_every_page() {
     );
     assert!(rows.contains("case → issue"), "{rows}");
     assert!(!rows.contains("1000000008"), "{rows}");
+    let link = browser
+        .script("return document.querySelector('#mapping-table tbody a').href")
+        .await;
+    assert_eq!(
+        link,
+        "https://eu-west-1.console.aws.amazon.com/security-ir/home?region=eu-west-1#/incidents/1000000007"
+    );
     browser.screenshot(&screenshot_path("04-mappings")).await;
     browser.type_into("#mapping-q", "SEC-99").await;
     browser.click("#mapping-search button[type=submit]").await;
@@ -487,6 +496,11 @@ async fn console_in_a_browser_signs_in_searches_and_shows_every_page() {
         .await;
 
     browser.click("a[href='#events']").await;
+    assert_eq!(
+        browser.script("return document.activeElement.id").await,
+        "events-title",
+        "focus moves to the heading of the page chosen"
+    );
     browser.wait_text("#event-note", "2 events").await;
     browser
         .click("#event-type option[value='jira.comment.created']")

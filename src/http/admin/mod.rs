@@ -28,7 +28,7 @@ pub const DEFAULT_PAGE: usize = 50;
 /// Admits requests with `Authorization: Bearer <admin token>` (constant-time comparison), or
 /// with a console session cookie (and, to change anything, the session's CSRF token). A
 /// request that presents a bearer token is judged by it alone.
-pub async fn require_token(
+pub async fn require_admin(
     Extension(state): Extension<AppState>,
     request: Request,
     next: Next,

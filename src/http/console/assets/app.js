@@ -112,7 +112,9 @@ async function signOut() {
   showSignIn("Signed out.");
 }
 
-function route() {
+// `moved`: the reader chose another page, so focus goes to its heading (screen readers
+// announce it); on the first load focus stays where the browser put it.
+function route(moved) {
   if (!csrf) return;
   const page = PAGES.includes(location.hash.slice(1)) ? location.hash.slice(1) : "health";
   for (const p of PAGES) $(p).hidden = p !== page;
@@ -122,7 +124,9 @@ function route() {
   }
   flash("");
   LOADERS[page]();
-  $(page).querySelector("h2").setAttribute("tabindex", "-1");
+  const heading = $(page).querySelector("h2");
+  heading.setAttribute("tabindex", "-1");
+  if (moved === true) heading.focus();
 }
 
 // ---------------------------------------------------------------- health
@@ -410,7 +414,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   $("dl-replay-all").addEventListener("click", replayAll);
   $("doctor-run").addEventListener("click", runDoctor);
   $("resync-form").addEventListener("submit", resync);
-  window.addEventListener("hashchange", route);
+  window.addEventListener("hashchange", () => route(true));
   try {
     signedIn(await api("GET", "/console/session"));
   } catch (_) {
