@@ -2,7 +2,7 @@ use axum::{Json, extract::State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Page, case_id, issue_key, page_size};
+use super::{Page, case_id, issue_key, page_size, rfc3339_ms};
 use crate::{
     http::{
         ApiError, AppState, ErrorBody,
@@ -67,16 +67,6 @@ impl MappingView {
             issue_id: m.issue_id,
         })
     }
-}
-
-fn rfc3339_ms(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -90,6 +90,17 @@ impl<T> Page<T> {
     }
 }
 
+/// Unix milliseconds as RFC 3339; empty when out of range.
+pub fn rfc3339_ms(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
 /// A case id as SIR writes it: 10 to 32 digits.
 pub fn case_id(value: &str) -> Result<&str, ApiError> {
     if (10..=32).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) {
