@@ -131,9 +131,10 @@ impl Browser {
             .await;
     }
 
-    /// The element `css` selects, waiting up to five seconds for it to appear.
+    /// The element `css` selects, waiting up to ten seconds for it to appear (a loaded machine
+    /// running the whole suite renders slowly).
     pub async fn find(&self, css: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let found = self
                 .session_call(
