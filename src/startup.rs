@@ -20,6 +20,7 @@ use crate::{
     event::EventEnvelope,
     http::{
         self, AppState, JiraIntake, Services, SnsIntake,
+        console::ConsoleSettings,
         serve::{self, ServerLimits},
     },
     intake::Intake,
@@ -323,6 +324,7 @@ impl Components {
                 queue.clone(),
                 doctor::DEFAULT_TIMEOUT,
             ))),
+            console: ConsoleSettings::from_config(&config),
         });
 
         let components = Components {

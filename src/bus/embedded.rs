@@ -163,6 +163,40 @@ impl EmbeddedQueue {
             .collect()
     }
 
+    /// Events accepted in each of the last `minutes` minutes, oldest first.
+    pub async fn per_minute(&self, minutes: usize) -> Result<Vec<u64>, BusError> {
+        let now = now_ms();
+        let since = now - (now % 60_000) - (minutes.saturating_sub(1) as i64) * 60_000;
+        let mut counts = vec![0u64; minutes];
+        // Newest first by `seq`, which grows with `enqueued_at` (both are set in the write
+        // transaction): the walk stops at the first older event instead of scanning the whole
+        // retained queue, which has no index on `enqueued_at`.
+        let times = self
+            .db
+            .read(move |c| {
+                let mut stmt =
+                    c.prepare_cached("SELECT enqueued_at FROM queue ORDER BY seq DESC")?;
+                let mut rows = stmt.query([])?;
+                let mut times = Vec::new();
+                while let Some(row) = rows.next()? {
+                    let at: i64 = row.get(0)?;
+                    if at < since {
+                        break;
+                    }
+                    times.push(at);
+                }
+                Ok(times)
+            })
+            .await?;
+        for at in times {
+            let minute = ((at - since) / 60_000) as usize;
+            if let Some(slot) = counts.get_mut(minute) {
+                *slot += 1;
+            }
+        }
+        Ok(counts)
+    }
+
     /// Deletes finished events older than the retention period.
     pub async fn purge_finished(&self) -> Result<u64, BusError> {
         let cutoff = now_ms() - self.config.retention.as_millis() as i64;
@@ -203,6 +237,10 @@ impl EventLog for EmbeddedQueue {
 
     async fn stats(&self) -> Result<QueueStats, BusError> {
         EmbeddedQueue::stats(self).await
+    }
+
+    async fn per_minute(&self, minutes: usize) -> Result<Vec<u64>, BusError> {
+        EmbeddedQueue::per_minute(self, minutes).await
     }
 }
 

@@ -102,6 +102,9 @@ pub trait EventLog: Send + Sync {
     /// Events newest first, matching `filter`.
     async fn recent(&self, filter: &EventFilter) -> Result<Vec<QueuedEvent>, BusError>;
     async fn stats(&self) -> Result<QueueStats, BusError>;
+    /// Events accepted in each of the last `minutes` minutes, oldest first; the last entry is
+    /// the minute in progress.
+    async fn per_minute(&self, minutes: usize) -> Result<Vec<u64>, BusError>;
 }
 
 /// Delay before retry number `attempt` (1-based): `base` doubled per attempt up to `max`, with

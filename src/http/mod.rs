@@ -2,6 +2,7 @@
 //! one error type.
 
 pub mod admin;
+pub mod console;
 mod delivery;
 mod error;
 pub mod extract;
@@ -73,6 +74,8 @@ pub struct Services {
     pub metrics_require_token: bool,
     /// The checks `GET /v1/doctor` runs; `None` where nothing wired them.
     pub doctor: Option<Arc<Doctor>>,
+    /// The operator console's sessions and links.
+    pub console: console::ConsoleSettings,
 }
 
 /// Settings of the Jira route, fixed at start-up.
@@ -120,7 +123,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::resync::issue))
         .routes(routes!(admin::status::status))
         .routes(routes!(admin::doctor::doctor))
-        .route_layer(middleware::from_fn(admin::require_token));
+        .route_layer(middleware::from_fn(admin::require_admin));
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
@@ -139,13 +142,14 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 pub fn router(state: AppState) -> Router {
     let (router, _) = routes().split_for_parts();
     router
+        .merge(console::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             metrics::track,
         ))
-        .layer(Extension(admin::AdminToken(state.admin_token.clone())))
+        .layer(Extension(state.clone()))
         .with_state(state)
         .layer(CatchPanicLayer::new())
         .layer(TraceLayer::new_for_http().make_span_with(request_span))

@@ -1,16 +1,12 @@
 //! The admin API under /v1, `/metrics`, and the shared error shape.
 
 use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, AtomicUsize, Ordering},
-    },
+    sync::{Arc, atomic::Ordering},
     time::Duration,
 };
 
-use async_trait::async_trait;
 use serde_json::{Value, json};
-use sir_jira_bridge::{bus::Failure, event::EventEnvelope, store::Mapping, worker::EventHandler};
+use sir_jira_bridge::store::Mapping;
 
 use crate::helpers::*;
 
@@ -161,28 +157,6 @@ async fn events_are_listed_newest_first_filtered_and_paged() {
 
     assert_eq!(app.admin_get("/v1/events?type=nope").await.0, 400);
     assert_eq!(app.admin_get("/v1/events?limit=501").await.0, 400);
-}
-
-/// Fails every event for good until `fixed`; then counts what it applies.
-#[derive(Default)]
-struct BrokenUntilFixed {
-    fixed: AtomicBool,
-    applied: AtomicUsize,
-}
-
-#[async_trait]
-impl EventHandler for BrokenUntilFixed {
-    async fn handle(&self, _: &EventEnvelope) -> Result<(), Failure> {
-        if self.fixed.load(Ordering::SeqCst) {
-            self.applied.fetch_add(1, Ordering::SeqCst);
-            Ok(())
-        } else {
-            Err(Failure {
-                error: "Jira said 400: field customfield_10050 does not exist".into(),
-                retryable: false,
-            })
-        }
-    }
 }
 
 #[tokio::test]

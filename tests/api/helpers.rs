@@ -587,3 +587,26 @@ impl EventHandler for Recorder {
         Ok(())
     }
 }
+
+/// Fails every event for good until `fixed`; then counts what it applies.
+#[derive(Default)]
+pub struct BrokenUntilFixed {
+    pub fixed: std::sync::atomic::AtomicBool,
+    pub applied: std::sync::atomic::AtomicUsize,
+}
+
+#[async_trait]
+impl EventHandler for BrokenUntilFixed {
+    async fn handle(&self, _: &EventEnvelope) -> Result<(), sir_jira_bridge::bus::Failure> {
+        use std::sync::atomic::Ordering;
+        if self.fixed.load(Ordering::SeqCst) {
+            self.applied.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        } else {
+            Err(sir_jira_bridge::bus::Failure {
+                error: "Jira said 400: field customfield_10050 does not exist".into(),
+                retryable: false,
+            })
+        }
+    }
+}

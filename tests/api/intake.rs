@@ -104,6 +104,7 @@ fn build_parts(
         admin_token: None,
         metrics_require_token: false,
         doctor: None,
+        console: Default::default(),
     });
     Parts {
         state,

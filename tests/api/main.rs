@@ -1,6 +1,7 @@
 //! The integration suite: one binary, shared helpers, a module per area.
 
 mod admin;
+mod console;
 mod dynamodb;
 mod edge;
 mod end_to_end;
@@ -28,3 +29,4 @@ mod sns;
 mod sqs;
 mod store_contract;
 mod user_guide;
+mod webdriver;

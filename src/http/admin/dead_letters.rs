@@ -3,7 +3,7 @@ use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Page, events::EventType, page_size};
+use super::{Page, events::EventType, page_size, rfc3339_ms};
 use crate::{
     bus::Outgoing,
     event::EventEnvelope,
@@ -56,15 +56,7 @@ fn summary(l: &DeadLetter) -> DeadLetterSummary {
         event_type: l.event_type.clone(),
         error: l.error.clone(),
         attempts: l.attempts,
-        failed_at: time::OffsetDateTime::from_unix_timestamp_nanos(
-            i128::from(l.failed_at_ms) * 1_000_000,
-        )
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default(),
+        failed_at: rfc3339_ms(l.failed_at_ms),
     }
 }
 

@@ -2,13 +2,13 @@ use axum::{Json, extract::State};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Page, case_id, issue_key, page_size};
+use super::{Page, case_id, issue_key, page_size, rfc3339_ms};
 use crate::{
     http::{
         ApiError, AppState, ErrorBody,
         extract::{Path, Query},
     },
-    store::Mapping,
+    store::{Mapping, Side},
 };
 
 /// A SIR case and the Jira issue that mirrors it.
@@ -17,15 +17,55 @@ pub struct MappingView {
     pub case_id: String,
     pub issue_key: String,
     pub issue_id: Option<String>,
+    /// The case in the AWS console; absent when no region is configured.
+    pub case_url: Option<String>,
+    /// The issue in Jira; absent when no Jira URL is configured.
+    pub issue_url: Option<String>,
+    /// The integration's last write to either side; absent until it wrote one.
+    pub last_sync: Option<LastSync>,
 }
 
-impl From<Mapping> for MappingView {
-    fn from(m: Mapping) -> Self {
-        Self {
+/// When the integration last wrote to one side of a mapping, and which way that went.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LastSync {
+    /// RFC 3339.
+    pub at: String,
+    pub direction: Direction,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// Written to the Jira issue, from the case.
+    CaseToIssue,
+    /// Written to the SIR case, from the issue.
+    IssueToCase,
+}
+
+impl MappingView {
+    /// The view of `m`: links from the configuration, the last sync from the sync ledgers
+    /// (each records the time of the integration's last write to its side).
+    async fn of(state: &AppState, m: Mapping) -> Result<MappingView, ApiError> {
+        let to_jira = state.store.ledger(Side::Jira, &m.issue_key).await?;
+        let to_sir = state.store.ledger(Side::Sir, &m.case_id).await?;
+        let last = [
+            to_jira.map(|e| (e.updated_at_ms, Direction::CaseToIssue)),
+            to_sir.map(|e| (e.updated_at_ms, Direction::IssueToCase)),
+        ]
+        .into_iter()
+        .flatten()
+        .max_by_key(|(at, _)| *at);
+        Ok(MappingView {
+            case_url: state.console.case_url(&m.case_id),
+            issue_url: state.console.issue_url(&m.issue_key),
+            last_sync: last.map(|(at_ms, direction)| LastSync {
+                at: rfc3339_ms(at_ms),
+                direction,
+            }),
             case_id: m.case_id,
             issue_key: m.issue_key,
             issue_id: m.issue_id,
-        }
+        })
     }
 }
 
@@ -53,8 +93,15 @@ pub async fn list(
 ) -> Result<Json<Page<MappingView>>, ApiError> {
     let limit = page_size(q.limit)?;
     let after = q.after.as_deref().map(case_id).transpose()?;
-    let items = state.store.list_mappings(after, limit).await?;
-    Ok(Json(Page::of(items, limit, |m| m.case_id.clone())))
+    let rows = state.store.list_mappings(after, limit).await?;
+    let next = (rows.len() == limit)
+        .then(|| rows.last().map(|m| m.case_id.clone()))
+        .flatten();
+    let mut items = Vec::with_capacity(rows.len());
+    for m in rows {
+        items.push(MappingView::of(&state, m).await?);
+    }
+    Ok(Json(Page { items, next }))
 }
 
 /// The mapping of one SIR case.
@@ -71,7 +118,7 @@ pub async fn by_case(
 ) -> Result<Json<MappingView>, ApiError> {
     let id = case_id(&id)?;
     match state.store.mapping_by_case(id).await? {
-        Some(m) => Ok(Json(m.into())),
+        Some(m) => Ok(Json(MappingView::of(&state, m).await?)),
         None => Err(ApiError::NotFound(format!("no mapping for case {id}"))),
     }
 }
@@ -90,7 +137,7 @@ pub async fn by_issue(
 ) -> Result<Json<MappingView>, ApiError> {
     let key = issue_key(&key)?;
     match state.store.mapping_by_issue(key).await? {
-        Some(m) => Ok(Json(m.into())),
+        Some(m) => Ok(Json(MappingView::of(&state, m).await?)),
         None => Err(ApiError::NotFound(format!("no mapping for issue {key}"))),
     }
 }

@@ -1,5 +1,5 @@
 //! The admin API under `/v1`: see and repair what the integration did. Every route needs the
-//! admin bearer token.
+//! admin bearer token, or the operator console's session cookie.
 
 pub mod dead_letters;
 pub mod doctor;
@@ -18,24 +18,27 @@ use axum::{
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::ApiError;
+use super::{ApiError, AppState, console};
 use crate::secret::Secret;
 
 /// Largest page any list endpoint returns.
 pub const MAX_PAGE: usize = 500;
 pub const DEFAULT_PAGE: usize = 50;
 
-/// The admin token, handed to the auth middleware as a request extension.
-#[derive(Clone)]
-pub struct AdminToken(pub Option<Secret>);
-
-/// Rejects requests without `Authorization: Bearer <admin token>` (constant-time comparison).
-pub async fn require_token(
-    Extension(AdminToken(expected)): Extension<AdminToken>,
+/// Admits requests with `Authorization: Bearer <admin token>` (constant-time comparison), or
+/// with a console session cookie (and, to change anything, the session's CSRF token). A
+/// request that presents a bearer token is judged by it alone.
+pub async fn require_admin(
+    Extension(state): Extension<AppState>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    check_token(request.headers(), expected.as_ref())?;
+    let headers = request.headers();
+    if !headers.contains_key(header::AUTHORIZATION) && console::session::cookie(headers).is_some() {
+        console::auth::authorize(&state, request.method(), headers).await?;
+    } else {
+        check_token(headers, state.admin_token.as_ref())?;
+    }
     Ok(next.run(request).await)
 }
 
@@ -85,6 +88,17 @@ impl<T> Page<T> {
             next,
         }
     }
+}
+
+/// Unix milliseconds as RFC 3339; empty when out of range.
+pub fn rfc3339_ms(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
 }
 
 /// A case id as SIR writes it: 10 to 32 digits.

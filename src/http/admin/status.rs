@@ -40,6 +40,9 @@ pub struct QueueStatus {
     pub dead: u64,
     /// Age of the oldest event not yet processed, in seconds.
     pub oldest_pending_age_secs: Option<f64>,
+    /// Events accepted in each of the last 60 minutes, oldest first; the last entry is the
+    /// minute in progress.
+    pub events_per_minute: Vec<u64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -74,6 +77,7 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiEr
     let queue = match &state.event_log {
         Some(log) => {
             let s = log.stats().await?;
+            let events_per_minute = log.per_minute(60).await?;
             Some(QueueStatus {
                 depth: s.ready + s.leased,
                 ready: s.ready,
@@ -81,6 +85,7 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiEr
                 done: s.done,
                 dead: s.dead,
                 oldest_pending_age_secs: s.oldest_pending_ms.map(|ms| ms as f64 / 1000.0),
+                events_per_minute,
             })
         }
         None => None,
