@@ -24,7 +24,7 @@ use sir_emulator::{CaseStatus, ClosureCode, SeedCase, Timestamp};
 use sir_jira_bridge::{
     event::sir::{Native, from_native},
     metrics::Metrics,
-    sir::{PollOutcome, Poller},
+    poll::{PollOutcome, Poller},
 };
 
 const CASES: usize = 1_000;

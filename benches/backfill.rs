@@ -23,7 +23,7 @@ use std::{
 use common::{Stack, machine};
 use jira_emulator::{EmulatorConfig as JiraConfig, RateLimitConfig, RateLimitPolicy};
 use sir_emulator::{SeedCase, Timestamp};
-use sir_jira_bridge::sir::backfill::Backfill;
+use sir_jira_bridge::poll::backfill::Backfill;
 
 fn env<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)

@@ -233,9 +233,7 @@ async fn backfill(config: Config, restart: bool) -> anyhow::Result<()> {
     use std::sync::Arc;
 
     use crate::{
-        metrics::Metrics,
-        peers::PeerHealth,
-        sir::{SirClient, backfill::Backfill},
+        metrics::Metrics, peers::PeerHealth, poll::backfill::Backfill, sir::SirClient,
         startup::Backends,
     };
 

@@ -28,7 +28,8 @@ use crate::{
     metrics::Metrics,
     onboard::{Doctor, doctor},
     peers::PeerHealth,
-    sir::{Poller, SirApi, SirClient},
+    poll::Poller,
+    sir::{SirApi, SirClient},
     store::{DynamoStore, SqliteStore, StateStore},
     sync::{
         CaseToIssueSync, SyncSettings,

@@ -6,8 +6,7 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 use serde_json::json;
 use sir_jira_bridge::{
-    poll::{poll_once, reconcile_if_due},
-    sir::PollOutcome,
+    poll::{PollOutcome, poll_once, reconcile_if_due},
     startup::Components,
     sync::reconciler::ReconcileOutcome,
 };

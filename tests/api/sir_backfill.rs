@@ -6,11 +6,12 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use sir_emulator::{Operation, SeedCase, ThrottleMode, Timestamp};
 use sir_jira_bridge::{
     event::sir::CaseChange,
-    sir::{
-        Poller, SirApi,
+    poll::{
+        Poller,
         backfill::{Backfill, PROGRESS, Progress, Retry},
         poller::BASELINE,
     },
+    sir::SirApi,
 };
 
 use crate::helpers::*;
@@ -91,7 +92,8 @@ async fn an_interrupted_backfill_resumes_where_it_stopped() {
         Arc::new(sir_jira_bridge::metrics::Metrics::new()),
         Duration::from_secs(60),
     );
-    let sir_jira_bridge::sir::PollOutcome::Polled(report) = poller.run_once().await.unwrap() else {
+    let sir_jira_bridge::poll::PollOutcome::Polled(report) = poller.run_once().await.unwrap()
+    else {
         panic!("skipped")
     };
     assert!(!report.backfill);

@@ -11,11 +11,12 @@ use sir_emulator::{
 use sir_jira_bridge::{
     event::{Event, Origin, sir::CaseChange},
     metrics::Metrics,
-    sir::{
-        PollOutcome, PollReport, Poller, PollerError, SirApi, SirError, poll_once,
-        poller::{BASELINE, LEASE},
+    poll::{
+        PollOutcome, PollReport, Poller, PollerError,
+        poller::{BASELINE, LEASE, poll_once},
         watermark,
     },
+    sir::{SirApi, SirError},
     store::StateStore,
 };
 use tempfile::TempDir;

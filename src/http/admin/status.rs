@@ -8,9 +8,6 @@ use crate::{
     sync::reconciler,
 };
 
-/// Checkpoint the poller writes after each run (JSON `{"at": …, "result": …}`).
-pub const POLLER_LAST_RUN: &str = "poller.last_run";
-
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Status {
     pub version: &'static str,
@@ -91,7 +88,11 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiEr
         None => None,
     };
     let record = |v: String| serde_json::from_str(&v).unwrap_or(serde_json::Value::String(v));
-    let last_run = state.store.checkpoint(POLLER_LAST_RUN).await?.map(record);
+    let last_run = state
+        .store
+        .checkpoint(crate::poll::poller::LAST_RUN)
+        .await?
+        .map(record);
     let reconciler = ReconcilerStatus {
         last_run: state
             .store

@@ -50,7 +50,7 @@ impl Doctor {
                         time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
                             .ok()
                     })
-                    .map_or_else(|| "?".to_owned(), crate::sir::watermark::format),
+                    .map_or_else(|| "?".to_owned(), crate::poll::watermark::format),
                 run["result"].as_str().unwrap_or("?"),
             ),
             None => "not run yet".to_owned(),

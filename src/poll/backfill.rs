@@ -14,11 +14,15 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::{
-    SirApi, SirError,
     poller::{BASELINE, PollerError, publish_changed},
     watermark,
 };
-use crate::{bus::EventBus, event::sir::CaseChange, store::StateStore};
+use crate::{
+    bus::EventBus,
+    event::sir::CaseChange,
+    sir::{CasePage, SirApi, SirError},
+    store::StateStore,
+};
 
 /// The checkpoint that makes a backfill resumable.
 pub const PROGRESS: &str = "sir.backfill.progress";
@@ -166,7 +170,7 @@ impl Backfill {
     }
 
     /// One page, retried with backoff while SIR throttles or is unavailable.
-    async fn page(&self, token: Option<String>) -> Result<super::CasePage, SirError> {
+    async fn page(&self, token: Option<String>) -> Result<CasePage, SirError> {
         let mut attempt = 1;
         loop {
             match self.sir.list_cases(token.clone()).await {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
-use super::{CaseId, CaseSummary};
+use crate::sir::{CaseId, CaseSummary};
 use crate::store::{StateStore, StoreError};
 
 /// The checkpoint holding a case's watermark.

@@ -21,20 +21,22 @@ use serde_json::json;
 use time::OffsetDateTime;
 use tokio_util::sync::CancellationToken;
 
-use super::{CaseSummary, SirApi, SirError, watermark};
+use super::watermark;
 use crate::{
     bus::{BusError, EventBus, Outgoing},
     event::{
         Event, EventEnvelope, Origin,
         sir::{CaseChange, CaseChanged},
     },
-    http::admin::status::POLLER_LAST_RUN,
     metrics::{Metrics, PollLabels},
+    sir::{CaseSummary, SirApi, SirError},
     store::{StateStore, StoreError},
 };
 
 /// The store lease one polling replica holds.
 pub const LEASE: &str = "sir.poller";
+/// The last run's outcome (JSON `{"at": …, "result": …}`), for `/v1/status`.
+pub const LAST_RUN: &str = "poller.last_run";
 /// Set when a run first completes: runs before it are the initial backfill.
 pub const BASELINE: &str = "sir.poller.baseline";
 
@@ -131,7 +133,7 @@ impl Poller {
         };
         if let Err(e) = self
             .store
-            .put_checkpoint(POLLER_LAST_RUN, &record.to_string())
+            .put_checkpoint(LAST_RUN, &record.to_string())
             .await
         {
             tracing::warn!(error = %e, "cannot record the poller's last run");
