@@ -4,12 +4,16 @@
 
 pub mod case_to_issue;
 pub mod echo;
+pub mod error;
 pub mod fields;
 pub mod issue_to_case;
 pub mod lease;
+mod ledger;
+pub mod links;
 pub mod mappings;
 pub mod reconciler;
 
 pub use case_to_issue::{CaseToIssueSync, SyncSettings};
+pub use error::SyncError;
 pub use issue_to_case::IssueToCaseSync;
 pub use mappings::Mappings;

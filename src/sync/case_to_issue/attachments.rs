@@ -4,13 +4,12 @@
 //! before it is uploaded again.
 
 use bytes::{Bytes, BytesMut};
-use serde_json::json;
 
-use super::{CaseToIssueSync, SyncError, links};
+use super::{CaseToIssueSync, SyncError};
 use crate::{
     jira::{adf, api::JiraError},
     sir::{Case, CaseAttachment},
-    store::Link,
+    sync::links::{self, AttachmentLink, JiraAttachmentLink, LinkState, Linked, Origin},
 };
 
 enum Download {
@@ -38,62 +37,56 @@ impl CaseToIssueSync {
             if a.status.as_deref().is_some_and(|s| s != "Verified") {
                 continue;
             }
-            let existing = self
-                .store
-                .link(links::ATTACHMENT, group, &a.attachment_id)
-                .await?;
+            let existing =
+                links::get::<AttachmentLink>(self.store.as_ref(), group, &a.attachment_id).await?;
             if existing.is_none() {
                 if from_jira.is_none() {
                     from_jira = Some(
-                        self.store
-                            .links(links::JIRA_ATTACHMENT, group)
+                        links::all::<JiraAttachmentLink>(self.store.as_ref(), group)
                             .await?
                             .into_iter()
-                            .filter_map(|l| l.value["file_name"].as_str().map(str::to_owned))
+                            .map(|l| l.value.file_name)
                             .collect(),
                     );
                 }
                 if from_jira.as_ref().is_some_and(|f| f.contains(&a.file_name)) {
                     // A copy of a Jira attachment: never copied back; recorded so later syncs
                     // skip it at the first look.
-                    let value = json!({"state": "done", "origin": "jira"});
-                    self.store
-                        .put_link(links::ATTACHMENT, group, &a.attachment_id, &value, None)
-                        .await?;
+                    let value = AttachmentLink {
+                        state: LinkState::Done,
+                        origin: Some(Origin::Jira),
+                        ..AttachmentLink::pending()
+                    };
+                    links::put(self.store.as_ref(), group, &a.attachment_id, &value, None).await?;
                     continue;
                 }
             }
             let link = match existing {
-                Some(l) if l.value["state"] == "done" => continue,
+                Some(l) if l.value.state == LinkState::Done => continue,
                 Some(l) => {
                     let on_issue = self.jira.issue(key).await?.attachments;
                     if let Some(found) = on_issue.iter().find(|j| j.filename == a.file_name) {
-                        let value = json!({"state": "done", "jira_attachment_id": found.id});
-                        self.store
-                            .put_link(
-                                links::ATTACHMENT,
-                                group,
-                                &a.attachment_id,
-                                &value,
-                                Some(l.version),
-                            )
-                            .await?;
+                        let value = copied(found.id.clone());
+                        links::put(
+                            self.store.as_ref(),
+                            group,
+                            &a.attachment_id,
+                            &value,
+                            Some(l.version),
+                        )
+                        .await?;
                         continue;
                     }
                     l
                 }
                 None => {
-                    let pending = json!({"state": "pending"});
-                    if !self
-                        .store
-                        .put_link(links::ATTACHMENT, group, &a.attachment_id, &pending, None)
+                    let pending = AttachmentLink::pending();
+                    if !links::put(self.store.as_ref(), group, &a.attachment_id, &pending, None)
                         .await?
                     {
                         return Err(SyncError::Busy(case.id.to_string()));
                     }
-                    Link {
-                        kind: links::ATTACHMENT.into(),
-                        group: group.into(),
+                    Linked {
                         key: a.attachment_id.clone(),
                         value: pending,
                         version: 1,
@@ -101,15 +94,14 @@ impl CaseToIssueSync {
                 }
             };
             let done = self.copy(case, a, key).await?;
-            self.store
-                .put_link(
-                    links::ATTACHMENT,
-                    group,
-                    &a.attachment_id,
-                    &done,
-                    Some(link.version),
-                )
-                .await?;
+            links::put(
+                self.store.as_ref(),
+                group,
+                &a.attachment_id,
+                &done,
+                Some(link.version),
+            )
+            .await?;
         }
         Ok(())
     }
@@ -120,7 +112,7 @@ impl CaseToIssueSync {
         case: &Case,
         a: &CaseAttachment,
         key: &str,
-    ) -> Result<serde_json::Value, SyncError> {
+    ) -> Result<AttachmentLink, SyncError> {
         let url = self
             .sir
             .attachment_download_url(&case.id, &a.attachment_id)
@@ -139,7 +131,7 @@ impl CaseToIssueSync {
                     Ok(uploaded) => {
                         tracing::info!(case_id = %case.id, issue_key = key, file = %a.file_name, size, "attachment copied");
                         let id = uploaded.first().map(|u| u.id.clone()).unwrap_or_default();
-                        return Ok(json!({"state": "done", "jira_attachment_id": id}));
+                        return Ok(copied(id));
                     }
                     Err(JiraError::TooLarge) => Some(size),
                     Err(e) => return Err(e.into()),
@@ -160,7 +152,12 @@ impl CaseToIssueSync {
         ])]);
         let comment = self.jira.add_comment(key, &doc).await?;
         tracing::info!(case_id = %case.id, issue_key = key, file = %a.file_name, size = ?size, "attachment too large: commented instead");
-        Ok(json!({"state": "done", "jira_comment_id": comment, "too_large": true}))
+        Ok(AttachmentLink {
+            state: LinkState::Done,
+            jira_comment_id: Some(comment),
+            too_large: true,
+            ..AttachmentLink::pending()
+        })
     }
 
     /// Downloads from a presigned URL, stopping as soon as the size limit is passed.
@@ -204,5 +201,14 @@ impl CaseToIssueSync {
             bytes: buf.freeze(),
             content_type,
         })
+    }
+}
+
+/// The link of a SIR attachment copied to Jira as attachment `jira_attachment_id`.
+fn copied(jira_attachment_id: String) -> AttachmentLink {
+    AttachmentLink {
+        state: LinkState::Done,
+        jira_attachment_id: Some(jira_attachment_id),
+        ..AttachmentLink::pending()
     }
 }

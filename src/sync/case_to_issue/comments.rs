@@ -3,17 +3,17 @@
 //! between is recovered by finding the posted comment (ours, naming the SIR comment id) instead
 //! of posting it twice.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 
-use super::{CaseToIssueSync, SyncError, ledger::hash_json, links};
+use super::{CaseToIssueSync, SyncError, ledger::hash_json};
 use crate::{
     jira::{
         adf,
         api::{JiraComment, JiraError},
     },
     sir::{Case, CaseComment},
-    store::Link,
+    sync::links::{self, CommentLink, JiraCommentLink, LinkState, Linked, Origin},
 };
 
 /// The words every mirrored comment starts with, naming its SIR comment id.
@@ -65,13 +65,12 @@ impl CaseToIssueSync {
         key: &str,
     ) -> Result<(), SyncError> {
         let group = case.id.as_str();
-        let known: std::collections::HashMap<String, Link> = self
-            .store
-            .links(links::COMMENT, group)
-            .await?
-            .into_iter()
-            .map(|l| (l.key.clone(), l))
-            .collect();
+        let known: std::collections::HashMap<String, Linked<CommentLink>> =
+            links::all::<CommentLink>(self.store.as_ref(), group)
+                .await?
+                .into_iter()
+                .map(|l| (l.key.clone(), l))
+                .collect();
         // Listed at most once per sync, and only when a pending comment needs recovering.
         let mut on_jira: Option<Vec<JiraComment>> = None;
         let (mut added, mut edited) = (0, 0);
@@ -84,12 +83,12 @@ impl CaseToIssueSync {
             let hash = hash_json(&doc);
             let link = match known.get(&c.id) {
                 // Created in SIR from a Jira comment by the issue → case sync: never mirrored back.
-                Some(l) if l.value["origin"] == "jira" => continue,
-                Some(l) if l.value["state"] == "done" => {
-                    if l.value["hash"] == hash.as_str() {
+                Some(l) if l.value.origin == Origin::Jira => continue,
+                Some(l) if l.value.state == LinkState::Done => {
+                    if l.value.hash.as_deref() == Some(hash.as_str()) {
                         continue;
                     }
-                    let jira_id = l.value["jira_comment_id"].as_str().unwrap_or_default();
+                    let jira_id = l.value.jira_comment_id.as_deref().unwrap_or_default();
                     match self.jira.update_comment(key, jira_id, &doc).await {
                         Ok(()) => {}
                         // Someone deleted the mirror in Jira: that deletion stands.
@@ -99,26 +98,24 @@ impl CaseToIssueSync {
                         ),
                         Err(e) => return Err(e.into()),
                     }
-                    let value = json!({"state": "done", "origin": "sir", "jira_comment_id": jira_id, "hash": hash});
-                    self.store
-                        .put_link(links::COMMENT, group, &c.id, &value, Some(l.version))
-                        .await?;
+                    let value = mirrored(jira_id, hash);
+                    links::put(self.store.as_ref(), group, &c.id, &value, Some(l.version)).await?;
                     edited += 1;
                     continue;
                 }
                 Some(l) => l.clone(),
                 None => {
-                    let pending = json!({"state": "pending", "origin": "sir"});
-                    if !self
-                        .store
-                        .put_link(links::COMMENT, group, &c.id, &pending, None)
-                        .await?
-                    {
+                    let pending = CommentLink {
+                        state: LinkState::Pending,
+                        origin: Origin::Sir,
+                        jira_comment_id: None,
+                        hash: None,
+                        revision: None,
+                    };
+                    if !links::put(self.store.as_ref(), group, &c.id, &pending, None).await? {
                         return Err(SyncError::Busy(case.id.to_string()));
                     }
-                    Link {
-                        kind: links::COMMENT.into(),
-                        group: group.into(),
+                    Linked {
                         key: c.id.clone(),
                         value: pending,
                         version: 1,
@@ -150,19 +147,28 @@ impl CaseToIssueSync {
                     self.jira.add_comment(key, &doc).await?
                 }
             };
-            let done =
-                json!({"state": "done", "origin": "sir", "jira_comment_id": jira_id, "hash": hash});
-            self.store
-                .put_link(links::COMMENT, group, &c.id, &done, Some(link.version))
-                .await?;
-            let reverse = json!({"sir_comment_id": c.id, "origin": "sir"});
-            self.store
-                .put_link(links::JIRA_COMMENT, group, &jira_id, &reverse, None)
-                .await?;
+            let done = mirrored(&jira_id, hash);
+            links::put(self.store.as_ref(), group, &c.id, &done, Some(link.version)).await?;
+            let reverse = JiraCommentLink {
+                sir_comment_id: c.id.clone(),
+                origin: Origin::Sir,
+            };
+            links::put(self.store.as_ref(), group, &jira_id, &reverse, None).await?;
         }
         if added + edited > 0 {
             tracing::info!(case_id = %case.id, issue_key = key, added, edited, "comments mirrored");
         }
         Ok(())
+    }
+}
+
+/// The link of a SIR comment mirrored to Jira as `jira_id` with body hash `hash`.
+fn mirrored(jira_id: &str, hash: String) -> CommentLink {
+    CommentLink {
+        state: LinkState::Done,
+        origin: Origin::Sir,
+        jira_comment_id: Some(jira_id.to_owned()),
+        hash: Some(hash),
+        revision: None,
     }
 }

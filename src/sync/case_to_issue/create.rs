@@ -9,21 +9,26 @@
 //! creates the issue, and a placeholder would leak into the admin API and into the issue → case
 //! lookups.
 
-use serde_json::{Value, json};
-
-use super::{CaseToIssueSync, IssueLedger, Mapped, SyncError, ledger::Written, links};
+use super::{CaseToIssueSync, IssueLedger, Mapped, SyncError, ledger::Written};
 use crate::{
     db::now_ms,
     jira::api::{IssueRef, NewIssue},
     sir::Case,
     store::{InsertOutcome, Mapping},
-    sync::fields::{self, description},
+    sync::{
+        fields::{self, description},
+        links::{self, ClaimState, IssueClaim},
+    },
 };
 
 const CLAIM_KEY: &str = "issue";
 
-fn claim(owner: &str, state: &str) -> Value {
-    json!({"owner": owner, "state": state, "at_ms": now_ms()})
+fn claim(owner: &str, state: ClaimState) -> IssueClaim {
+    IssueClaim {
+        owner: owner.to_owned(),
+        state,
+        at_ms: now_ms(),
+    }
 }
 
 impl CaseToIssueSync {
@@ -31,40 +36,34 @@ impl CaseToIssueSync {
     pub(super) async fn ensure_issue(&self, case: &Case) -> Result<Mapped, SyncError> {
         let group = case.id.as_str();
         let owner = uuid::Uuid::new_v4().to_string();
-        let existing = match self
-            .store
-            .link(links::ISSUE_CLAIM, group, CLAIM_KEY)
-            .await?
-        {
+        let store = self.store.as_ref();
+        let existing = match links::get::<IssueClaim>(store, group, CLAIM_KEY).await? {
             Some(link) => link,
             None => {
-                if self
-                    .store
-                    .put_link(
-                        links::ISSUE_CLAIM,
-                        group,
-                        CLAIM_KEY,
-                        &claim(&owner, "creating"),
-                        None,
-                    )
-                    .await?
+                if links::put(
+                    store,
+                    group,
+                    CLAIM_KEY,
+                    &claim(&owner, ClaimState::Creating),
+                    None,
+                )
+                .await?
                 {
                     // The first claim ever: no issue can exist for this case through us.
                     return self.create(case, &owner, 1).await;
                 }
                 // Claimed by a worker that does not hold the lease (it expired): treat as below.
-                self.store
-                    .link(links::ISSUE_CLAIM, group, CLAIM_KEY)
+                links::get::<IssueClaim>(store, group, CLAIM_KEY)
                     .await?
                     .ok_or_else(|| SyncError::Busy(case.id.to_string()))?
             }
         };
         // A refusal from Jira created nothing; anything else may have created the issue.
-        let may_exist = existing.value["state"] != "released";
+        let may_exist = existing.value.state != ClaimState::Released;
         if may_exist {
             tracing::warn!(
                 case_id = %case.id,
-                claim = %existing.value,
+                claim = ?existing.value,
                 "an earlier attempt claimed the issue creation and recorded no mapping: looking for the issue in Jira"
             );
         }
@@ -77,16 +76,14 @@ impl CaseToIssueSync {
             return self.record(case, found, IssueLedger::default()).await;
         }
         // We hold the case's lease, so the claimant is gone; take its claim over.
-        if !self
-            .store
-            .put_link(
-                links::ISSUE_CLAIM,
-                group,
-                CLAIM_KEY,
-                &claim(&owner, "creating"),
-                Some(existing.version),
-            )
-            .await?
+        if !links::put(
+            store,
+            group,
+            CLAIM_KEY,
+            &claim(&owner, ClaimState::Creating),
+            Some(existing.version),
+        )
+        .await?
         {
             return Err(SyncError::Busy(case.id.to_string()));
         }
@@ -129,20 +126,18 @@ impl CaseToIssueSync {
                 // A refusal created nothing: the next attempt may create at once. Otherwise
                 // (time-out, 5xx) the issue may exist and the next attempt searches first.
                 let state = if e.is_definite_refusal() {
-                    "released"
+                    ClaimState::Released
                 } else {
-                    "uncertain"
+                    ClaimState::Uncertain
                 };
-                if let Err(se) = self
-                    .store
-                    .put_link(
-                        links::ISSUE_CLAIM,
-                        case.id.as_str(),
-                        CLAIM_KEY,
-                        &claim(owner, state),
-                        Some(version),
-                    )
-                    .await
+                if let Err(se) = links::put(
+                    self.store.as_ref(),
+                    case.id.as_str(),
+                    CLAIM_KEY,
+                    &claim(owner, state),
+                    Some(version),
+                )
+                .await
                 {
                     tracing::warn!(case_id = %case.id, error = %se, "cannot update the creation claim");
                 }

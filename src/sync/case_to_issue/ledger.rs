@@ -93,12 +93,9 @@ impl IssueLedger {
         store: &dyn StateStore,
         issue_key: &str,
     ) -> Result<Option<IssueLedger>, StoreError> {
-        match store.ledger(Side::Jira, issue_key).await? {
-            Some(e) => serde_json::from_value(e.state)
-                .map(Some)
-                .map_err(|e| StoreError::Corrupt(format!("jira ledger of {issue_key}: {e}"))),
-            None => Ok(None),
-        }
+        Ok(crate::sync::ledger::load(store, Side::Jira, issue_key)
+            .await?
+            .map(|(ledger, _)| ledger))
     }
 
     pub async fn save(&self, store: &dyn StateStore, issue_key: &str) -> Result<(), StoreError> {

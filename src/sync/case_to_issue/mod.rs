@@ -24,37 +24,19 @@ use super::{
     lease::{CaseLease, LeaseSettings},
     mappings::Mappings,
 };
+pub use crate::sync::SyncError;
 use crate::{
     bus::Failure,
     db::now_ms,
     event::{EventEnvelope, jira::RichText},
     jira::{
-        api::{IssueEdit, IssueType, JiraApi, JiraError},
-        workflow::{Walked, WorkflowError, WorkflowMap, walk},
+        api::{IssueEdit, IssueType, JiraApi},
+        workflow::{Walked, WorkflowMap, walk},
     },
-    sir::{Case, CaseId, CaseStatus, SirApi, SirError},
-    store::{Mapping, StateStore, StoreError},
+    sir::{Case, CaseId, CaseStatus, SirApi},
+    store::{Mapping, StateStore},
     worker::EventHandler,
 };
-
-/// Link kinds in the store (see [`StateStore::link`]); the group is always the case id.
-pub mod links {
-    /// Key: the SIR comment id. Value: `{"jira_comment_id", "origin", "hash", "state"}`, where
-    /// `origin` is `sir` for a SIR comment mirrored to Jira here, and `jira` for a SIR comment
-    /// the issue → case sync created from a Jira comment (this sync never mirrors those back).
-    pub const COMMENT: &str = "comment";
-    /// Key: the Jira comment id. Value: `{"sir_comment_id", "origin"}` (the reverse lookup).
-    pub const JIRA_COMMENT: &str = "jira-comment";
-    /// Key: the SIR attachment id. Value: `{"state", "jira_attachment_id" | "jira_comment_id"}`,
-    /// or `{"state": "done", "origin": "jira"}` for a file the issue → case sync uploaded.
-    pub const ATTACHMENT: &str = "attachment";
-    /// Key: the Jira attachment id. Value: `{"state", "file_name", "too_large"?}`: a Jira
-    /// attachment the issue → case sync uploaded to the case (this sync never copies a SIR
-    /// attachment of that name back).
-    pub const JIRA_ATTACHMENT: &str = "jira-attachment";
-    /// Key: `issue`. The claim on creating the case's issue (see `create`).
-    pub const ISSUE_CLAIM: &str = "issue-claim";
-}
 
 /// The issue property tagging an issue with its case.
 pub const CASE_PROPERTY: &str = "sir";
@@ -88,45 +70,6 @@ impl SyncSettings {
             default_region: "us-east-1".into(),
             lease_ttl: Duration::from_secs(120),
             lease_wait: Duration::from_secs(20),
-        }
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SyncError {
-    #[error("event names no valid case: {0}")]
-    BadEvent(String),
-    #[error(transparent)]
-    Sir(#[from] SirError),
-    #[error(transparent)]
-    Jira(#[from] JiraError),
-    #[error("state store: {0}")]
-    Store(#[from] StoreError),
-    #[error("{0}")]
-    Workflow(String),
-    #[error("another worker is syncing case {0}; retry later")]
-    Busy(String),
-    #[error("cannot download SIR attachment {name}: {message}")]
-    Download { name: String, message: String },
-}
-
-impl SyncError {
-    fn retryable(&self) -> bool {
-        match self {
-            SyncError::BadEvent(_) | SyncError::Workflow(_) => false,
-            SyncError::Sir(e) => e.is_retryable(),
-            SyncError::Jira(e) => e.is_retryable(),
-            SyncError::Store(StoreError::Corrupt(_)) => false,
-            SyncError::Store(_) | SyncError::Busy(_) | SyncError::Download { .. } => true,
-        }
-    }
-}
-
-impl From<WorkflowError> for SyncError {
-    fn from(e: WorkflowError) -> Self {
-        match e {
-            WorkflowError::Jira(e) => SyncError::Jira(e),
-            other => SyncError::Workflow(other.to_string()),
         }
     }
 }
@@ -447,7 +390,7 @@ impl EventHandler for CaseToIssueSync {
             ))),
         };
         result.map_err(|e| {
-            let retryable = e.retryable();
+            let retryable = e.is_retryable();
             if retryable {
                 tracing::warn!(case_id = envelope.event.case_id().unwrap_or(""), error = %e, "case sync failed; the event will be retried");
             } else {

@@ -4,16 +4,11 @@
 //! uploaded. Attachments the integration's own account added (copies of SIR attachments) are
 //! never sent back.
 
-use std::collections::HashSet;
-
-use serde_json::json;
-
 use super::{IssueToCaseSync, SyncError, comments};
 use crate::{
     jira::api::JiraAttachment,
     sir::{Case, SirError},
-    store::Link,
-    sync::case_to_issue::links,
+    sync::links::{self, JiraAttachmentLink, LinkState, Linked},
 };
 
 /// The `clientToken` of a Jira attachment's upload (or of the comment standing for it).
@@ -33,49 +28,38 @@ impl IssueToCaseSync {
         }
         let group = case.id.as_str();
         // Jira copies of SIR attachments, by their Jira id: never uploaded back.
-        let from_sir: HashSet<String> = self
-            .store
-            .links(links::ATTACHMENT, group)
-            .await?
-            .into_iter()
-            .filter_map(|l| l.value["jira_attachment_id"].as_str().map(str::to_owned))
-            .collect();
+        let from_sir = links::copies_of_sir_attachments(self.store.as_ref(), group).await?;
         let own = self.config.own_jira_account_id.as_deref();
         for a in on_issue {
             if from_sir.contains(&a.id) || (own.is_some() && a.author.as_deref() == own) {
                 continue;
             }
-            let link = match self
-                .store
-                .link(links::JIRA_ATTACHMENT, group, &a.id)
-                .await?
-            {
-                Some(l) if l.value["state"] == "done" => continue,
-                // Uploaded before a failure, or not: the case's list tells.
-                Some(l) if case.attachments.iter().any(|c| c.file_name == a.filename) => {
-                    self.mark_done(group, a, Some(l.version), false).await?;
-                    continue;
-                }
-                Some(l) => l,
-                None => {
-                    let pending = json!({"state": "pending", "file_name": a.filename});
-                    if !self
-                        .store
-                        .put_link(links::JIRA_ATTACHMENT, group, &a.id, &pending, None)
-                        .await?
-                    {
-                        // Another worker is on it.
+            let link =
+                match links::get::<JiraAttachmentLink>(self.store.as_ref(), group, &a.id).await? {
+                    Some(l) if l.value.state == LinkState::Done => continue,
+                    // Uploaded before a failure, or not: the case's list tells.
+                    Some(l) if case.attachments.iter().any(|c| c.file_name == a.filename) => {
+                        self.mark_done(group, a, Some(l.version), false).await?;
                         continue;
                     }
-                    Link {
-                        kind: links::JIRA_ATTACHMENT.into(),
-                        group: group.into(),
-                        key: a.id.clone(),
-                        value: pending,
-                        version: 1,
+                    Some(l) => l,
+                    None => {
+                        let pending = JiraAttachmentLink {
+                            state: LinkState::Pending,
+                            file_name: a.filename.clone(),
+                            too_large: false,
+                        };
+                        if !links::put(self.store.as_ref(), group, &a.id, &pending, None).await? {
+                            // Another worker is on it.
+                            continue;
+                        }
+                        Linked {
+                            key: a.id.clone(),
+                            value: pending,
+                            version: 1,
+                        }
                     }
-                }
-            };
+                };
             let too_large = self.upload(issue_key, case, a).await?;
             self.mark_done(group, a, Some(link.version), too_large)
                 .await?;
@@ -151,10 +135,12 @@ impl IssueToCaseSync {
         expected: Option<u64>,
         too_large: bool,
     ) -> Result<(), SyncError> {
-        let done = json!({"state": "done", "file_name": a.filename, "too_large": too_large});
-        self.store
-            .put_link(links::JIRA_ATTACHMENT, group, &a.id, &done, expected)
-            .await?;
+        let done = JiraAttachmentLink {
+            state: LinkState::Done,
+            file_name: a.filename.clone(),
+            too_large,
+        };
+        links::put(self.store.as_ref(), group, &a.id, &done, expected).await?;
         Ok(())
     }
 }

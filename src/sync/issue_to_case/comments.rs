@@ -1,26 +1,18 @@
 //! Jira comments on a case: the attributed body, the idempotency token, and the links between a
-//! Jira comment and its SIR twin, in the store's link records shared with the case → issue sync
-//! (`crate::sync::case_to_issue::links`, group = case id):
-//! - `comment` / SIR comment id → `{"state":"done","origin":"jira","jira_comment_id","hash"}`:
-//!   the case → issue sync never mirrors an `origin: jira` comment back to Jira;
-//! - `jira-comment` / Jira comment id → `{"sir_comment_id","origin"}`: the reverse lookup. The
-//!   case → issue sync writes it with `origin: sir` for SIR comments it copies to Jira; events
-//!   for those write nothing back.
+//! Jira comment and its SIR twin ([`crate::sync::links`], group = case id):
+//! - a [`CommentLink`] keyed by the SIR comment id, `origin: jira`: the case → issue sync never
+//!   mirrors such a comment back to Jira;
+//! - a [`JiraCommentLink`] keyed by the Jira comment id: the reverse lookup. The case → issue
+//!   sync writes it with `origin: sir` for SIR comments it copies to Jira; events for those
+//!   write nothing back.
 
-use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::text::{COMMENT_MAX, cap};
 use crate::event::jira::{Actor, CommentEvent};
 use crate::store::{StateStore, StoreError};
-use crate::sync::case_to_issue::links;
-
-/// Which side the comment was first written on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    Jira,
-    Sir,
-}
+pub use crate::sync::links::Origin;
+use crate::sync::links::{self, CommentLink, JiraCommentLink, LinkState};
 
 /// What the store knows about a Jira comment's SIR twin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,18 +41,12 @@ pub async fn twin(
     case_id: &str,
     jira_comment_id: &str,
 ) -> Result<Option<Twin>, StoreError> {
-    let Some(reverse) = store
-        .link(links::JIRA_COMMENT, case_id, jira_comment_id)
-        .await?
+    let Some(reverse) = links::get::<JiraCommentLink>(store, case_id, jira_comment_id).await?
     else {
         return Ok(None);
     };
-    let Some(sir_comment_id) = reverse.value["sir_comment_id"].as_str().map(str::to_owned) else {
-        return Err(StoreError::Corrupt(format!(
-            "jira-comment link {jira_comment_id} of case {case_id} names no SIR comment"
-        )));
-    };
-    if reverse.value["origin"] == "sir" {
+    let sir_comment_id = reverse.value.sir_comment_id;
+    if reverse.value.origin == Origin::Sir {
         return Ok(Some(Twin {
             sir_comment_id,
             origin: Origin::Sir,
@@ -69,14 +55,10 @@ pub async fn twin(
             revision: None,
         }));
     }
-    let forward = store.link(links::COMMENT, case_id, &sir_comment_id).await?;
+    let forward = links::get::<CommentLink>(store, case_id, &sir_comment_id).await?;
     Ok(Some(Twin {
-        hash: forward
-            .as_ref()
-            .and_then(|l| l.value["hash"].as_str().map(str::to_owned)),
-        revision: forward
-            .as_ref()
-            .and_then(|l| l.value["revision"].as_str().map(str::to_owned)),
+        hash: forward.as_ref().and_then(|l| l.value.hash.clone()),
+        revision: forward.as_ref().and_then(|l| l.value.revision.clone()),
         version: forward.map(|l| l.version),
         sir_comment_id,
         origin: Origin::Jira,
@@ -95,22 +77,21 @@ pub async fn record(
     revision: Option<&str>,
     expected: Option<u64>,
 ) -> Result<bool, StoreError> {
-    let forward = json!({"state": "done", "origin": "jira", "jira_comment_id": jira_comment_id, "hash": hash, "revision": revision});
-    let written = store
-        .put_link(links::COMMENT, case_id, sir_comment_id, &forward, expected)
-        .await?;
+    let forward = CommentLink {
+        state: LinkState::Done,
+        origin: Origin::Jira,
+        jira_comment_id: Some(jira_comment_id.to_owned()),
+        hash: Some(hash.to_owned()),
+        revision: revision.map(str::to_owned),
+    };
+    let written = links::put(store, case_id, sir_comment_id, &forward, expected).await?;
     if expected.is_none() {
-        let reverse = json!({"sir_comment_id": sir_comment_id, "origin": "jira"});
+        let reverse = JiraCommentLink {
+            sir_comment_id: sir_comment_id.to_owned(),
+            origin: Origin::Jira,
+        };
         // Already there after a retry: same content, nothing to do.
-        store
-            .put_link(
-                links::JIRA_COMMENT,
-                case_id,
-                jira_comment_id,
-                &reverse,
-                None,
-            )
-            .await?;
+        links::put(store, case_id, jira_comment_id, &reverse, None).await?;
     }
     Ok(written)
 }

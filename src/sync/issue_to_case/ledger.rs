@@ -25,15 +25,12 @@ pub struct CaseLedger {
 
 impl CaseLedger {
     pub async fn load(store: &dyn StateStore, case_id: &str) -> Result<CaseLedger, StoreError> {
-        Ok(match store.ledger(Side::Sir, case_id).await? {
-            // An entry another version wrote in another shape is treated as absent: the diff
-            // against the case itself still prevents needless writes.
-            Some(entry) => CaseLedger {
-                written: serde_json::from_value(entry.state).unwrap_or_default(),
-                at_ms: entry.updated_at_ms,
+        Ok(
+            match crate::sync::ledger::load(store, Side::Sir, case_id).await? {
+                Some((written, at_ms)) => CaseLedger { written, at_ms },
+                None => CaseLedger::default(),
             },
-            None => CaseLedger::default(),
-        })
+        )
     }
 
     pub async fn save(&mut self, store: &dyn StateStore, case_id: &str) -> Result<(), StoreError> {

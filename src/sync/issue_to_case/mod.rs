@@ -33,6 +33,7 @@ use async_trait::async_trait;
 pub use config::{CreateCases, IssueToCaseConfig, StatusTarget};
 pub use source::{IssueSnapshot, IssueSource, IssueSourceError, JiraIssueSource};
 
+pub use crate::sync::SyncError;
 use crate::{
     bus::Failure,
     db::now_ms,
@@ -43,7 +44,7 @@ use crate::{
     jira::api::JiraAttachment,
     metrics::Metrics,
     sir::{Case, CaseId, CaseStatus, CaseUpdate, SirApi, SirError},
-    store::{StateStore, StoreError},
+    store::StateStore,
     sync::{
         case_to_issue::{IssueLedger, Written},
         echo,
@@ -54,51 +55,6 @@ use crate::{
 };
 use comments::Origin;
 use ledger::CaseLedger;
-
-/// Why applying an event failed, classified for the retry decision.
-#[derive(Debug, thiserror::Error)]
-pub enum SyncError {
-    #[error(transparent)]
-    Sir(#[from] SirError),
-    #[error("state store: {0}")]
-    Store(#[from] StoreError),
-    #[error("cannot fetch Jira issue {key}: {error}")]
-    Source {
-        key: String,
-        error: IssueSourceError,
-    },
-    #[error(
-        "the event for {0} carries only the issue key and no Jira issue source is configured to fetch it"
-    )]
-    NoSource(String),
-    #[error(
-        "case {case_id}: no UpdateCaseStatus path from `{from}` to `{to}` (Jira status `{jira_status}`); SIR cannot follow this move"
-    )]
-    Unreachable {
-        case_id: String,
-        from: CaseStatus,
-        to: CaseStatus,
-        jira_status: String,
-    },
-    #[error("mapping names `{0}`, which is not a SIR case id")]
-    BadCaseId(String),
-    #[error("another worker is syncing case {0}; retry later")]
-    Busy(String),
-}
-
-impl SyncError {
-    pub fn is_retryable(&self) -> bool {
-        match self {
-            SyncError::Sir(e) => e.is_retryable(),
-            SyncError::Store(StoreError::Unavailable(_)) | SyncError::Busy(_) => true,
-            SyncError::Store(StoreError::Corrupt(_)) => false,
-            SyncError::Source { error, .. } => matches!(error, IssueSourceError::Unavailable(_)),
-            SyncError::NoSource(_) | SyncError::Unreachable { .. } | SyncError::BadCaseId(_) => {
-                false
-            }
-        }
-    }
-}
 
 /// The fields of the issue to apply, already extracted from the event or the fetched issue.
 #[derive(Debug, Default)]

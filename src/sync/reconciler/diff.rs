@@ -3,8 +3,6 @@
 //! turned into the events the lost webhooks would have carried. No Jira call unless the search
 //! carried only some of the issue's comments.
 
-use std::collections::HashSet;
-
 use crate::{
     bus::Outgoing,
     event::{
@@ -14,10 +12,11 @@ use crate::{
     jira::api::{FoundIssue, JiraApi},
     store::StateStore,
     sync::{
-        case_to_issue::{IssueLedger, links},
+        case_to_issue::IssueLedger,
         echo,
         fields::description,
         issue_to_case::comments::{self, Origin as CommentOrigin},
+        links::{self, JiraAttachmentLink, LinkState},
     },
 };
 
@@ -126,22 +125,16 @@ async fn new_attachments(
     if on_issue.is_empty() {
         return Ok(Vec::new());
     }
-    let from_sir: HashSet<String> = store
-        .links(links::ATTACHMENT, case_id)
-        .await?
-        .into_iter()
-        .filter_map(|l| l.value["jira_attachment_id"].as_str().map(str::to_owned))
-        .collect();
+    let from_sir = links::copies_of_sir_attachments(store, case_id).await?;
     let mut changes = Vec::new();
     for a in on_issue {
         if from_sir.contains(&a.id) || (own_account.is_some() && a.author.as_deref() == own_account)
         {
             continue;
         }
-        let done = store
-            .link(links::JIRA_ATTACHMENT, case_id, &a.id)
+        let done = links::get::<JiraAttachmentLink>(store, case_id, &a.id)
             .await?
-            .is_some_and(|l| l.value["state"] == "done");
+            .is_some_and(|l| l.value.state == LinkState::Done);
         if !done {
             changes.push(change("Attachment", None, Some(a.id.clone())));
         }
