@@ -615,6 +615,9 @@ impl Application {
                 "no jira_project_keys configured: events from every project are accepted"
             );
         }
+        for unknown in &config.unknown_settings {
+            tracing::warn!(name = %unknown.name, nearest = ?unknown.nearest, "{unknown}: ignored");
+        }
         log_sns_settings(&config);
         log_sir_settings(&config);
         if jira.is_some() && !case_sync {

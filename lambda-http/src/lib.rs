@@ -119,6 +119,9 @@ impl From<InvocationError> for Diagnostic {
 pub async fn run(args: LambdaArgs) -> Result<(), LambdaError> {
     let config = Config::load(args.settings)?;
     sir_jira_bridge::telemetry::init(config.log_level, config.log_format);
+    for unknown in &config.unknown_settings {
+        tracing::warn!(name = %unknown.name, nearest = ?unknown.nearest, "{unknown}: ignored");
+    }
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
         return Err(LambdaError::NotOnLambda);
     }

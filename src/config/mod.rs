@@ -9,6 +9,7 @@ mod jira;
 mod secret_ref;
 mod settings;
 mod sir;
+pub mod unknown;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
@@ -18,10 +19,11 @@ pub use backends::{
     AwsConfig, Backends, BusBackend, ConsumerBackend, EventBridgeConfig, StoreBackend,
 };
 pub use generated_secret::{ADMIN_TOKEN_FILE, WEBHOOK_SECRET_FILE, load_or_create_secret};
-pub use jira::JiraConfig;
+pub use jira::{JiraConfig, ReconcilerConfig};
 pub use secret_ref::SecretRef;
 pub use settings::{BusKind, ConsumerKind, JiraFlavour, LogFormat, LogLevel, Settings, StoreKind};
 pub use sir::{PollerConfig, SirConfig};
+pub use unknown::UnknownSetting;
 
 use crate::{
     aws::SecretResolver,
@@ -95,6 +97,9 @@ pub struct Config {
     pub jira: Option<JiraConfig>,
     /// AWS Security Incident Response; `None` when `sir_enabled` is off.
     pub sir: Option<SirConfig>,
+    /// `SIR_JIRA_*` variables and file keys that name no setting (typos): start-up warns,
+    /// `doctor` fails. Only [`Config::load`] looks for them.
+    pub unknown_settings: Vec<UnknownSetting>,
     /// Secret settings given as references (`ssm:…`), until [`Config::resolve_secrets`].
     pending_secrets: Vec<PendingSecret>,
 }
@@ -166,11 +171,17 @@ impl Config {
     /// Loads every layer: `cli` already holds flags over environment (clap resolves both);
     /// the file named by `--config` fills what they leave unset.
     pub fn load(cli: Settings) -> Result<Config, ConfigError> {
-        let file = match &cli.config {
+        let (file, mut unknown) = match &cli.config {
             Some(path) => Settings::from_toml_file(path)?,
-            None => Settings::default(),
+            None => (Settings::default(), Vec::new()),
         };
-        Config::from_settings(cli.or(file))
+        let mut config = Config::from_settings(cli.or(file))?;
+        let vars: Vec<String> = std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .collect();
+        unknown.splice(0..0, unknown::in_env(&vars));
+        config.unknown_settings = unknown;
+        Ok(config)
     }
 
     pub fn from_settings(mut s: Settings) -> Result<Config, ConfigError> {
@@ -428,6 +439,7 @@ impl Config {
             aws,
             jira,
             sir,
+            unknown_settings: Vec::new(),
             pending_secrets,
         })
     }
@@ -813,17 +825,33 @@ aws_endpoint_url = "http://127.0.0.1:5000/"
     }
 
     #[test]
-    fn unknown_file_keys_are_errors() {
+    fn unknown_file_keys_are_reported_with_the_key_meant_and_the_rest_still_loads() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("c.toml");
-        std::fs::write(&path, "listen_adr = \"0.0.0.0:9000\"\n").unwrap();
+        std::fs::write(&path, "listen_adr = \"0.0.0.0:9000\"\nworkers = 3\n").unwrap();
+        let c = Config::load(Settings {
+            config: Some(path.clone()),
+            ..Settings::default()
+        })
+        .unwrap();
+        assert_eq!(c.queue.workers, 3);
+        let file: Vec<String> = c
+            .unknown_settings
+            .iter()
+            .filter(|u| u.given == unknown::Given::File(path.clone()))
+            .map(|u| u.to_string())
+            .collect();
+        assert_eq!(file.len(), 1, "{file:?}");
+        assert!(file[0].contains("did you mean listen_addr?"), "{}", file[0]);
+        // A wrong type is still an error, at its place in the file.
+        std::fs::write(&path, "workers = \"three\"\n").unwrap();
         let err = Config::load(Settings {
             config: Some(path),
             ..Settings::default()
         })
         .unwrap_err()
         .to_string();
-        assert!(err.contains("listen_adr"), "{err}");
+        assert!(err.contains("at byte"), "{err}");
     }
 
     #[test]

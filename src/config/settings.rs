@@ -3,13 +3,18 @@ use std::{io::IsTerminal, path::PathBuf};
 use clap::ValueEnum;
 use serde::Deserialize;
 
-use super::ConfigError;
+use super::{
+    ConfigError,
+    unknown::{self, UnknownSetting},
+};
 use crate::secret::Secret;
 
 /// One layer of configuration. Flags and `SIR_JIRA_*` variables fill it through clap (flags
 /// win); the TOML file fills another; [`Settings::or`] stacks them.
 #[derive(Debug, Clone, Default, clap::Args, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+// Unknown keys are found and reported by `unknown` (a warning naming the key meant), not
+// refused here with a list of every valid key.
+#[serde(default)]
 pub struct Settings {
     /// TOML file with any of these settings (keys are the flag names with `_`).
     #[arg(long, global = true, env = "SIR_JIRA_CONFIG")]
@@ -318,18 +323,24 @@ pub struct Settings {
 }
 
 impl Settings {
-    pub fn from_toml_file(path: &std::path::Path) -> Result<Settings, ConfigError> {
+    /// The settings a TOML file holds, and its keys that name no setting.
+    pub fn from_toml_file(
+        path: &std::path::Path,
+    ) -> Result<(Settings, Vec<UnknownSetting>), ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::ReadFile {
             path: path.to_owned(),
             source,
         })?;
-        toml::from_str(&text).map_err(|e| ConfigError::ParseFile {
+        let invalid = |e: toml::de::Error| ConfigError::ParseFile {
             path: path.to_owned(),
             message: e.message().to_owned()
                 + &e.span()
                     .map(|s| format!(" (at byte {})", s.start))
                     .unwrap_or_default(),
-        })
+        };
+        let table: toml::Table = toml::from_str(&text).map_err(invalid)?;
+        let unknown = unknown::in_file(table.keys().map(String::as_str), path);
+        Ok((toml::from_str(&text).map_err(invalid)?, unknown))
     }
 
     /// `self` where set, otherwise `lower`.

@@ -547,3 +547,47 @@ fn a_data_directory_open_to_other_users_is_warned_about() {
             .is_some_and(|m| m.starts_with("the data directory"))
     }),);
 }
+
+/// A misspelled variable is not silently ignored: `serve` warns naming the setting meant, and
+/// `doctor` fails on it.
+#[test]
+fn a_misspelled_variable_is_named_at_start_up_and_fails_doctor() {
+    let dir = tempfile::tempdir().unwrap();
+    let addr = free_addr();
+    let mut service = start_with(dir.path(), 0, &addr, &[("SIR_JIRA_WORKRES", "4")]);
+    let line = service.wait_for(|l| {
+        l["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("SIR_JIRA_WORKRES"))
+    });
+    assert_eq!(line["level"], "WARN", "{line}");
+    assert!(
+        line["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean SIR_JIRA_WORKERS?"),
+        "{line}"
+    );
+    drop(service);
+
+    let doctor = |extra: &[(&str, &str)]| {
+        Command::new(BIN)
+            .arg("doctor")
+            .env_clear()
+            .env("SIR_JIRA_DATA_DIR", dir.path())
+            .env("SIR_JIRA_JIRA_WEBHOOK_SECRETS", SECRET_NEW)
+            .envs(extra.iter().copied())
+            .output()
+            .unwrap()
+    };
+    let clean = doctor(&[]);
+    assert!(
+        clean.status.success(),
+        "{}",
+        String::from_utf8_lossy(&clean.stdout)
+    );
+    let typo = doctor(&[("SIR_JIRA_WORKRES", "4")]);
+    let out = String::from_utf8_lossy(&typo.stdout);
+    assert_eq!(typo.status.code(), Some(1), "{out}");
+    assert!(out.contains("did you mean SIR_JIRA_WORKERS?"), "{out}");
+}

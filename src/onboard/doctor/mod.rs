@@ -329,6 +329,14 @@ impl Doctor {
             if c.sir.is_some() { "on" } else { "off" }
         ));
         let detail = format!("valid: {}", parts.join("; "));
+        if !c.unknown_settings.is_empty() {
+            let unknown: Vec<String> = c.unknown_settings.iter().map(|u| u.to_string()).collect();
+            return Check::fail(
+                "config",
+                format!("{detail}; but {}", unknown.join("; ")),
+                "rename each to the setting meant, or remove it: as written it changes nothing",
+            );
+        }
         if c.public_url.is_none() && c.jira.is_some() {
             return Check::warn(
                 "config",
