@@ -1,6 +1,9 @@
 //! What the test modules share: the repository's files and the template, parsed.
 
-use std::path::{Path, PathBuf};
+use std::{
+    collections::BTreeSet,
+    path::{Path, PathBuf},
+};
 
 use serde_norway::Value;
 
@@ -68,4 +71,62 @@ pub fn unique(prefix: &str) -> String {
         .unwrap()
         .subsec_nanos();
     format!("{prefix}-{}-{nanos}-{n}", std::process::id())
+}
+
+/// Statements granted for the Lambda platform rather than for the code: the function's own log
+/// group and its failed-invocation destination.
+const PLATFORM_SIDS: &[&str] = &["Logs", "FailedInvocations"];
+
+/// The actions in a role's inline policies, beyond the platform's.
+pub fn template_actions(template: &Value, role: &str) -> BTreeSet<String> {
+    let resource = &template["Resources"][role];
+    assert_eq!(resource["Type"].as_str(), Some("AWS::IAM::Role"), "{role}");
+    let mut actions = BTreeSet::new();
+    for policy in resource["Properties"]["Policies"].as_sequence().unwrap() {
+        for statement in policy["PolicyDocument"]["Statement"].as_sequence().unwrap() {
+            // `!If [condition, statement, AWS::NoValue]`: the statement granted when it holds.
+            let statement = match untagged(statement) {
+                Value::Sequence(alternatives) => &alternatives[1],
+                other => other,
+            };
+            assert_eq!(statement["Effect"].as_str(), Some("Allow"), "{role}");
+            if PLATFORM_SIDS.contains(&statement["Sid"].as_str().unwrap_or_default()) {
+                continue;
+            }
+            match &statement["Action"] {
+                Value::String(a) => {
+                    actions.insert(a.clone());
+                }
+                Value::Sequence(list) => {
+                    actions.extend(list.iter().map(|a| a.as_str().unwrap().to_owned()))
+                }
+                other => panic!("{role}: action {other:?}"),
+            }
+        }
+    }
+    actions
+}
+
+/// `service:Action` tokens in a piece of text.
+fn actions_in(text: &str) -> BTreeSet<String> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == ':' || c == '-'))
+        .filter(|word| {
+            word.split_once(':').is_some_and(|(service, action)| {
+                !service.is_empty()
+                    && service.chars().all(|c| c.is_ascii_lowercase() || c == '-')
+                    && action.starts_with(|c: char| c.is_ascii_uppercase())
+                    && action.chars().all(|c| c.is_ascii_alphanumeric())
+            })
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The actions deploy/container.md documents for the task role.
+pub fn container_actions() -> BTreeSet<String> {
+    let doc = read("deploy/container.md");
+    let start = doc.find("## IAM permissions of the task role").unwrap();
+    let section = &doc[start..];
+    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
+    actions_in(section)
 }

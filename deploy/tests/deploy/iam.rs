@@ -18,16 +18,13 @@ use aws_sdk_dynamodb::{
     types::{AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType},
 };
 use serde_json::{Value as Json, json};
-use serde_norway::Value;
 use sir_jira_bridge::{
     aws::{SecretResolver, permissions::Role},
     config::SecretRef,
     store::{DynamoStore, Mapping, StateStore},
 };
 
-use crate::helpers::{read, sdk_as, template, unique, untagged};
-
-const PLATFORM_SIDS: &[&str] = &["Logs", "FailedInvocations"];
+use crate::helpers::{container_actions, sdk_as, template, template_actions, unique};
 
 fn iam_endpoint() -> String {
     std::env::var("MOTO_IAM_ENDPOINT").unwrap_or_else(|_| {
@@ -64,50 +61,8 @@ async fn http_post(url: &str, body: &str) -> String {
 /// The role's documented statements as a policy document (Resource `*`, see above).
 fn documented_policy(role: Role) -> Json {
     let actions: BTreeSet<String> = match role.template_role() {
-        Some(logical_id) => {
-            let t = template();
-            let mut actions = BTreeSet::new();
-            let policies = t["Resources"][logical_id]["Properties"]["Policies"]
-                .as_sequence()
-                .unwrap();
-            for policy in policies {
-                for statement in policy["PolicyDocument"]["Statement"].as_sequence().unwrap() {
-                    let statement = match untagged(statement) {
-                        Value::Sequence(alternatives) => &alternatives[1],
-                        other => other,
-                    };
-                    if PLATFORM_SIDS.contains(&statement["Sid"].as_str().unwrap_or_default()) {
-                        continue;
-                    }
-                    match &statement["Action"] {
-                        Value::String(a) => {
-                            actions.insert(a.clone());
-                        }
-                        Value::Sequence(list) => {
-                            actions.extend(list.iter().map(|a| a.as_str().unwrap().to_owned()))
-                        }
-                        other => panic!("{other:?}"),
-                    }
-                }
-            }
-            actions
-        }
-        None => {
-            let doc = read("deploy/container.md");
-            let section = &doc[doc.find("## IAM permissions of the task role").unwrap()..];
-            let section = &section[..section.find("\nThe execution role").unwrap()];
-            section
-                .split('`')
-                .filter(|w| {
-                    w.split_once(':').is_some_and(|(s, a)| {
-                        !s.is_empty()
-                            && s.chars().all(|c| c.is_ascii_lowercase() || c == '-')
-                            && a.starts_with(|c: char| c.is_ascii_uppercase())
-                    })
-                })
-                .map(str::to_owned)
-                .collect()
-        }
+        Some(logical_id) => template_actions(&template(), logical_id),
+        None => container_actions(),
     };
     assert!(!actions.is_empty(), "{role:?}");
     json!({

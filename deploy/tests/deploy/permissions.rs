@@ -6,11 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_norway::Value;
 use sir_jira_bridge::aws::permissions::{GRANTS, NOT_GRANTED, Role};
 
-use crate::helpers::{read, root, template, untagged};
-
-/// Statements granted for the Lambda platform rather than for the code: the function's own log
-/// group and its failed-invocation destination.
-const PLATFORM_SIDS: &[&str] = &["Logs", "FailedInvocations"];
+use crate::helpers::{container_actions, read, root, template, template_actions};
 
 /// Every operation of the AWS SDK crates the workspace locks, as their client methods are
 /// named: each is a module under the crate's `src/operation/`, in cargo's registry (where the
@@ -136,36 +132,6 @@ fn every_aws_call_in_the_code_is_listed_and_every_listed_action_is_called() {
     );
 }
 
-/// The actions in a role's inline policies, beyond the platform's.
-fn template_actions(template: &Value, role: &str) -> BTreeSet<String> {
-    let resource = &template["Resources"][role];
-    assert_eq!(resource["Type"].as_str(), Some("AWS::IAM::Role"), "{role}");
-    let mut actions = BTreeSet::new();
-    for policy in resource["Properties"]["Policies"].as_sequence().unwrap() {
-        for statement in policy["PolicyDocument"]["Statement"].as_sequence().unwrap() {
-            // `!If [condition, statement, AWS::NoValue]`: the statement granted when it holds.
-            let statement = match untagged(statement) {
-                Value::Sequence(alternatives) => &alternatives[1],
-                other => other,
-            };
-            assert_eq!(statement["Effect"].as_str(), Some("Allow"), "{role}");
-            if PLATFORM_SIDS.contains(&statement["Sid"].as_str().unwrap_or_default()) {
-                continue;
-            }
-            match &statement["Action"] {
-                Value::String(a) => {
-                    actions.insert(a.clone());
-                }
-                Value::Sequence(list) => {
-                    actions.extend(list.iter().map(|a| a.as_str().unwrap().to_owned()))
-                }
-                other => panic!("{role}: action {other:?}"),
-            }
-        }
-    }
-    actions
-}
-
 #[test]
 fn each_template_role_grants_exactly_what_its_code_calls() {
     let template = template();
@@ -203,32 +169,16 @@ fn the_consumers_read_no_ssm_parameter_but_the_jira_token() {
     }
 }
 
-/// `service:Action` tokens in a piece of text.
-fn actions_in(text: &str) -> BTreeSet<String> {
-    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == ':' || c == '-'))
-        .filter(|word| {
-            word.split_once(':').is_some_and(|(service, action)| {
-                !service.is_empty()
-                    && service.chars().all(|c| c.is_ascii_lowercase() || c == '-')
-                    && action.starts_with(|c: char| c.is_ascii_uppercase())
-                    && action.chars().all(|c| c.is_ascii_alphanumeric())
-            })
-        })
-        .map(str::to_owned)
-        .collect()
-}
-
 #[test]
 fn the_container_task_role_documents_exactly_what_the_process_calls() {
-    let doc = read("deploy/container.md");
-    let start = doc.find("## IAM permissions of the task role").unwrap();
-    let section = &doc[start..];
-    let section = &section[..section[3..].find("\n## ").map_or(section.len(), |i| i + 3)];
-    let documented = actions_in(section);
     let needed: BTreeSet<String> = Role::Container
         .actions()
         .into_iter()
         .map(str::to_owned)
         .collect();
-    assert_eq!(documented, needed, "deploy/container.md (left) vs the list");
+    assert_eq!(
+        container_actions(),
+        needed,
+        "deploy/container.md (left) vs the list"
+    );
 }
