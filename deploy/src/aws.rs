@@ -49,6 +49,11 @@ pub enum AwsError {
          AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run `aws sso login`; nothing was written"
     )]
     Credentials(String),
+    #[error(
+        "cannot reach AWS STS in {region} ({message}): check this host's network and proxy \
+         (HTTPS_PROXY) and --region; nothing was written"
+    )]
+    Unreachable { region: String, message: String },
     #[error(transparent)]
     Template(#[from] template::TemplateError),
     #[error(
@@ -116,14 +121,37 @@ impl Aws {
             .send()
             .await
             .map_err(|e| {
-                // The SDK's context (credential chain, dispatch) is a paragraph; one line says it.
-                let message = match &e {
-                    SdkError::DispatchFailure(d) if d.is_user() || d.is_other() => {
-                        "no credentials found".to_owned()
+                // The SDK's context (credential chain, connector) is a paragraph: one line of
+                // it says what went wrong.
+                let one_line = |s: String| s.split_whitespace().collect::<Vec<_>>().join(" ");
+                match &e {
+                    SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => {
+                        AwsError::Unreachable {
+                            region: self.region.clone(),
+                            // The innermost cause ("Connection refused", "timed out").
+                            message: one_line(
+                                std::iter::successors(
+                                    d.as_connector_error()
+                                        .map(|c| c as &(dyn std::error::Error + 'static)),
+                                    |e| e.source(),
+                                )
+                                .last()
+                                .map(ToString::to_string)
+                                .unwrap_or_else(|| "no connection".into()),
+                            ),
+                        }
                     }
-                    _ => DisplayErrorContext(&e).to_string(),
-                };
-                AwsError::Credentials(message.split_whitespace().collect::<Vec<_>>().join(" "))
+                    // No provider in the chain had credentials.
+                    SdkError::DispatchFailure(_) => {
+                        AwsError::Credentials("no credentials found".into())
+                    }
+                    SdkError::ServiceError(s) => AwsError::Credentials(one_line(format!(
+                        "{}: {}",
+                        s.err().meta().code().unwrap_or("refused"),
+                        s.err().meta().message().unwrap_or_default()
+                    ))),
+                    _ => AwsError::Credentials(one_line(DisplayErrorContext(&e).to_string())),
+                }
             })?;
         Ok(identity.account().unwrap_or_default().to_owned())
     }

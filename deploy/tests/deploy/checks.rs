@@ -11,6 +11,10 @@ use crate::{
 
 /// The command for real (no --dry-run) against moto, with or without credentials.
 fn deploy(stack: &str, extra: &[&str], credentials: bool) -> Output {
+    deploy_at(&moto_endpoint(), stack, extra, credentials)
+}
+
+fn deploy_at(endpoint: &str, stack: &str, extra: &[&str], credentials: bool) -> Output {
     let home = tempfile::tempdir().unwrap();
     let mut command =
         std::process::Command::new(env!("CARGO_BIN_EXE_deploy-integrations-solution"));
@@ -26,7 +30,7 @@ fn deploy(stack: &str, extra: &[&str], credentials: bool) -> Output {
         .env_clear()
         .env("HOME", home.path())
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .env("AWS_ENDPOINT_URL", moto_endpoint())
+        .env("AWS_ENDPOINT_URL", endpoint)
         .env("PATH", std::env::var_os("PATH").unwrap_or_default());
     if credentials {
         command
@@ -101,4 +105,29 @@ async fn without_credentials_the_deployment_stops_at_sts_with_one_line() {
     );
     let stored = parameters_under(&format!("/sir-jira-bridge/{stack}")).await;
     assert!(stored.is_empty(), "{stored:?}");
+}
+
+#[test]
+fn an_unreachable_aws_is_told_apart_from_missing_credentials() {
+    // A loopback port nothing listens on.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let out = deploy_at(
+        &format!("http://127.0.0.1:{port}"),
+        "unreachable",
+        &["--artifact", dir.path().join("a.zip").to_str().unwrap()],
+        true,
+    );
+    let line = one_error_line(&out);
+    assert!(
+        line.contains("cannot reach AWS STS in us-east-1")
+            && line.contains("refused")
+            && line.contains("nothing was written"),
+        "{line}"
+    );
+    assert!(!line.contains("credentials"), "{line}");
 }
