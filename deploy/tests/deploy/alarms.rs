@@ -6,7 +6,7 @@ use serde_norway::Value;
 
 use crate::{
     dry_run::{SEED, run, text},
-    helpers::{template, untagged},
+    helpers::{moto_sdk, template, unique, untagged},
 };
 
 fn resources_of<'a>(t: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
@@ -169,4 +169,85 @@ fn alarm_email_or_topic_reach_the_stack() {
     ]
     .concat());
     assert_eq!(out.status.code(), Some(2), "one or the other");
+}
+
+/// A dimension's value as a deployed stack `stack` would have it: the resource a `!Ref` or
+/// `!GetAtt` names, under a name of the stack's.
+fn deployed_value(stack: &str, value: &Value) -> String {
+    let target = untagged(value).as_str().unwrap();
+    let resource = target.split('.').next().unwrap();
+    format!("{stack}-{resource}")
+}
+
+#[tokio::test]
+async fn cloudwatch_takes_every_alarm_as_the_template_writes_it_notifying_the_topic() {
+    let sdk = moto_sdk().await;
+    let topic = aws_sdk_sns::Client::new(&sdk)
+        .create_topic()
+        .name(unique("alarms"))
+        .send()
+        .await
+        .unwrap()
+        .topic_arn
+        .unwrap();
+    let cloudwatch = aws_sdk_cloudwatch::Client::new(&sdk);
+    let stack = unique("stack");
+    let t = template();
+    let alarms = resources_of(&t, "AWS::CloudWatch::Alarm");
+    for (id, alarm) in &alarms {
+        let p = &alarm["Properties"];
+        let dimensions = p["Dimensions"]
+            .as_sequence()
+            .unwrap()
+            .iter()
+            .map(|d| {
+                aws_sdk_cloudwatch::types::Dimension::builder()
+                    .name(d["Name"].as_str().unwrap())
+                    .value(deployed_value(&stack, &d["Value"]))
+                    .build()
+            })
+            .collect();
+        let number = |key: &str| p[key].as_f64().unwrap_or_else(|| panic!("{id}: {key}"));
+        cloudwatch
+            .put_metric_alarm()
+            .alarm_name(format!("{stack}-{id}"))
+            .alarm_description(p["AlarmDescription"].as_str().unwrap())
+            .namespace(p["Namespace"].as_str().unwrap())
+            .metric_name(p["MetricName"].as_str().unwrap())
+            .set_dimensions(Some(dimensions))
+            .statistic(p["Statistic"].as_str().unwrap().into())
+            .set_unit(p["Unit"].as_str().map(Into::into))
+            .period(number("Period") as i32)
+            .evaluation_periods(number("EvaluationPeriods") as i32)
+            .threshold(number("Threshold"))
+            .comparison_operator(p["ComparisonOperator"].as_str().unwrap().into())
+            .treat_missing_data(p["TreatMissingData"].as_str().unwrap())
+            // What `!If [CreateAlarmTopic, !Ref AlarmTopic, ...]` becomes: the topic's ARN.
+            .alarm_actions(&topic)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{id}: {e:?}"));
+    }
+    let described = cloudwatch
+        .describe_alarms()
+        .alarm_name_prefix(format!("{stack}-"))
+        .max_records(100)
+        .send()
+        .await
+        .unwrap()
+        .metric_alarms
+        .unwrap_or_default();
+    assert_eq!(described.len(), alarms.len());
+    for alarm in &described {
+        let name = alarm.alarm_name().unwrap();
+        assert_eq!(
+            alarm.alarm_actions(),
+            std::slice::from_ref(&topic),
+            "{name}"
+        );
+        assert!(!alarm.dimensions().is_empty(), "{name}");
+        if name.ends_with("ErrorsAlarm") || name.ends_with("ThrottlesAlarm") {
+            assert_eq!(alarm.namespace(), Some("AWS/Lambda"), "{name}");
+        }
+    }
 }
