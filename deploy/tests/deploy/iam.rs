@@ -252,6 +252,8 @@ async fn refused(sdk: &aws_config::SdkConfig, world: &World, role: Role) -> BTre
             is_denial(&text),
             "{role:?}: the store failed for another reason: {text}"
         );
+        // Which call IAM refused is in the text; the set names the store as a whole.
+        eprintln!("{role:?}: the store was refused: {text}");
         refused.insert("dynamodb (the store)");
     }
     let mut note = |action: &'static str, was_denied: bool| {
