@@ -56,6 +56,13 @@ pub enum Command {
         #[command(subcommand)]
         target: SetupTarget,
     },
+    /// Exit 0 when the running gateway's `/readyz` (on listen_addr; 0.0.0.0 is asked on
+    /// loopback) answers 2xx, 1 otherwise with one line why: a container's HEALTHCHECK.
+    Healthcheck {
+        /// Seconds to wait for the answer.
+        #[arg(long, default_value_t = 3)]
+        timeout_secs: u64,
+    },
     /// Check every link (configuration, Jira, SIR, store, bus, SNS) and print one line each,
     /// with the fix when it fails. Changes nothing. Exits 1 when a check fails.
     Doctor {
@@ -96,6 +103,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         return doctor(cli.settings, json, Duration::from_secs(timeout_secs)).await;
     }
     let mut config = Config::load(cli.settings)?;
+    if let Command::Healthcheck { timeout_secs } = cli.command {
+        return Ok(
+            match onboard::healthcheck::check(config.listen_addr, Duration::from_secs(timeout_secs))
+                .await
+            {
+                Ok(status) => {
+                    println!("ready ({status})");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("{e}");
+                    ExitCode::FAILURE
+                }
+            },
+        );
+    }
     match cli.command {
         Command::Serve => {
             crate::telemetry::init(config.log_level, config.log_format);
@@ -168,6 +191,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             return setup_jira(config, options).await;
         }
         Command::Doctor { .. } => unreachable!("handled before the configuration is loaded"),
+        Command::Healthcheck { .. } => unreachable!("handled once the configuration is loaded"),
         Command::EventSchema => {
             println!(
                 "{}",

@@ -1,7 +1,7 @@
 //! Carrying out a plan against AWS through the SDK: SSM for the secrets, S3 for the artifact
 //! and the template, CloudFormation (a change set) for the stack.
 
-use std::{collections::BTreeMap, path::Path, time::Duration};
+use std::{collections::BTreeMap, time::Duration};
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_sdk_cloudformation::types::{
@@ -24,10 +24,9 @@ use sha2::{Digest, Sha256};
 use sir_jira_bridge::secret::Secret;
 
 use crate::{
-    plan::{
-        ADMIN_TOKEN_PARAMETER, JIRA_TOKEN_PARAMETER, SecretValue, SecretWrite,
-        WEBHOOK_SECRET_PARAMETER, generate_secret,
-    },
+    artifact::Checked,
+    names::Names,
+    plan::{SecretKind, SecretValue, SecretWrite, generate_secret},
     template,
 };
 
@@ -45,8 +44,16 @@ pub enum AwsError {
     },
     #[error("no AWS region: pass --region or set AWS_REGION")]
     NoRegion,
-    #[error("cannot read the artifact {path}: {message}")]
-    Artifact { path: String, message: String },
+    #[error(
+        "AWS credentials do not work (sts:GetCallerIdentity: {0}): set AWS_PROFILE, or \
+         AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or run `aws sso login`; nothing was written"
+    )]
+    Credentials(String),
+    #[error(
+        "cannot reach AWS STS in {region} ({message}): check this host's network and proxy \
+         (HTTPS_PROXY) and --region; nothing was written"
+    )]
+    Unreachable { region: String, message: String },
     #[error(transparent)]
     Template(#[from] template::TemplateError),
     #[error(
@@ -106,12 +113,46 @@ impl Aws {
         &self.region
     }
 
+    /// The account the credentials belong to: the first call, so missing or expired
+    /// credentials stop the command before it writes anything.
     pub async fn account(&self) -> Result<String, AwsError> {
         let identity = aws_sdk_sts::Client::new(&self.sdk)
             .get_caller_identity()
             .send()
             .await
-            .map_err(call("sts:GetCallerIdentity"))?;
+            .map_err(|e| {
+                // The SDK's context (credential chain, connector) is a paragraph: one line of
+                // it says what went wrong.
+                let one_line = |s: String| s.split_whitespace().collect::<Vec<_>>().join(" ");
+                match &e {
+                    SdkError::DispatchFailure(d) if d.is_io() || d.is_timeout() => {
+                        AwsError::Unreachable {
+                            region: self.region.clone(),
+                            // The innermost cause ("Connection refused", "timed out").
+                            message: one_line(
+                                std::iter::successors(
+                                    d.as_connector_error()
+                                        .map(|c| c as &(dyn std::error::Error + 'static)),
+                                    |e| e.source(),
+                                )
+                                .last()
+                                .map(ToString::to_string)
+                                .unwrap_or_else(|| "no connection".into()),
+                            ),
+                        }
+                    }
+                    // No provider in the chain had credentials.
+                    SdkError::DispatchFailure(_) => {
+                        AwsError::Credentials("no credentials found".into())
+                    }
+                    SdkError::ServiceError(s) => AwsError::Credentials(one_line(format!(
+                        "{}: {}",
+                        s.err().meta().code().unwrap_or("refused"),
+                        s.err().meta().message().unwrap_or_default()
+                    ))),
+                    _ => AwsError::Credentials(one_line(DisplayErrorContext(&e).to_string())),
+                }
+            })?;
         Ok(identity.account().unwrap_or_default().to_owned())
     }
 
@@ -127,9 +168,9 @@ impl Aws {
         for s in secrets {
             let (version, generated) = match &s.value {
                 SecretValue::Given { secret, .. } => {
-                    (put_if_changed(&ssm, s.parameter, secret).await?, None)
+                    (put_if_changed(&ssm, &s.parameter, secret).await?, None)
                 }
-                SecretValue::KeepOrGenerate => keep_or_generate(&ssm, s.parameter).await?,
+                SecretValue::KeepOrGenerate => keep_or_generate(&ssm, &s.parameter).await?,
             };
             let verb = match (&s.value, &generated) {
                 (SecretValue::Given { .. }, _) => "stored",
@@ -140,13 +181,13 @@ impl Aws {
                 "  {:<45} {:<20} {verb} (version {version})",
                 s.parameter, s.what
             );
-            match s.parameter {
-                WEBHOOK_SECRET_PARAMETER => {
+            match s.kind {
+                SecretKind::WebhookSecret => {
                     stored.webhook_secret_given = matches!(s.value, SecretValue::Given { .. });
                     stored.generated_webhook_secret = generated;
                 }
-                ADMIN_TOKEN_PARAMETER => stored.admin_token_generated = generated.is_some(),
-                _ => {}
+                SecretKind::AdminToken => stored.admin_token_generated = generated.is_some(),
+                SecretKind::JiraToken => {}
             }
             versions.push(version.to_string());
         }
@@ -154,15 +195,15 @@ impl Aws {
     }
 
     /// The bucket for artifacts, created (private) when missing.
-    pub async fn ensure_bucket(&self, name: Option<&str>) -> Result<String, AwsError> {
+    pub async fn ensure_bucket(
+        &self,
+        name: Option<&str>,
+        account: &str,
+    ) -> Result<String, AwsError> {
         let s3 = aws_sdk_s3::Client::new(&self.sdk);
         let bucket = match name {
             Some(name) => name.to_owned(),
-            None => format!(
-                "sir-jira-bridge-artifacts-{}-{}",
-                self.account().await?,
-                self.region
-            ),
+            None => format!("sir-jira-bridge-artifacts-{account}-{}", self.region),
         };
         match s3.head_bucket().bucket(&bucket).send().await {
             Ok(_) => return Ok(bucket),
@@ -201,19 +242,11 @@ impl Aws {
         &self,
         bucket: &str,
         stack: &str,
-        artifact: &Path,
+        artifact: &Checked,
     ) -> Result<String, AwsError> {
         let s3 = aws_sdk_s3::Client::new(&self.sdk);
-        let bytes = tokio::fs::read(artifact)
-            .await
-            .map_err(|e| AwsError::Artifact {
-                path: artifact.display().to_string(),
-                message: e.to_string(),
-            })?;
-        let zip_key = format!(
-            "sir-jira-bridge/{}.zip",
-            hex::encode(Sha256::digest(&bytes))
-        );
+        let bytes = artifact.bytes.clone();
+        let zip_key = format!("sir-jira-bridge/{}.zip", artifact.sha256);
         let size = bytes.len();
         s3.put_object()
             .bucket(bucket)
@@ -361,7 +394,8 @@ impl Aws {
 
     /// Deletes the stack (waiting for it) and the secrets this command stores. Returns the
     /// stack's outputs as they were.
-    pub async fn destroy(&self, stack: &str) -> Result<BTreeMap<String, String>, AwsError> {
+    pub async fn destroy(&self, names: &Names) -> Result<BTreeMap<String, String>, AwsError> {
+        let stack = names.stack.as_str();
         let cfn = aws_sdk_cloudformation::Client::new(&self.sdk);
         let outputs = match self.stack_status(stack).await? {
             Some(_) => {
@@ -385,11 +419,11 @@ impl Aws {
         };
         let ssm = aws_sdk_ssm::Client::new(&self.sdk);
         for name in [
-            JIRA_TOKEN_PARAMETER,
-            WEBHOOK_SECRET_PARAMETER,
-            ADMIN_TOKEN_PARAMETER,
+            names.jira_token(),
+            names.webhook_secret(),
+            names.admin_token(),
         ] {
-            match ssm.delete_parameter().name(name).send().await {
+            match ssm.delete_parameter().name(&name).send().await {
                 Ok(_) => println!("deleted {name}"),
                 Err(e)
                     if matches!(

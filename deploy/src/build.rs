@@ -10,8 +10,8 @@ use crate::{
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error(
-        "cannot find the workspace at {0} (this command builds from the repository it was built \
-         in): run it there, or pass --artifact"
+        "no --artifact, and no source tree at {0} to build one: pass --artifact bootstrap.zip \
+         (a release's, or what `deploy-integrations-solution package` wrote where the source is)"
     )]
     NoWorkspace(PathBuf),
     #[error(

@@ -23,13 +23,59 @@ pub struct Cli {
     pub log_level: Option<LogLevel>,
 
     #[command(subcommand)]
-    pub integration: Integration,
+    pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Integration {
+pub enum Command {
     /// Deploy (or update, or with --destroy remove) the Jira integration.
-    Jira(JiraArgs),
+    Jira(Box<JiraArgs>),
+    /// Build the Lambda artifact once (from this source tree, with cargo lambda) and write it
+    /// with its SHA-256, for deployments elsewhere with `jira --artifact` and no source tree.
+    Package(PackageArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PackageArgs {
+    /// Instruction set to build for.
+    #[arg(long, value_enum, default_value_t = Architecture::X86_64)]
+    pub architecture: Architecture,
+
+    /// Directory the artifact and its checksum file are written to.
+    #[arg(long, default_value = "dist")]
+    pub output: PathBuf,
+}
+
+/// Reserved concurrency of a function: a number, or `none` (unreserved).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Concurrency {
+    Unreserved,
+    Reserved(u32),
+}
+
+impl Concurrency {
+    /// As the template's parameter takes it (-1: none).
+    pub fn parameter(self) -> String {
+        match self {
+            Concurrency::Unreserved => "-1".into(),
+            Concurrency::Reserved(n) => n.to_string(),
+        }
+    }
+}
+
+impl std::str::FromStr for Concurrency {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "none" => Ok(Concurrency::Unreserved),
+            // Lambda reads a reservation of 0 as "never run": not what anyone means here.
+            _ => match s.parse::<u32>() {
+                Ok(n) if n >= 1 => Ok(Concurrency::Reserved(n)),
+                _ => Err(format!("`{s}`: give a number of at least 1, or `none`")),
+            },
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -59,9 +105,16 @@ pub struct JiraArgs {
     #[arg(long)]
     pub region: Option<String>,
 
-    /// CloudFormation stack name.
-    #[arg(long, default_value = "sir-jira-bridge")]
+    /// CloudFormation stack name. Each stack gets its own names (SSM parameters, bus, log
+    /// groups); the default one keeps /SecurityIncidentResponse/..., the path AWS's sample
+    /// uses, so a stack beside the sample takes another name or --prefix.
+    #[arg(long, default_value = crate::names::DEFAULT_STACK)]
     pub stack_name: String,
+
+    /// SSM path for the stack's parameters [default: /SecurityIncidentResponse for the default
+    /// stack, /sir-jira-bridge/<stack> for any other].
+    #[arg(long)]
+    pub prefix: Option<String>,
 
     /// Secret of the Jira webhook (at least 16 characters). When absent, the one already stored
     /// is kept, or a new one is generated and shown once.
@@ -87,9 +140,23 @@ pub struct JiraArgs {
     #[arg(long)]
     pub no_sns_topic: bool,
 
-    /// SNS topic notified when a dead-letter queue holds messages.
+    /// An existing SNS topic every alarm notifies, instead of the topic the stack creates.
     #[arg(long)]
     pub alarm_topic_arn: Option<String>,
+
+    /// Email address subscribed to the stack's alarm topic (confirm the mail AWS sends).
+    #[arg(long, conflicts_with = "alarm_topic_arn")]
+    pub alarm_email: Option<String>,
+
+    /// Reserved concurrency of the public gateway: a number, or `none` [default: the
+    /// template's, 20].
+    #[arg(long)]
+    pub gateway_concurrency: Option<Concurrency>,
+
+    /// Reserved concurrency of each consumer (bounds concurrent Jira calls): a number, or
+    /// `none` [default: the template's, 5].
+    #[arg(long)]
+    pub consumer_concurrency: Option<Concurrency>,
 
     /// Days the functions' logs are kept.
     #[arg(long, default_value_t = 30)]
@@ -153,9 +220,27 @@ mod tests {
     ];
 
     fn jira(cli: &Cli) -> &JiraArgs {
-        match &cli.integration {
-            Integration::Jira(args) => args,
+        match &cli.command {
+            Command::Jira(args) => args,
+            Command::Package(_) => panic!("jira"),
         }
+    }
+
+    #[test]
+    fn concurrency_is_a_positive_number_or_none() {
+        let with = |flag: &str, value: &str| parse(&[SEED, &[flag, value]].concat());
+        let cli = with("--gateway-concurrency", "50").unwrap();
+        assert_eq!(
+            jira(&cli).gateway_concurrency,
+            Some(Concurrency::Reserved(50))
+        );
+        let cli = with("--consumer-concurrency", "none").unwrap();
+        assert_eq!(
+            jira(&cli).consumer_concurrency,
+            Some(Concurrency::Unreserved)
+        );
+        assert!(with("--consumer-concurrency", "0").is_err());
+        assert!(with("--gateway-concurrency", "-1").is_err());
     }
 
     #[test]

@@ -2,9 +2,11 @@
 //! sample integration does (`deploy-integrations-solution jira --email … --url … --token …
 //! --project-key …`). See deploy/README.md.
 
+mod artifact;
 mod aws;
 mod build;
 mod cli;
+mod names;
 mod plan;
 mod template;
 
@@ -13,14 +15,19 @@ use std::collections::BTreeMap;
 use clap::Parser;
 
 use crate::{
+    artifact::Checked,
     aws::{Aws, Stored},
-    cli::Cli,
-    plan::{ADMIN_TOKEN_PARAMETER, Action, Artifact, Deployment, Plan, WEBHOOK_SECRET_PARAMETER},
+    cli::{Cli, Command, PackageArgs},
+    plan::{Action, Artifact, Deployment, Plan},
     template::Template,
 };
 
 #[derive(Debug, thiserror::Error)]
 enum DeployError {
+    #[error(transparent)]
+    Artifact(#[from] artifact::ArtifactError),
+    #[error("cannot write {path}: {message}")]
+    Write { path: String, message: String },
     #[error(transparent)]
     Template(#[from] template::TemplateError),
     #[error(transparent)]
@@ -43,16 +50,23 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<(), DeployError> {
+    let args = match cli.command {
+        Command::Jira(args) => *args,
+        Command::Package(args) => return package(&args).await,
+    };
     let template = Template::parse(template::TEMPLATE)?;
-    let plan = Plan::from_cli(cli, &template)?;
+    let plan = Plan::from_args(args, cli.log_level, &template)?;
     print!("{}", plan.render(&template));
     if plan.dry_run {
         return Ok(());
     }
+    // Every check before the first write: the region, the credentials, the artifact.
     let aws = Aws::connect(plan.region.as_deref()).await?;
+    let account = aws.account().await?;
+    println!("\n== account {account}, region {}", aws.region());
     match &plan.action {
         Action::Destroy => {
-            let outputs = aws.destroy(&plan.stack_name).await?;
+            let outputs = aws.destroy(&plan.names).await?;
             println!("\nstack {} deleted", plan.stack_name);
             if let Some(table) = outputs.get("StateTableName") {
                 println!(
@@ -63,19 +77,69 @@ async fn run(cli: Cli) -> Result<(), DeployError> {
             }
             Ok(())
         }
-        Action::Deploy(deployment) => deploy(&aws, &plan, deployment).await,
+        Action::Deploy(deployment) => {
+            println!("\n== artifact");
+            let artifact = match &deployment.artifact {
+                Artifact::Build { architecture } => {
+                    artifact::check(&build::build(*architecture).await?)?
+                }
+                Artifact::Prebuilt(path) => artifact::check(path)?,
+            };
+            println!("  {} (sha256 {})", artifact.path.display(), artifact.sha256);
+            deploy(&aws, &account, &plan, deployment, &artifact).await
+        }
     }
 }
 
-async fn deploy(aws: &Aws, plan: &Plan, deployment: &Deployment) -> Result<(), DeployError> {
+/// Builds the artifact and writes it, with its checksum, for deployments without the source.
+async fn package(args: &PackageArgs) -> Result<(), DeployError> {
+    let built = artifact::check(&build::build(args.architecture).await?)?;
+    let name = format!(
+        "{}-{}-{}.zip",
+        plan::LAMBDA_BINARY,
+        env!("CARGO_PKG_VERSION"),
+        args.architecture.as_str()
+    );
+    let write = |path: std::path::PathBuf, bytes: &[u8]| {
+        std::fs::create_dir_all(&args.output)
+            .and_then(|()| std::fs::write(&path, bytes))
+            .map_err(|e| DeployError::Write {
+                path: path.display().to_string(),
+                message: e.to_string(),
+            })
+    };
+    let zip = args.output.join(&name);
+    write(zip.clone(), &built.bytes)?;
+    // The format `sha256sum -c` reads.
+    write(
+        args.output.join(format!("{name}.sha256")),
+        format!("{}  {name}\n", built.sha256).as_bytes(),
+    )?;
+    println!("{}\nsha256 {}", zip.display(), built.sha256);
+    println!(
+        "deploy it anywhere with: deploy-integrations-solution jira ... --architecture {} \
+         --artifact {name}",
+        args.architecture.as_str()
+    );
+    Ok(())
+}
+
+async fn deploy(
+    aws: &Aws,
+    account: &str,
+    plan: &Plan,
+    deployment: &Deployment,
+    artifact: &Checked,
+) -> Result<(), DeployError> {
     println!("\n== secrets (region {})", aws.region());
     let (versions, stored) = aws.store_secrets(&deployment.secrets).await?;
-    let result = deploy_stack(aws, plan, deployment, versions).await;
+    let result = deploy_stack(aws, account, plan, deployment, artifact, versions).await;
     if result.is_err() && stored.generated_webhook_secret.is_some() {
         // The generated secret is stored; the user reads it from SSM once the stack is up.
+        let name = plan.names.webhook_secret();
         eprintln!(
-            "\nnote: a new Jira webhook secret was stored in {WEBHOOK_SECRET_PARAMETER}; read it \
-             with `aws ssm get-parameter --name {WEBHOOK_SECRET_PARAMETER} --with-decryption`"
+            "\nnote: a new Jira webhook secret was stored in {name}; read it with \
+             `aws ssm get-parameter --name {name} --with-decryption`"
         );
     }
     let outputs = result?;
@@ -85,20 +149,17 @@ async fn deploy(aws: &Aws, plan: &Plan, deployment: &Deployment) -> Result<(), D
 
 async fn deploy_stack(
     aws: &Aws,
+    account: &str,
     plan: &Plan,
     deployment: &Deployment,
+    artifact: &Checked,
     secrets_version: String,
 ) -> Result<BTreeMap<String, String>, DeployError> {
-    println!("\n== artifact");
-    let artifact = match &deployment.artifact {
-        Artifact::Build { architecture } => build::build(*architecture).await?,
-        Artifact::Prebuilt(path) => path.clone(),
-    };
-    println!("  {}", artifact.display());
-
     println!("\n== upload");
-    let bucket = aws.ensure_bucket(plan.artifact_bucket.as_deref()).await?;
-    let template_url = aws.upload(&bucket, &plan.stack_name, &artifact).await?;
+    let bucket = aws
+        .ensure_bucket(plan.artifact_bucket.as_deref(), account)
+        .await?;
+    let template_url = aws.upload(&bucket, &plan.stack_name, artifact).await?;
 
     println!("\n== stack {}", plan.stack_name);
     let mut parameters = deployment.parameters.clone();
@@ -139,13 +200,14 @@ fn print_outputs_and_steps(
         (Some(secret), _) => {
             println!("  Secret: {}", secret.expose());
             println!(
-                "          (generated now and shown this once; kept in {WEBHOOK_SECRET_PARAMETER})"
+                "          (generated now and shown this once; kept in {})",
+                plan.names.webhook_secret()
             );
         }
         (None, true) => println!("  Secret: the value you passed with --webhook-secret"),
         (None, false) => println!(
             "  Secret: unchanged; read it with `{}`",
-            read_secret(WEBHOOK_SECRET_PARAMETER)
+            read_secret(&plan.names.webhook_secret())
         ),
     }
     println!("  JQL:    project = {project}");
@@ -158,10 +220,13 @@ fn print_outputs_and_steps(
     println!("\n== admin API");
     println!(
         "  curl -H \"Authorization: Bearer $({})\" {}v1/status",
-        read_secret(ADMIN_TOKEN_PARAMETER),
+        read_secret(&plan.names.admin_token()),
         get("GatewayUrl")
     );
     if stored.admin_token_generated {
-        println!("  (a new admin token was generated into {ADMIN_TOKEN_PARAMETER})");
+        println!(
+            "  (a new admin token was generated into {})",
+            plan.names.admin_token()
+        );
     }
 }

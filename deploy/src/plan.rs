@@ -7,15 +7,10 @@ use std::{collections::BTreeMap, fmt::Write as _, path::PathBuf};
 use sir_jira_bridge::secret::Secret;
 
 use crate::{
-    cli::{Architecture, Cli, Integration, JiraArgs, LogLevel},
+    cli::{Architecture, JiraArgs, LogLevel},
+    names::{NameError, Names},
     template::Template,
 };
-
-/// Where the Jira API token, the webhook secret and the admin token are kept. The same names
-/// are the template's parameter defaults (checked by a test).
-pub const JIRA_TOKEN_PARAMETER: &str = "/SecurityIncidentResponse/jiraToken";
-pub const WEBHOOK_SECRET_PARAMETER: &str = "/SecurityIncidentResponse/jiraWebhookSecret";
-pub const ADMIN_TOKEN_PARAMETER: &str = "/SecurityIncidentResponse/adminToken";
 
 /// Shortest secret the service accepts.
 const MIN_SECRET_LEN: usize = 16;
@@ -25,6 +20,8 @@ pub const LAMBDA_BINARY: &str = "sir-jira-bridge-lambda";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
+    #[error(transparent)]
+    Name(#[from] NameError),
     #[error("--{0} is required")]
     Missing(&'static str),
     #[error("--{flag}: {reason}")]
@@ -42,6 +39,7 @@ pub enum Action {
 #[derive(Debug)]
 pub struct Plan {
     pub stack_name: String,
+    pub names: Names,
     pub region: Option<String>,
     pub artifact_bucket: Option<String>,
     pub action: Action,
@@ -60,9 +58,17 @@ pub struct Deployment {
 /// One SecureString the deployment stores.
 #[derive(Debug)]
 pub struct SecretWrite {
-    pub parameter: &'static str,
+    pub kind: SecretKind,
+    pub parameter: String,
     pub what: &'static str,
     pub value: SecretValue,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretKind {
+    JiraToken,
+    WebhookSecret,
+    AdminToken,
 }
 
 #[derive(Debug)]
@@ -101,14 +107,19 @@ impl Artifact {
 }
 
 impl Plan {
-    pub fn from_cli(cli: Cli, template: &Template) -> Result<Plan, PlanError> {
-        let Integration::Jira(args) = cli.integration;
-        let log_level = cli.log_level.unwrap_or(LogLevel::Error);
+    pub fn from_args(
+        args: JiraArgs,
+        log_level: Option<LogLevel>,
+        template: &Template,
+    ) -> Result<Plan, PlanError> {
+        let log_level = log_level.unwrap_or(LogLevel::Error);
+        let names = Names::new(&args.stack_name, args.prefix.as_deref())?;
         let action = match args.destroy {
             true => Action::Destroy,
-            false => Action::Deploy(Box::new(deployment(&args, log_level, template)?)),
+            false => Action::Deploy(Box::new(deployment(&args, &names, log_level, template)?)),
         };
         Ok(Plan {
+            names,
             stack_name: args.stack_name,
             region: args.region,
             artifact_bucket: args.artifact_bucket,
@@ -143,8 +154,10 @@ impl Plan {
                 );
                 let _ = writeln!(
                     out,
-                    "Delete the SecureString parameters {JIRA_TOKEN_PARAMETER}, \
-                     {WEBHOOK_SECRET_PARAMETER} and {ADMIN_TOKEN_PARAMETER}."
+                    "Delete the SecureString parameters {}, {} and {}.",
+                    self.names.jira_token(),
+                    self.names.webhook_secret(),
+                    self.names.admin_token()
                 );
                 let _ = writeln!(
                     out,
@@ -187,7 +200,7 @@ impl Plan {
         for s in &deployment.secrets {
             let how = match &s.value {
                 SecretValue::Given { flag, .. } => format!("******** (from --{flag})"),
-                SecretValue::KeepOrGenerate if s.parameter == WEBHOOK_SECRET_PARAMETER => {
+                SecretValue::KeepOrGenerate if s.kind == SecretKind::WebhookSecret => {
                     "kept if already stored, else generated (and shown once)".into()
                 }
                 SecretValue::KeepOrGenerate => "kept if already stored, else generated".into(),
@@ -203,6 +216,15 @@ impl Plan {
                 value
             };
             let _ = writeln!(out, "  {name:<24} = {value}");
+        }
+
+        let _ = writeln!(
+            out,
+            "\nNamed resources (from the stack name and the SSM path {}; no other stack's):",
+            self.names.prefix
+        );
+        for (kind, name) in self.names.named_resources() {
+            let _ = writeln!(out, "  {kind:<22} {name}");
         }
 
         let _ = writeln!(out, "\nResources:");
@@ -225,6 +247,7 @@ impl Plan {
 
 fn deployment(
     args: &JiraArgs,
+    names: &Names,
     log_level: LogLevel,
     template: &Template,
 ) -> Result<Deployment, PlanError> {
@@ -264,6 +287,22 @@ fn deployment(
             reason: "must not be empty".into(),
         });
     }
+    if let Some(email) = &args.alarm_email
+        && (!email.contains('@') || email.chars().any(char::is_whitespace))
+    {
+        return Err(PlanError::Invalid {
+            flag: "alarm-email",
+            reason: "must be an email address".into(),
+        });
+    }
+    if let Some(arn) = &args.alarm_topic_arn
+        && !(arn.starts_with("arn:") && arn.split(':').nth(2) == Some("sns"))
+    {
+        return Err(PlanError::Invalid {
+            flag: "alarm-topic-arn",
+            reason: "must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)".into(),
+        });
+    }
     if let Some(secret) = &args.webhook_secret
         && secret.expose().len() < MIN_SECRET_LEN
     {
@@ -291,12 +330,23 @@ fn deployment(
     set("JiraProjectKey", project_key);
     set("LogLevel", log_level.as_str().to_owned());
     set("Architecture", args.architecture.as_str().to_owned());
-    set("JiraTokenParameter", JIRA_TOKEN_PARAMETER.to_owned());
+    set("JiraTokenParameter", names.jira_token());
+    set("WebhookSecretParameter", names.webhook_secret());
+    set("AdminTokenParameter", names.admin_token());
+    set("ParameterPrefix", names.prefix.clone());
+    set("AlarmEmail", args.alarm_email.clone().unwrap_or_default());
     set(
-        "WebhookSecretParameter",
-        WEBHOOK_SECRET_PARAMETER.to_owned(),
+        "GatewayReservedConcurrency",
+        args.gateway_concurrency
+            .map(|c| c.parameter())
+            .unwrap_or_else(|| default("GatewayReservedConcurrency")),
     );
-    set("AdminTokenParameter", ADMIN_TOKEN_PARAMETER.to_owned());
+    set(
+        "ConsumerReservedConcurrency",
+        args.consumer_concurrency
+            .map(|c| c.parameter())
+            .unwrap_or_else(|| default("ConsumerReservedConcurrency")),
+    );
     set(
         "SecretsVersion",
         "(the stored secrets' versions, known once they are written)".to_owned(),
@@ -329,7 +379,8 @@ fn deployment(
         parameters,
         secrets: vec![
             SecretWrite {
-                parameter: JIRA_TOKEN_PARAMETER,
+                kind: SecretKind::JiraToken,
+                parameter: names.jira_token(),
                 what: "Jira API token",
                 value: SecretValue::Given {
                     secret: token,
@@ -337,12 +388,14 @@ fn deployment(
                 },
             },
             SecretWrite {
-                parameter: WEBHOOK_SECRET_PARAMETER,
+                kind: SecretKind::WebhookSecret,
+                parameter: names.webhook_secret(),
                 what: "Jira webhook secret",
                 value: webhook,
             },
             SecretWrite {
-                parameter: ADMIN_TOKEN_PARAMETER,
+                kind: SecretKind::AdminToken,
+                parameter: names.admin_token(),
                 what: "admin API token",
                 value: SecretValue::KeepOrGenerate,
             },
@@ -397,7 +450,10 @@ mod tests {
     use clap::Parser;
 
     use super::*;
-    use crate::template::TEMPLATE;
+    use crate::{
+        cli::{Cli, Command},
+        template::TEMPLATE,
+    };
 
     fn plan(args: &[&str]) -> Result<Plan, PlanError> {
         let cli = Cli::try_parse_from(
@@ -406,7 +462,10 @@ mod tests {
                 .chain(args.iter().copied()),
         )
         .unwrap();
-        Plan::from_cli(cli, &Template::parse(TEMPLATE).unwrap())
+        let Command::Jira(args) = cli.command else {
+            panic!("jira")
+        };
+        Plan::from_args(*args, cli.log_level, &Template::parse(TEMPLATE).unwrap())
     }
 
     const JIRA: &[&str] = &[
@@ -442,12 +501,20 @@ mod tests {
     fn the_secret_parameter_names_are_the_templates_defaults() {
         let template = Template::parse(TEMPLATE).unwrap();
         let defaults = template.defaults();
-        assert_eq!(defaults["JiraTokenParameter"], Some(JIRA_TOKEN_PARAMETER));
+        let names = Names::new(crate::names::DEFAULT_STACK, None).unwrap();
+        assert_eq!(
+            defaults["JiraTokenParameter"],
+            Some(names.jira_token().as_str())
+        );
         assert_eq!(
             defaults["WebhookSecretParameter"],
-            Some(WEBHOOK_SECRET_PARAMETER)
+            Some(names.webhook_secret().as_str())
         );
-        assert_eq!(defaults["AdminTokenParameter"], Some(ADMIN_TOKEN_PARAMETER));
+        assert_eq!(
+            defaults["AdminTokenParameter"],
+            Some(names.admin_token().as_str())
+        );
+        assert_eq!(defaults["ParameterPrefix"], Some(names.prefix.as_str()));
     }
 
     #[test]

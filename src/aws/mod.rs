@@ -1,6 +1,7 @@
 //! The AWS SDK, shared by the AWS backends: one [`SdkConfig`] loaded at start-up, and how SDK
 //! errors are described and classified.
 
+pub mod permissions;
 mod secrets;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};

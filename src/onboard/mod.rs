@@ -3,6 +3,7 @@
 //! code so the tests, the CLI and the admin API (`GET /v1/doctor`) share them.
 
 pub mod doctor;
+pub mod healthcheck;
 pub mod manual;
 pub mod setup;
 

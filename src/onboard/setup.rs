@@ -13,7 +13,7 @@ use super::{WEBHOOK_EVENTS, manual, webhook_jql};
 use crate::{
     config::Config,
     jira::{
-        JiraError,
+        Flavour, JiraError,
         site::{JiraSiteApi, RegisteredWebhook, WebhookRegistration},
     },
 };
@@ -32,8 +32,66 @@ pub enum SetupError {
     NoJira,
     #[error("no webhook secret: set jira_webhook_secrets (SIR_JIRA_JIRA_WEBHOOK_SECRETS)")]
     NoSecret,
-    #[error("Jira refused the webhook: {0}")]
-    Jira(#[from] JiraError),
+    /// A Jira call failed: what was being done, Jira's answer (once: it is not also the
+    /// error's source, so a printed chain does not repeat it), the fix and the manual steps.
+    #[error("could not {step}: {cause}\nfix: {fix}\n\n{manual}")]
+    Jira {
+        step: &'static str,
+        cause: String,
+        fix: String,
+        manual: String,
+    },
+}
+
+/// What to do about a failed webhook call: one line.
+fn fix_for(error: &JiraError, flavour: Flavour) -> String {
+    match (error, flavour) {
+        (JiraError::NotFound { .. }, Flavour::Cloud) => {
+            "Jira answered 404 for its admin webhook resource (/rest/webhooks/1.0/webhook): \
+             set jira_url to the site's base URL (https://<site>.atlassian.net, no path) and \
+             run again, or register the webhook by hand as below"
+                .into()
+        }
+        (JiraError::NotFound { .. }, Flavour::DataCenter) => {
+            "Jira answered 404 for its admin webhook resource (/rest/webhooks/1.0/webhook): \
+             include Jira's context path in jira_url (e.g. https://jira.example.com/jira) and \
+             let a proxy in front forward /rest/webhooks, then run again, or register the \
+             webhook by hand as below"
+                .into()
+        }
+        (JiraError::Auth { status: 401, .. }, _) => {
+            "check jira_email and jira_api_token (an expired or revoked token?), then run again"
+                .into()
+        }
+        (JiraError::Auth { .. }, _) => {
+            "only Jira administrators manage webhooks: run this as one, or have one register \
+             it by hand as below"
+                .into()
+        }
+        (JiraError::Rejected { .. }, _) => {
+            "check public_url (the https address Jira delivers to) and jira_project_keys (the \
+             webhook's JQL), then run again"
+                .into()
+        }
+        (JiraError::RateLimited { .. } | JiraError::Unavailable { .. }, _) => {
+            "Jira is unreachable or busy: check jira_url and this host's network, then run again"
+                .into()
+        }
+        (JiraError::TooLarge | JiraError::Unexpected { .. }, _) => {
+            "check that jira_url points at Jira itself (not a login page or proxy), then run \
+             again with SIR_JIRA_LOG_LEVEL=debug"
+                .into()
+        }
+    }
+}
+
+/// The steps a person takes instead of this command.
+fn manual_steps(config: &Config, name: &str) -> String {
+    format!(
+        "{}\n{}",
+        manual::webhook_steps(config, name),
+        manual::automation_steps(config)
+    )
 }
 
 #[derive(Debug, Clone)]
@@ -76,14 +134,17 @@ pub struct SetupReport {
     /// Other webhooks that also deliver to this gateway: each doubles the deliveries
     /// (harmless, deduplicated, but wasteful); remove them in Jira.
     pub duplicates: Vec<RegisteredWebhook>,
-    /// For [`SetupAction::NeedsAdmin`]: what a person does instead.
+    /// For [`SetupAction::NeedsAdmin`], and a dry run that could not list the webhooks: what
+    /// a person does instead.
     pub manual_steps: Option<String>,
+    /// Why the plan is not certain (a dry run that could not list the existing webhooks).
+    pub warning: Option<String>,
 }
 
 impl SetupReport {
     /// Whether the webhook is (or on a dry run, would be) in place.
     pub fn is_done(&self) -> bool {
-        self.action != SetupAction::NeedsAdmin
+        self.action != SetupAction::NeedsAdmin && self.warning.is_none()
     }
 }
 
@@ -96,9 +157,15 @@ pub async fn setup_jira(
     if config.public_url.is_none() {
         return Err(SetupError::NoPublicUrl);
     }
-    if config.jira.is_none() {
+    let Some(jira_config) = config.jira.as_ref() else {
         return Err(SetupError::NoJira);
-    }
+    };
+    let failed = |step: &'static str, e: JiraError| SetupError::Jira {
+        step,
+        fix: fix_for(&e, jira_config.flavour),
+        cause: e.to_string(),
+        manual: manual_steps(config, &options.name),
+    };
     let secret = config
         .intake
         .webhook_secrets
@@ -112,6 +179,15 @@ pub async fn setup_jira(
         jql: webhook_jql(config),
         secret,
     };
+    let as_registered = |id: String| RegisteredWebhook {
+        id,
+        name: wanted.name.clone(),
+        url: wanted.url.clone(),
+        events: wanted.events.clone(),
+        jql: wanted.jql.clone(),
+        exclude_body: false,
+        enabled: true,
+    };
     let existing = match jira.webhooks().await {
         Ok(list) => list,
         Err(JiraError::Auth { status: 403, .. }) => {
@@ -122,14 +198,28 @@ pub async fn setup_jira(
                 webhook: None,
                 changes: Vec::new(),
                 duplicates: Vec::new(),
-                manual_steps: Some(format!(
-                    "{}\n{}",
-                    manual::webhook_steps(config, &options.name),
-                    manual::automation_steps(config)
-                )),
+                manual_steps: Some(manual_steps(config, &options.name)),
+                warning: None,
             });
         }
-        Err(e) => return Err(e.into()),
+        // The plan is still worth showing: what would be registered, and why it is unsure.
+        Err(e) if options.dry_run => {
+            let cause = format!(
+                "could not list the existing webhooks ({e}), so whether one would be created \
+                 or updated is unknown; fix: {}",
+                fix_for(&e, jira_config.flavour)
+            );
+            return Ok(SetupReport {
+                action: SetupAction::Created,
+                dry_run: true,
+                webhook: Some(as_registered("(new)".into())),
+                changes: vec![format!("webhook `{}` -> {}", wanted.name, wanted.url)],
+                duplicates: Vec::new(),
+                manual_steps: Some(manual_steps(config, &options.name)),
+                warning: Some(cause),
+            });
+        }
+        Err(e) => return Err(failed("list Jira's webhooks", e)),
     };
     // Ours: the one delivering here, else the one with our name (the URL changed).
     let mut candidates: Vec<&RegisteredWebhook> =
@@ -147,15 +237,6 @@ pub async fn setup_jira(
         .map(|w| (*w).clone())
         .collect();
 
-    let as_registered = |id: String| RegisteredWebhook {
-        id,
-        name: wanted.name.clone(),
-        url: wanted.url.clone(),
-        events: wanted.events.clone(),
-        jql: wanted.jql.clone(),
-        exclude_body: false,
-        enabled: true,
-    };
     let report = |action, webhook, changes| SetupReport {
         action,
         dry_run: options.dry_run,
@@ -163,6 +244,7 @@ pub async fn setup_jira(
         changes,
         duplicates: duplicates.clone(),
         manual_steps: None,
+        warning: None,
     };
     match ours {
         None => {
@@ -174,7 +256,10 @@ pub async fn setup_jira(
                     changes,
                 ));
             }
-            let created = jira.create_webhook(&wanted).await?;
+            let created = jira
+                .create_webhook(&wanted)
+                .await
+                .map_err(|e| failed("register the webhook", e))?;
             tracing::info!(webhook_id = %created.id, url = %created.url, "jira webhook registered");
             Ok(report(SetupAction::Created, created, changes))
         }
@@ -193,7 +278,10 @@ pub async fn setup_jira(
                     changes,
                 ));
             }
-            let updated = jira.update_webhook(&current.id, &wanted).await?;
+            let updated = jira
+                .update_webhook(&current.id, &wanted)
+                .await
+                .map_err(|e| failed("update the webhook", e))?;
             tracing::info!(webhook_id = %updated.id, changes = ?changes, "jira webhook updated");
             Ok(report(SetupAction::Updated, updated, changes))
         }
@@ -285,9 +373,43 @@ impl fmt::Display for SetupReport {
                 d.id, d.name, d.url
             )?;
         }
+        if let Some(warning) = &self.warning {
+            writeln!(f, "warning: {warning}")?;
+        }
         if self.dry_run {
             writeln!(f, "Dry run: nothing was changed in Jira.")?;
         }
+        if let Some(steps) = self
+            .manual_steps
+            .as_ref()
+            .filter(|_| self.warning.is_some())
+        {
+            write!(f, "\nIf running it fails the same way:\n{steps}")?;
+        }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_404_is_explained_for_the_flavour_in_use() {
+        let not_found = || JiraError::NotFound {
+            operation: "list_webhooks",
+            message: "null for uri".into(),
+        };
+        let cloud = fix_for(&not_found(), Flavour::Cloud);
+        assert!(
+            !cloud.contains("Data Center") && !cloud.contains("context path"),
+            "{cloud}"
+        );
+        assert!(cloud.contains("atlassian.net"), "{cloud}");
+        let dc = fix_for(&not_found(), Flavour::DataCenter);
+        assert!(dc.contains("context path"), "{dc}");
+        for fix in [cloud, dc] {
+            assert!(!fix.contains('\n'), "one line: {fix}");
+        }
     }
 }

@@ -397,6 +397,12 @@ async fn sir_access_denied_names_the_permissions() {
     let report = fx.doctor(fx.settings()).await;
     assert_eq!(status(&report, "sir"), CheckStatus::Fail, "{report}");
     assert!(fix(&report, "sir").contains("ListCases"));
+    // Derived from the permission list: CreateCase too (issue → case creates cases).
+    assert!(
+        fix(&report, "sir").contains("CreateCase"),
+        "{}",
+        fix(&report, "sir")
+    );
 }
 
 #[tokio::test]
@@ -552,4 +558,59 @@ async fn the_admin_api_runs_the_doctor_without_changing_anything() {
     assert_eq!(check("sir")["status"], "skipped");
     assert_eq!(fx.jira.requests().write_count(), writes, "read-only");
     assert!(fx.registrations().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn setup_against_a_jira_without_the_webhook_resource_says_why_once_the_fix_and_the_steps() {
+    let fx = Fixture::start().await;
+    fx.jira.webhooks().set_rest_resource(false);
+    let token = fx.jira.integration_account().api_token.unwrap();
+
+    let (code, out) = run_bin(&["setup", "jira"], env_of(&fx, &token)).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.starts_with("error: could not list Jira's webhooks: "),
+        "{out}"
+    );
+    // Jira's answer once, not once per layer of the error.
+    assert_eq!(out.matches("null for uri").count(), 1, "{out}");
+    let fix = out
+        .lines()
+        .find(|l| l.starts_with("fix: "))
+        .unwrap_or_else(|| panic!("no fix line:\n{out}"));
+    assert!(
+        fix.contains("404") && fix.contains("https://<site>.atlassian.net"),
+        "{fix}"
+    );
+    // The emulator is Jira Cloud: nothing says Data Center.
+    assert!(!out.contains("Data Center"), "{out}");
+    for step in [
+        "System > WebHooks > Create a WebHook",
+        &format!("URL: {PUBLIC_URL}/webhooks/jira"),
+        "Send web request",
+    ] {
+        assert!(out.contains(step), "missing `{step}`:\n{out}");
+    }
+    assert!(fx.registrations().is_empty());
+
+    // The dry run still shows the plan, says why it is unsure, and what to do by hand.
+    let (code, out) = run_bin(&["setup", "jira", "--dry-run"], env_of(&fx, &token)).await;
+    assert_eq!(code, 2, "{out}");
+    for expected in [
+        "would be created",
+        &format!("url:    {PUBLIC_URL}/webhooks/jira"),
+        "jql:    project = SEC",
+        "warning: could not list the existing webhooks",
+        "Dry run: nothing was changed in Jira.",
+        "Create a WebHook",
+    ] {
+        assert!(out.contains(expected), "missing `{expected}`:\n{out}");
+    }
+    assert!(!out.contains(SECRET_NEW), "{out}");
+
+    // The resource back: the same command registers the webhook.
+    fx.jira.webhooks().set_rest_resource(true);
+    let (code, out) = run_bin(&["setup", "jira"], env_of(&fx, &token)).await;
+    assert_eq!(code, 0, "{out}");
+    assert_eq!(fx.registrations().len(), 1);
 }

@@ -591,3 +591,67 @@ fn a_misspelled_variable_is_named_at_start_up_and_fails_doctor() {
     assert_eq!(typo.status.code(), Some(1), "{out}");
     assert!(out.contains("did you mean SIR_JIRA_WORKERS?"), "{out}");
 }
+
+/// `healthcheck` as a container's HEALTHCHECK runs it: the same environment as `serve`.
+fn healthcheck(listen_addr: &str, data_dir: &std::path::Path) -> std::process::Output {
+    Command::new(BIN)
+        .arg("healthcheck")
+        .env_clear()
+        .env("SIR_JIRA_LISTEN_ADDR", listen_addr)
+        .env("SIR_JIRA_DATA_DIR", data_dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn healthcheck_passes_while_the_gateway_is_ready_and_fails_in_one_line_otherwise() {
+    let dir = tempfile::tempdir().unwrap();
+    // Bound to every interface, as in the container: asked on loopback.
+    let port = free_addr().rsplit(':').next().unwrap().to_owned();
+    let service = start(dir.path(), 1, &format!("0.0.0.0:{port}"));
+    let out = healthcheck(&format!("0.0.0.0:{port}"), dir.path());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "ready (200)");
+    drop(service);
+
+    // Nothing listens any more.
+    let out = healthcheck(&format!("0.0.0.0:{port}"), dir.path());
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "not ready: http://127.0.0.1:{port}/readyz is unreachable"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn healthcheck_fails_when_readyz_answers_an_error() {
+    use std::io::{Read, Write};
+    // A listener that answers what a gateway whose store is down answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = [0u8; 1024];
+        let n = stream.read(&mut request).unwrap();
+        assert!(String::from_utf8_lossy(&request[..n]).starts_with("GET /readyz "));
+        stream
+            .write_all(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+            .unwrap();
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let out = healthcheck(&addr, dir.path());
+    server.join().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        format!("not ready: http://{addr}/readyz answered 503")
+    );
+}

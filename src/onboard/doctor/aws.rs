@@ -20,10 +20,16 @@ impl Doctor {
             Err(Timed::Failed(SirError::AccessDenied(m))) => Check::fail(
                 "sir",
                 format!("ListCases denied: {m}"),
-                "grant the service's role the security-ir actions it uses (ListCases, GetCase, \
-                 UpdateCase, UpdateCaseStatus, CloseCase, CreateCaseComment, UpdateCaseComment, \
-                 ListComments, GetCaseAttachmentDownloadUrl, GetCaseAttachmentUploadUrl), as \
-                 deploy/template.yaml does",
+                format!(
+                    "grant the service's role the security-ir actions it uses ({}), as \
+                     deploy/template.yaml does",
+                    crate::aws::permissions::Role::Container
+                        .actions()
+                        .iter()
+                        .filter_map(|a| a.strip_prefix("security-ir:"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
             ),
             Err(e) => Check::fail(
                 "sir",

@@ -318,9 +318,19 @@ impl Doctor {
                 );
             }
             Err(Timed::Failed(JiraError::NotFound { .. })) => {
+                // Data Center has no such resource; on Cloud a 404 means the project's scheme
+                // or workflow was not found, which is no reason to name Data Center.
+                let what = match config.flavour {
+                    crate::jira::Flavour::DataCenter => {
+                        "this Jira has no workflow REST resource (Data Center): paths not checked"
+                    }
+                    crate::jira::Flavour::Cloud => {
+                        "Jira answered 404 for the project's workflow scheme: paths not checked"
+                    }
+                };
                 return Check::warn(
                     "jira.transitions",
-                    "this Jira has no workflow REST resource (Data Center): paths not checked",
+                    what,
                     "nothing to do: the sync finds the path through the transitions each issue \
                      offers; an unreachable status shows as a dead letter naming it",
                 );

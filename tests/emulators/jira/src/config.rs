@@ -505,6 +505,10 @@ pub struct WebhookConfig {
     /// them newest first.
     pub reorder_batch: Option<usize>,
     pub reorder_flush_ms: u64,
+    /// Whether the admin webhook REST resource (`/rest/webhooks/1.0/webhook`) answers. `false`:
+    /// it is a 404, as where jira_url misses the context path or a proxy does not forward
+    /// `/rest/webhooks` (Atlassian documents this resource for Cloud and Data Center alike).
+    pub rest_resource: bool,
 }
 
 /// The issue and comment events the gateway understands.
@@ -533,6 +537,7 @@ impl Default for WebhookConfig {
             duplicate_every: None,
             reorder_batch: None,
             reorder_flush_ms: 300,
+            rest_resource: true,
         }
     }
 }

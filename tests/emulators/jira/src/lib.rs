@@ -399,6 +399,11 @@ impl Webhooks<'_> {
         self.app.state().remove_configured_webhook();
     }
 
+    /// Makes the admin webhook REST resource answer 404 (`false`) or work again (`true`).
+    pub fn set_rest_resource(&self, present: bool) {
+        self.app.state().webhook_rest_resource = present;
+    }
+
     pub fn set_body_format(&self, format: WebhookBodyFormat) {
         self.app.state().webhook_body_format = format;
     }

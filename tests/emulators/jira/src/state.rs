@@ -55,6 +55,8 @@ pub struct State {
     pub accounts: Vec<Account>,
     pub limits: LimitsConfig,
     pub webhook_body_format: WebhookBodyFormat,
+    /// Whether `/rest/webhooks/1.0/webhook` exists (see `WebhookConfig::rest_resource`).
+    pub webhook_rest_resource: bool,
     issues: BTreeMap<u64, Issue>,
     keys: HashMap<String, u64>,
     comments: BTreeMap<u64, Comment>,
@@ -98,6 +100,7 @@ impl State {
             accounts,
             limits: config.limits.clone(),
             webhook_body_format: config.webhooks.body_format,
+            webhook_rest_resource: config.webhooks.rest_resource,
             issues: BTreeMap::new(),
             keys: HashMap::new(),
             comments: BTreeMap::new(),

@@ -28,6 +28,18 @@ pub fn routes() -> Router<App> {
         )
 }
 
+/// A site without the resource answers every method on it with a 404, before any permission
+/// check: there is nothing to be allowed to.
+fn require_resource(app: &App) -> JiraResult<()> {
+    if app.state().webhook_rest_resource {
+        Ok(())
+    } else {
+        Err(JiraError::not_found(
+            "null for uri: /rest/webhooks/1.0/webhook",
+        ))
+    }
+}
+
 fn require_admin(caller: &Caller) -> JiraResult<()> {
     if caller.admin {
         Ok(())
@@ -127,6 +139,7 @@ fn webhook_id(id: &str) -> JiraResult<u64> {
 }
 
 pub async fn list(State(app): State<App>, Extension(caller): Actor) -> JiraResult<Response> {
+    require_resource(&app)?;
     require_admin(&caller)?;
     let state = app.state();
     let list: Vec<Value> = state
@@ -142,6 +155,7 @@ pub async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> JiraResult<Response> {
+    require_resource(&app)?;
     require_admin(&caller)?;
     let body = json_body(&headers, &body)?;
     let mut state = app.state();
@@ -155,6 +169,7 @@ pub async fn one(
     Extension(caller): Actor,
     Path(id): Path<String>,
 ) -> JiraResult<Response> {
+    require_resource(&app)?;
     require_admin(&caller)?;
     let id = webhook_id(&id)?;
     let state = app.state();
@@ -172,6 +187,7 @@ pub async fn replace(
     headers: HeaderMap,
     body: Bytes,
 ) -> JiraResult<Response> {
+    require_resource(&app)?;
     require_admin(&caller)?;
     let id = webhook_id(&id)?;
     let body = json_body(&headers, &body)?;
@@ -188,6 +204,7 @@ pub async fn remove(
     Extension(caller): Actor,
     Path(id): Path<String>,
 ) -> JiraResult<Response> {
+    require_resource(&app)?;
     require_admin(&caller)?;
     let id = webhook_id(&id)?;
     if app.state().delete_webhook(id) {

@@ -3,10 +3,10 @@
 
 use std::process::Output;
 
-const TOKEN: &str = "jira-api-token-MUST-NOT-APPEAR";
+pub const TOKEN: &str = "jira-api-token-MUST-NOT-APPEAR";
 const WEBHOOK_SECRET: &str = "webhook-secret-MUST-NOT-APPEAR";
 
-fn run(args: &[&str]) -> Output {
+pub fn run(args: &[&str]) -> Output {
     let home = tempfile::tempdir().unwrap();
     std::process::Command::new(env!("CARGO_BIN_EXE_deploy-integrations-solution"))
         .args(args)
@@ -19,7 +19,7 @@ fn run(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn text(out: &Output) -> (String, String) {
+pub fn text(out: &Output) -> (String, String) {
     (
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -42,7 +42,7 @@ fn declared() -> (Vec<String>, Vec<String>) {
     (names("Parameters"), names("Resources"))
 }
 
-const SEED: &[&str] = &[
+pub const SEED: &[&str] = &[
     "jira",
     "--email",
     "secops@example.com",
@@ -100,10 +100,11 @@ fn the_plan_supplies_every_parameter_lists_every_resource_and_masks_secrets() {
         "LogLevel                 = info",
         "Architecture             = x86_64",
         "cargo lambda build --release --x86-64 --output-format zip",
-        "/SecurityIncidentResponse/jiraToken",
+        // A stack of its own name gets parameters of its own.
+        "/sir-jira-bridge/sec-bridge/jiraToken",
         "******** (from --token)",
         "******** (from --webhook-secret)",
-        "/SecurityIncidentResponse/adminToken",
+        "/sir-jira-bridge/sec-bridge/adminToken",
     ] {
         assert!(stdout.contains(expected), "missing `{expected}`:\n{stdout}");
     }
@@ -174,4 +175,84 @@ fn destroy_dry_run_says_what_goes_and_what_stays() {
         "{stdout}"
     );
     assert!(stdout.contains("Keep the DynamoDB state table"), "{stdout}");
+}
+
+/// The names a dry-run plan lists under "Named resources".
+fn named_resources(stdout: &str) -> Vec<String> {
+    let section = stdout
+        .split("\nNamed resources")
+        .nth(1)
+        .expect("a Named resources section");
+    section
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.trim().is_empty())
+        .map(|l| l.split_whitespace().last().unwrap().to_owned())
+        .collect()
+}
+
+/// What AWS's sample integration creates under fixed names (docs/user-guide.md, migration).
+const SAMPLE_NAMES: &[&str] = &[
+    "/SecurityIncidentResponse/jiraEmail",
+    "/SecurityIncidentResponse/jiraUrl",
+    "/SecurityIncidentResponse/jiraProjectKey",
+    "/SecurityIncidentResponse/jiraToken",
+];
+
+#[test]
+fn two_stacks_share_no_named_resource_and_neither_is_the_samples() {
+    let plan = |extra: &[&str]| {
+        let out = run(&[SEED, extra, &["--dry-run"]].concat());
+        let (stdout, stderr) = text(&out);
+        assert!(out.status.success(), "{stdout}\n{stderr}");
+        named_resources(&stdout)
+    };
+    let a = plan(&["--stack-name", "bridge-a"]);
+    let b = plan(&["--stack-name", "bridge-b"]);
+    let c = plan(&["--stack-name", "bridge-c", "--prefix", "/team-c/bridge"]);
+    assert!(a.len() >= 12, "{a:?}");
+    for (x, y) in [(&a, &b), (&a, &c), (&b, &c)] {
+        let shared: Vec<_> = x.iter().filter(|n| y.contains(n)).collect();
+        assert!(shared.is_empty(), "shared: {shared:?}");
+    }
+    for name in a.iter().chain(&b).chain(&c) {
+        assert!(!SAMPLE_NAMES.contains(&name.as_str()), "{name}");
+    }
+    assert!(c.contains(&"/team-c/bridge/jiraToken".to_owned()), "{c:?}");
+
+    // The first stack keeps today's names (the sample's: it is not for running beside it).
+    let default = plan(&[]);
+    assert!(default.contains(&"/SecurityIncidentResponse/jiraToken".to_owned()));
+}
+
+#[test]
+fn the_secrets_and_stack_parameters_follow_the_namespace() {
+    let out = run(&[SEED, &["--stack-name", "team-b", "--dry-run"]].concat());
+    let (stdout, _) = text(&out);
+    for expected in [
+        "JiraTokenParameter       = /sir-jira-bridge/team-b/jiraToken",
+        "WebhookSecretParameter   = /sir-jira-bridge/team-b/jiraWebhookSecret",
+        "AdminTokenParameter      = /sir-jira-bridge/team-b/adminToken",
+        "ParameterPrefix          = /sir-jira-bridge/team-b",
+    ] {
+        assert!(stdout.contains(expected), "missing `{expected}`:\n{stdout}");
+    }
+    assert!(!stdout.contains("/SecurityIncidentResponse/"), "{stdout}");
+}
+
+#[test]
+fn bad_flags_fail_before_anything_with_one_line_and_its_fix() {
+    for (flags, expected) in [
+        (&["--stack-name", "bad_name"][..], "--stack-name"),
+        (&["--prefix", "no-slash"][..], "--prefix"),
+        (&["--alarm-email", "nobody"][..], "--alarm-email"),
+        (&["--alarm-topic-arn", "my-topic"][..], "--alarm-topic-arn"),
+    ] {
+        let out = run(&[SEED, flags, &["--dry-run"]].concat());
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{flags:?}: {stdout}{stderr}");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.is_empty()).collect();
+        assert_eq!(lines.len(), 1, "{stderr}");
+        assert!(lines[0].contains(expected), "{stderr}");
+    }
 }
