@@ -71,6 +71,17 @@ pub enum AwsError {
     },
     #[error("gave up waiting for stack {0}")]
     Timeout(String),
+    #[error(
+        "{parameter} already exists but stack {stack} does not: the parameters under {prefix} \
+         belong to someone else (AWS's sample integration keeps its own there). To run beside \
+         it, deploy with another --stack-name (parameters under /sir-jira-bridge/<name>) or \
+         --prefix; nothing was written"
+    )]
+    NamespaceTaken {
+        parameter: String,
+        stack: String,
+        prefix: String,
+    },
 }
 
 fn call<E, R>(operation: &'static str) -> impl FnOnce(SdkError<E, R>) -> AwsError
@@ -154,6 +165,39 @@ impl Aws {
                 }
             })?;
         Ok(identity.account().unwrap_or_default().to_owned())
+    }
+
+    /// A first deployment must not take over another owner's parameters: the secrets are
+    /// written (overwriting) before CloudFormation would refuse to create `jiraEmail` over an
+    /// existing one, so an occupied namespace would cost its owner (the AWS sample, most
+    /// likely) its Jira token. The stack owns `jiraEmail` and deletes it with itself, so the
+    /// parameter existing while the stack does not means someone else holds the path.
+    pub async fn check_namespace_free(&self, names: &Names) -> Result<(), AwsError> {
+        if self.stack_status(&names.stack).await?.is_some() {
+            return Ok(());
+        }
+        let parameter = names.parameter("jiraEmail");
+        let found = aws_sdk_ssm::Client::new(&self.sdk)
+            .get_parameter()
+            .name(&parameter)
+            .send()
+            .await;
+        match found {
+            Ok(_) => Err(AwsError::NamespaceTaken {
+                parameter,
+                stack: names.stack.clone(),
+                prefix: names.prefix.clone(),
+            }),
+            Err(e)
+                if matches!(
+                    e.as_service_error(),
+                    Some(GetParameterError::ParameterNotFound(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(call("ssm:GetParameter")(e)),
+        }
     }
 
     /// Writes the secrets; returns a version stamp of all of them (a stack parameter, so a

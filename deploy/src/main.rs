@@ -78,6 +78,7 @@ async fn run(cli: Cli) -> Result<(), DeployError> {
             Ok(())
         }
         Action::Deploy(deployment) => {
+            aws.check_namespace_free(&plan.names).await?;
             println!("\n== artifact");
             let artifact = match &deployment.artifact {
                 Artifact::Build { architecture } => {

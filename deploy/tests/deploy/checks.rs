@@ -131,3 +131,59 @@ fn an_unreachable_aws_is_told_apart_from_missing_credentials() {
     );
     assert!(!line.contains("credentials"), "{line}");
 }
+
+/// A first deployment into a path someone else's parameters occupy (the AWS sample's
+/// `/SecurityIncidentResponse`, here a unique stand-in) stops before writing, and the owner's
+/// token is left as it was.
+#[tokio::test]
+async fn a_first_deployment_never_takes_over_another_owners_parameters() {
+    let prefix = format!("/sample-{}", unique("ns").replace('-', ""));
+    let ssm = aws_sdk_ssm::Client::new(&moto_sdk().await);
+    for (name, value) in [
+        ("jiraEmail", "sample@example.com"),
+        ("jiraToken", "sample-token"),
+    ] {
+        ssm.put_parameter()
+            .name(format!("{prefix}/{name}"))
+            .value(value)
+            .r#type(aws_sdk_ssm::types::ParameterType::String)
+            .send()
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let stack = format!("beside{}", std::process::id());
+    let out = deploy(
+        &stack,
+        &[
+            "--prefix",
+            &prefix,
+            "--artifact",
+            dir.path().join("a.zip").to_str().unwrap(),
+        ],
+        true,
+    );
+    let line = one_error_line(&out);
+    assert!(
+        line.contains(&format!("{prefix}/jiraEmail already exists"))
+            && line.contains("--stack-name")
+            && line.contains("nothing was written"),
+        "{line}"
+    );
+    let token = ssm
+        .get_parameter()
+        .name(format!("{prefix}/jiraToken"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        token.parameter.unwrap().value.as_deref(),
+        Some("sample-token")
+    );
+    let mut stored = parameters_under(&prefix).await;
+    stored.sort();
+    assert_eq!(
+        stored,
+        [format!("{prefix}/jiraEmail"), format!("{prefix}/jiraToken")]
+    );
+}
