@@ -3,7 +3,7 @@
 
 use std::{process::ExitCode, time::Duration};
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::{
     config::{Config, Settings},
@@ -23,6 +23,61 @@ pub struct Cli {
     pub settings: Settings,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// Parses the process's arguments and `SIR_JIRA_*` variables, exiting with clap's message on
+    /// a usage error. A bad value that came from a variable is reported as that variable: clap
+    /// names the flag, which the person never typed.
+    pub fn parse_or_exit() -> Cli {
+        let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        match Cli::try_parse_from(&args) {
+            Ok(cli) => cli,
+            Err(e) => {
+                let message = e.render().to_string();
+                let message = match from_variable(&e, &args) {
+                    Some((shown, variable)) => {
+                        message.replace(&shown, &format!("the environment variable {variable}"))
+                    }
+                    None => message,
+                };
+                // `--help` and `--version` go to stdout and exit 0; usage errors to stderr, 2.
+                match e.use_stderr() {
+                    true => eprint!("{message}"),
+                    false => print!("{message}"),
+                }
+                std::process::exit(e.exit_code());
+            }
+        }
+    }
+}
+
+/// For a value clap refused: how clap showed the argument (`'--log-level <LOG_LEVEL>'`) and the
+/// variable it came from, when no flag of that name was typed.
+fn from_variable(e: &clap::Error, args: &[std::ffi::OsString]) -> Option<(String, String)> {
+    use clap::error::{ContextKind, ContextValue};
+
+    let Some(ContextValue::String(shown)) = e.get(ContextKind::InvalidArg) else {
+        return None;
+    };
+    let long = shown.split_whitespace().next()?.strip_prefix("--")?;
+    let typed = args.iter().any(|a| {
+        a.to_str().is_some_and(|a| {
+            a.strip_prefix("--")
+                .is_some_and(|a| a == long || a.starts_with(&format!("{long}=")))
+        })
+    });
+    if typed {
+        return None;
+    }
+    let command = Cli::command();
+    let variable = command
+        .get_arguments()
+        .find(|a| a.get_long() == Some(long))?
+        .get_env()?
+        .to_string_lossy()
+        .into_owned();
+    Some((format!("'{shown}'"), variable))
 }
 
 #[derive(Debug, Subcommand)]
@@ -109,7 +164,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
             {
                 Ok(status) => {
-                    println!("ready ({status})");
+                    emit(&format!("ready ({status})\n"))?;
                     ExitCode::SUCCESS
                 }
                 Err(e) => {
@@ -148,7 +203,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .map_err(|e| anyhow::anyhow!("cannot reach {url}: {e} (is `serve` running?)"))?;
             let status = response.status();
             let text = response.text().await.unwrap_or_default();
-            println!("POST {url} (delivery {delivery}) -> {status} {text}");
+            emit(&format!(
+                "POST {url} (delivery {delivery}) -> {status} {text}\n"
+            ))?;
             if !status.is_success() {
                 anyhow::bail!("the gateway refused the test webhook");
             }
@@ -157,22 +214,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             resolve_secrets(&mut config).await?;
             config.ensure_webhook_secret()?;
             for secret in &config.intake.webhook_secrets {
-                println!("{}", secret.expose());
+                emit(&format!("{}\n", secret.expose()))?;
             }
         }
         Command::PrintAdminToken => {
             config.ensure_admin_token()?;
             if let Some(token) = &config.admin_token {
-                println!("{}", token.expose());
+                emit(&format!("{}\n", token.expose()))?;
             }
         }
         Command::Openapi => {
-            println!(
-                "{}",
-                crate::http::openapi_document()
-                    .to_pretty_json()
-                    .map_err(|e| anyhow::anyhow!("{e}"))?
-            );
+            let document = crate::http::openapi_document()
+                .to_pretty_json()
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            emit(&format!("{document}\n"))?;
         }
         Command::Backfill { restart } => backfill(config, restart).await?,
         Command::Setup {
@@ -193,10 +248,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Doctor { .. } => unreachable!("handled before the configuration is loaded"),
         Command::Healthcheck { .. } => unreachable!("handled once the configuration is loaded"),
         Command::EventSchema => {
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&crate::event::json_schema())?
-            );
+            let schema = serde_json::to_string_pretty(&crate::event::json_schema())?;
+            emit(&format!("{schema}\n"))?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -221,9 +274,9 @@ async fn doctor(settings: Settings, json: bool, timeout: Duration) -> anyhow::Re
         }
     };
     if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        emit(&format!("{}\n", serde_json::to_string_pretty(&report)?))?;
     } else {
-        print!("{report}");
+        emit(&report.to_string())?;
     }
     Ok(match report.ok {
         true => ExitCode::SUCCESS,
@@ -244,7 +297,7 @@ async fn setup_jira(mut config: Config, options: SetupOptions) -> anyhow::Result
     let jira = config.jira.as_ref().ok_or(onboard::SetupError::NoJira)?;
     let client = onboard::jira_client(jira, Duration::from_secs(30))?;
     let report = onboard::setup_jira(&config, &client, &options).await?;
-    print!("{report}");
+    emit(&report.to_string())?;
     Ok(match report.is_done() {
         true => ExitCode::SUCCESS,
         false => ExitCode::from(2),
@@ -299,11 +352,11 @@ async fn backfill(config: Config, restart: bool) -> anyhow::Result<()> {
     bar.finish_and_clear();
     match progress {
         Ok(p) => {
-            println!(
+            emit(&format!(
                 "published {} case events ({} ListCases pages) onto the bus; the workers sync them \
-                 to Jira at the pace Jira allows",
+                 to Jira at the pace Jira allows\n",
                 p.published, p.pages
-            );
+            ))?;
             Ok(())
         }
         Err(e) => Err(anyhow::anyhow!(
@@ -334,4 +387,18 @@ fn sample_webhook(config: &Config) -> String {
     }
     value["timestamp"] = (time::OffsetDateTime::now_utc().unix_timestamp() * 1000).into();
     value.to_string()
+}
+
+/// Writes a command's output. A reader that went away (`doctor | head`) is not an error of
+/// ours: `println!` would panic (exit 101) on the broken pipe, so the rest is dropped and the
+/// command ends with the exit code its result deserves. Any other write error (a full disk
+/// under `openapi > file`) fails the command.
+fn emit(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
 }

@@ -1,4 +1,3 @@
-use clap::Parser;
 use sir_jira_bridge::cli::{Cli, run};
 
 // A tenth of the webhook path's time went to glibc's allocator (docs/benchmarks.md).
@@ -7,7 +6,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = Cli::parse();
+    let cli = Cli::parse_or_exit();
     match run(cli).await {
         Ok(code) => code,
         Err(e) => {

@@ -43,11 +43,11 @@ pub enum ConfigError {
     },
     #[error("config file {path} is not valid: {message}")]
     ParseFile { path: PathBuf, message: String },
-    #[error("setting `{setting}` (env {env}, flag --{flag}): {reason}")]
+    #[error("setting `{setting}` ({}): {reason}", given_text(setting, given.as_ref()))]
     Invalid {
         setting: &'static str,
-        env: String,
-        flag: String,
+        /// Where the bad value came from, when `Config::load` could tell.
+        given: Option<Given>,
         reason: String,
     },
     #[error("setting `{setting}`: cannot resolve the secret reference {reference}: {reason}")]
@@ -67,10 +67,66 @@ impl ConfigError {
     fn invalid(setting: &'static str, reason: impl Into<String>) -> Self {
         ConfigError::Invalid {
             setting,
-            env: format!("{ENV_PREFIX}{}", setting.to_uppercase()),
-            flag: setting.replace('_', "-"),
+            given: None,
             reason: reason.into(),
         }
+    }
+
+    /// Names where an invalid setting's value came from, as clap and the file merge them: a
+    /// typed flag wins over the variable, which wins over the file.
+    fn given_by(self, args: &[String], file: Option<&std::path::Path>) -> Self {
+        let ConfigError::Invalid {
+            setting,
+            given: None,
+            reason,
+        } = self
+        else {
+            return self;
+        };
+        let flag = format!("--{}", setting.replace('_', "-"));
+        let env = format!("{ENV_PREFIX}{}", setting.to_uppercase());
+        let in_file = || {
+            let path = file?;
+            let table: toml::Table = toml::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
+            table
+                .contains_key(setting)
+                .then(|| Given::File(path.to_owned()))
+        };
+        let given = if args
+            .iter()
+            .any(|a| *a == flag || a.starts_with(&format!("{flag}=")))
+        {
+            Some(Given::Flag)
+        } else if std::env::var_os(&env).is_some() {
+            Some(Given::Env)
+        } else {
+            in_file()
+        };
+        ConfigError::Invalid {
+            setting,
+            given,
+            reason,
+        }
+    }
+}
+
+/// Where a setting was given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Given {
+    Flag,
+    Env,
+    File(PathBuf),
+}
+
+/// "the environment variable SIR_JIRA_X", or every way to give it when the value was missing.
+fn given_text(setting: &str, given: Option<&Given>) -> String {
+    let env = format!("{ENV_PREFIX}{}", setting.to_uppercase());
+    let flag = setting.replace('_', "-");
+    match given {
+        Some(Given::Env) => format!("from the environment variable {env}"),
+        Some(Given::Flag) => format!("from the flag --{flag}"),
+        Some(Given::File(path)) => format!("from key `{setting}` in {}", path.display()),
+        None => format!("env {env}, flag --{flag} or key `{setting}` in the config file"),
     }
 }
 
@@ -175,7 +231,10 @@ impl Config {
             Some(path) => Settings::from_toml_file(path)?,
             None => (Settings::default(), Vec::new()),
         };
-        let mut config = Config::from_settings(cli.or(file))?;
+        let path = cli.config.clone();
+        let args: Vec<String> = std::env::args().collect();
+        let mut config =
+            Config::from_settings(cli.or(file)).map_err(|e| e.given_by(&args, path.as_deref()))?;
         let vars: Vec<String> = std::env::vars_os()
             .filter_map(|(k, _)| k.into_string().ok())
             .collect();
@@ -838,7 +897,7 @@ aws_endpoint_url = "http://127.0.0.1:5000/"
         let file: Vec<String> = c
             .unknown_settings
             .iter()
-            .filter(|u| u.given == unknown::Given::File(path.clone()))
+            .filter(|u| u.given == Given::File(path.clone()))
             .map(|u| u.to_string())
             .collect();
         assert_eq!(file.len(), 1, "{file:?}");
@@ -851,7 +910,7 @@ aws_endpoint_url = "http://127.0.0.1:5000/"
         })
         .unwrap_err()
         .to_string();
-        assert!(err.contains("at byte"), "{err}");
+        assert!(err.contains("line 1, key `workers`"), "{err}");
     }
 
     #[test]

@@ -333,10 +333,11 @@ impl Settings {
         })?;
         let invalid = |e: toml::de::Error| ConfigError::ParseFile {
             path: path.to_owned(),
-            message: e.message().to_owned()
-                + &e.span()
-                    .map(|s| format!(" (at byte {})", s.start))
-                    .unwrap_or_default(),
+            message: e
+                .span()
+                .map(|span| where_in(&text, span.start))
+                .unwrap_or_default()
+                + e.message().trim_end(),
         };
         let table: toml::Table = toml::from_str(&text).map_err(invalid)?;
         let unknown = unknown::in_file(table.keys().map(String::as_str), path);
@@ -493,4 +494,19 @@ pub enum ConsumerKind {
 pub enum JiraFlavour {
     Cloud,
     DataCenter,
+}
+
+/// "line 3, key `workers`: " for an error at byte `at` of a TOML text, so the person finds the
+/// line without counting bytes; the key is named when the line assigns one.
+fn where_in(text: &str, at: usize) -> String {
+    let at = at.min(text.len());
+    let line_no = text[..at].matches('\n').count() + 1;
+    let start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    let line = text[start..].lines().next().unwrap_or_default();
+    match line.split_once('=') {
+        Some((key, _)) if !key.trim().is_empty() && !key.trim_start().starts_with('[') => {
+            format!("line {line_no}, key `{}`: ", key.trim())
+        }
+        _ => format!("line {line_no}: "),
+    }
 }

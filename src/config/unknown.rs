@@ -7,7 +7,7 @@ use std::{fmt, path::Path};
 
 use clap::Args;
 
-use super::{ENV_PREFIX, Settings};
+use super::{ENV_PREFIX, Given, Settings};
 
 /// Variables of this project's own scripts and tests, not service settings.
 // SIR_JIRA_SECRETS_VERSION is set by deploy/template.yaml only to make a secrets rotation
@@ -18,13 +18,6 @@ const TOOL_VARIABLES: &[&str] = &[
     "SIR_JIRA_SECRETS_VERSION",
 ];
 const TOOL_PREFIXES: &[&str] = &["SIR_JIRA_MODEL_", "SIR_JIRA_BENCH_"];
-
-/// Where an unknown setting was given.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Given {
-    Env,
-    File(std::path::PathBuf),
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UnknownSetting {
@@ -39,6 +32,8 @@ impl fmt::Display for UnknownSetting {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.given {
             Given::Env => write!(f, "environment variable {} is not a setting", self.name)?,
+            // clap refuses an unknown flag itself; kept for completeness of `Given`.
+            Given::Flag => write!(f, "flag --{} is not a setting", self.name)?,
             Given::File(path) => write!(
                 f,
                 "key `{}` in {} is not a setting",

@@ -655,3 +655,105 @@ fn healthcheck_fails_when_readyz_answers_an_error() {
         format!("not ready: http://{addr}/readyz answered 503")
     );
 }
+
+/// `doctor | head -1` and `openapi | head`: the reader leaves before the output is written. The
+/// command ends quietly with the code its result deserves (doctor: 1 here, a check fails), not
+/// with a panic (101) on the broken pipe.
+#[test]
+fn a_reader_that_leaves_early_ends_the_output_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    for (args, code) in [
+        (&["openapi"][..], 0),
+        (&["event-schema"][..], 0),
+        (&["doctor"][..], 1),
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = Command::new(BIN)
+            .args(args)
+            .env_clear()
+            .env("SIR_JIRA_DATA_DIR", dir.path())
+            // An unreachable Jira: doctor's Jira check fails quickly.
+            .env("SIR_JIRA_JIRA_URL", "http://127.0.0.1:9")
+            .env("SIR_JIRA_JIRA_EMAIL", "bot@example.com")
+            .env("SIR_JIRA_JIRA_API_TOKEN", "token")
+            .env("SIR_JIRA_JIRA_PROJECT_KEY", "SEC")
+            .stdout(writer)
+            .stderr(std::process::Stdio::piped())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+/// Each bad value is reported where the person gave it: the variable, the file (line and key)
+/// or the flag, never a flag nobody typed.
+#[test]
+fn a_bad_value_is_reported_where_it_was_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bridge.toml");
+    std::fs::write(&file, "workers = 2\nlog_level = \"verbose\"\n").unwrap();
+    let bad_addr = dir.path().join("addr.toml");
+    std::fs::write(&bad_addr, "listen_addr = \"nowhere\"\n").unwrap();
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let out = Command::new(BIN)
+            .args(args)
+            .env_clear()
+            .env("SIR_JIRA_DATA_DIR", dir.path())
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let file_arg = file.to_str().unwrap();
+    let addr_arg = bad_addr.to_str().unwrap();
+    for (args, env, code, expected) in [
+        (
+            &["doctor"][..],
+            &[("SIR_JIRA_LOG_LEVEL", "verbose")][..],
+            Some(2),
+            "invalid value 'verbose' for the environment variable SIR_JIRA_LOG_LEVEL".to_owned(),
+        ),
+        (
+            &["--log-level", "verbose", "doctor"][..],
+            &[][..],
+            Some(2),
+            "invalid value 'verbose' for '--log-level <LOG_LEVEL>'".to_owned(),
+        ),
+        (
+            &["--config", file_arg, "serve"][..],
+            &[][..],
+            Some(1),
+            format!(
+                "config file {file_arg} is not valid: line 2, key `log_level`: unknown variant"
+            ),
+        ),
+        (
+            &["--config", addr_arg, "serve"][..],
+            &[][..],
+            Some(1),
+            format!("setting `listen_addr` (from key `listen_addr` in {addr_arg})"),
+        ),
+        (
+            &["--config", addr_arg, "serve"][..],
+            &[("SIR_JIRA_LISTEN_ADDR", "elsewhere")][..],
+            Some(1),
+            "setting `listen_addr` (from the environment variable SIR_JIRA_LISTEN_ADDR)".to_owned(),
+        ),
+        (
+            &["--listen-addr=there", "serve"][..],
+            &[("SIR_JIRA_LISTEN_ADDR", "elsewhere")][..],
+            Some(1),
+            "setting `listen_addr` (from the flag --listen-addr)".to_owned(),
+        ),
+    ] {
+        let (got, stderr) = run(args, env);
+        assert_eq!(got, code, "{args:?} {env:?}: {stderr}");
+        assert!(stderr.contains(&expected), "{args:?} {env:?}: {stderr}");
+    }
+}
