@@ -6,9 +6,9 @@ use std::{process::ExitCode, time::Duration};
 use clap::{CommandFactory, Parser, Subcommand};
 
 use crate::{
+    app::{Application, shutdown_signal},
     config::{Config, Settings},
     onboard::{self, Doctor, DoctorReport, SetupOptions},
-    startup::{Application, shutdown_signal},
     verify::jira::sign,
 };
 
@@ -310,8 +310,8 @@ async fn backfill(config: Config, restart: bool) -> anyhow::Result<()> {
     use std::sync::Arc;
 
     use crate::{
-        metrics::Metrics, peers::PeerHealth, poll::backfill::Backfill, sir::SirClient,
-        startup::Backends,
+        backends::Backends, metrics::Metrics, peers::PeerHealth, poll::backfill::Backfill,
+        sir::SirClient,
     };
 
     let Some(sir) = config.sir.clone() else {

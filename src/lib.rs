@@ -1,10 +1,12 @@
 //! Keeps AWS Security Incident Response cases and Jira issues in step, both ways.
 //!
 //! The core talks to traits at its seams ([`bus::EventBus`], [`bus::EventSource`],
-//! [`store::StateStore`]); [`startup::Application`] wires the embedded default (SQLite queue
+//! [`store::StateStore`]); [`app::Application`] wires the embedded default (SQLite queue
 //! and store), and the AWS deployments wire EventBridge, SQS and DynamoDB behind the same traits.
 
+pub mod app;
 pub mod aws;
+pub mod backends;
 pub mod bus;
 pub mod cli;
 pub mod config;
@@ -21,7 +23,6 @@ pub mod peers;
 pub mod poll;
 pub mod secret;
 pub mod sir;
-pub mod startup;
 pub mod store;
 pub mod sync;
 pub mod telemetry;

@@ -20,6 +20,7 @@ use async_trait::async_trait;
 use jira_emulator::{EmulatorConfig as JiraConfig, JiraEmulator};
 use sir_emulator::{EmulatorConfig as SirConfig, EmulatorHandle, INTEGRATION_ACCESS_KEY_ID};
 use sir_jira_bridge::{
+    app::{Application, Served},
     bus::{EmbeddedQueue, EventBus, Failure, Outgoing},
     config::{Config, LogLevel, Settings},
     event::{
@@ -30,7 +31,6 @@ use sir_jira_bridge::{
     peers::PeerHealth,
     secret::Secret,
     sir::{SirApi, SirClient},
-    startup::{Application, Served},
     store::StateStore,
     verify::jira::sign,
     worker::EventHandler,

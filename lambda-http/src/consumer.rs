@@ -7,8 +7,8 @@ use aws_lambda_events::eventbridge::EventBridgeEvent;
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::{Value, json};
 use sir_jira_bridge::{
+    app::Components,
     consumer::{Consumed, EventConsumer},
-    startup::Components,
 };
 
 use crate::InvocationError;

@@ -3,7 +3,7 @@
 //! (base64 bodies decoded to the exact bytes Jira signed) and the response back into the
 //! event's answer; the routes, verification and limits are the long-running process's own.
 
-use sir_jira_bridge::startup::Components;
+use sir_jira_bridge::app::Components;
 
 /// Serves the router until the runtime stops.
 pub async fn run(components: &Components) -> Result<(), lambda_runtime::Error> {

@@ -9,7 +9,7 @@
 //! |---|---|---|
 //! | `gateway` | a Function URL or an HTTP API (payload format 2.0) | [`Components::router`] through `lambda_http` |
 //! | `consumer` | an EventBridge rule | [`sir_jira_bridge::consumer::EventConsumer`] on the event |
-//! | `poller` | a schedule | [`sir_jira_bridge::poll::poll_once`] |
+//! | `poller` | a schedule | [`sir_jira_bridge::app::poll_once`] |
 //!
 //! Every other setting is the service's own (`SIR_JIRA_*`, see the README).
 
@@ -20,10 +20,10 @@ pub mod poller;
 use clap::{Parser, ValueEnum};
 use lambda_runtime::Diagnostic;
 use sir_jira_bridge::{
+    app::{Components, StartupError, UnsetSecrets},
     config::{Config, ConfigError, Settings},
     consumer::ConsumeError,
     poll::PollError,
-    startup::{Components, StartupError, UnsetSecrets},
     sync::reconciler::ReconcileError,
 };
 

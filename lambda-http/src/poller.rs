@@ -6,8 +6,8 @@ use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 use serde_json::json;
 use sir_jira_bridge::{
-    poll::{PollOutcome, poll_once, reconcile_if_due},
-    startup::Components,
+    app::{Components, poll_once, reconcile_if_due},
+    poll::PollOutcome,
     sync::reconciler::ReconcileOutcome,
 };
 

@@ -15,11 +15,11 @@ use common::*;
 use lambda_http::{Adapter, Context, LambdaEvent, Service, request::LambdaRequest};
 use serde_json::Value;
 use sir_jira_bridge::{
+    app::{Components, UnsetSecrets},
     bus::Failure,
     config::{BusKind, Config, Settings, StoreKind},
     event::EventEnvelope,
     secret::Secret,
-    startup::{Components, UnsetSecrets},
     store::DynamoStore,
     worker::EventHandler,
 };

@@ -12,10 +12,10 @@ use lambda_runtime::{Context, Diagnostic, LambdaEvent};
 use serde_json::{Value, json};
 use sir_emulator::{EmulatorConfig, SeedCase, SirEmulator, Timestamp};
 use sir_jira_bridge::{
+    app::{Components, UnsetSecrets},
     bus::{Failure, eventbridge::envelope_key},
     config::Config,
     event::{Event, EventEnvelope, Origin, jira},
-    startup::{Components, UnsetSecrets},
     worker::EventHandler,
 };
 use sir_jira_bridge_lambda::{InvocationError, consumer, poller};

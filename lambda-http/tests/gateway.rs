@@ -11,9 +11,9 @@ use common::*;
 use lambda_http::{Adapter, Context, LambdaEvent, Service, request::LambdaRequest};
 use serde_json::Value;
 use sir_jira_bridge::{
+    app::{Application, Components, Served, StartupError, UnsetSecrets},
     bus::{EmbeddedQueue, EventFilter},
     config::Config,
-    startup::{Application, Components, Served, StartupError, UnsetSecrets},
 };
 
 /// The long-running gateway on a loopback port.

@@ -7,7 +7,7 @@ use std::{path::PathBuf, time::Duration};
 use super::{ConfigError, PendingSecret, SecretRef, Settings, settings::JiraFlavour};
 use crate::{
     domain::ProjectKey,
-    jira::{Flavour, IssueType},
+    jira::{Flavour, IssueType, JiraAuth, JiraClientConfig, RetryPolicy},
     secret::Secret,
     sync::Mappings,
 };
@@ -32,6 +32,34 @@ pub struct JiraConfig {
     pub attachment_max_bytes: u64,
     /// `None` when this process runs no reconciler (turned off, or no SIR to reconcile into).
     pub reconciler: Option<ReconcilerConfig>,
+}
+
+impl JiraConfig {
+    /// The client's settings: Basic auth (e-mail and API token) on Cloud, a bearer personal
+    /// access token on Data Center. Fails while the token is an unresolved secret reference.
+    pub fn client_config(
+        &self,
+        timeout: Duration,
+        retry: RetryPolicy,
+    ) -> Result<JiraClientConfig, ConfigError> {
+        let token = self.api_token.clone().ok_or_else(|| {
+            ConfigError::invalid("jira_api_token", "the secret reference was not resolved")
+        })?;
+        let auth = match self.flavour {
+            Flavour::Cloud => JiraAuth::Basic {
+                email: self.email.clone().unwrap_or_default(),
+                token,
+            },
+            Flavour::DataCenter => JiraAuth::Bearer { token },
+        };
+        Ok(JiraClientConfig {
+            base_url: self.url.clone(),
+            flavour: self.flavour,
+            auth,
+            timeout,
+            retry,
+        })
+    }
 }
 
 /// The Jira reconciler's schedule ([`crate::sync::reconciler`]).

@@ -14,7 +14,7 @@ pub use setup::{SetupAction, SetupError, SetupOptions, SetupReport, setup_jira};
 
 use crate::{
     config::{Config, JiraConfig},
-    jira::{Flavour, IssueType, JiraAuth, JiraClient, JiraClientConfig, JiraError, RetryPolicy},
+    jira::{IssueType, JiraClient, JiraError, RetryPolicy},
     metrics::Metrics,
     peers::PeerHealth,
 };
@@ -71,31 +71,19 @@ pub fn issue_type(jira: &JiraConfig) -> IssueType {
 /// mark the running service's Jira as refusing credentials), a short time-out and a single
 /// attempt, so a rate-limited Jira is reported, not waited out.
 pub fn jira_client(jira: &JiraConfig, timeout: Duration) -> Result<JiraClient, JiraError> {
-    let token = jira
-        .api_token
-        .clone()
-        .ok_or_else(|| JiraError::Unexpected {
-            operation: "configure",
-            message: "jira_api_token was not resolved".into(),
-        })?;
-    let auth = match jira.flavour {
-        Flavour::Cloud => JiraAuth::Basic {
-            email: jira.email.clone().unwrap_or_default(),
-            token,
-        },
-        Flavour::DataCenter => JiraAuth::Bearer { token },
+    // One attempt: a person is waiting for the answer.
+    let retry = RetryPolicy {
+        max_attempts: 1,
+        ..RetryPolicy::default()
     };
+    let config = jira
+        .client_config(timeout, retry)
+        .map_err(|e| JiraError::Unexpected {
+            operation: "configure",
+            message: e.to_string(),
+        })?;
     JiraClient::new(
-        JiraClientConfig {
-            base_url: jira.url.clone(),
-            flavour: jira.flavour,
-            auth,
-            timeout,
-            retry: RetryPolicy {
-                max_attempts: 1,
-                ..RetryPolicy::default()
-            },
-        },
+        config,
         Arc::new(Metrics::new()),
         Arc::new(PeerHealth::default()),
     )

@@ -9,6 +9,7 @@ use aws_sdk_securityir::config::retry::RetryConfig;
 use serde_json::Value;
 use sir_emulator::{EmulatorConfig, EmulatorHandle, INTEGRATION_ACCESS_KEY_ID, SirEmulator};
 use sir_jira_bridge::{
+    app::{Application, Served},
     bus::{BusError, EmbeddedQueue, EventBus, Outgoing, QueueStats},
     config::{Config, Settings},
     db::Db,
@@ -20,7 +21,6 @@ use sir_jira_bridge::{
     peers::PeerHealth,
     secret::Secret,
     sir::SirClient,
-    startup::{Application, Served},
     store::{SqliteStore, StateStore},
     verify::jira::sign,
     worker::EventHandler,

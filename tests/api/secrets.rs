@@ -2,9 +2,9 @@
 //! start-up against moto.
 
 use sir_jira_bridge::{
+    app::Application,
     config::{Config, ConfigError},
     secret::Secret,
-    startup::Application,
 };
 
 use crate::helpers::*;

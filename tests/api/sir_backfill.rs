@@ -142,7 +142,7 @@ async fn the_backfill_command_resumes_and_fills_the_queue() {
                 ..Default::default()
             })
             .unwrap();
-        let backends = sir_jira_bridge::startup::Backends::open(&config, None).unwrap();
+        let backends = sir_jira_bridge::backends::Backends::open(&config, None).unwrap();
         let job = Backfill::new(Arc::new(sir_client(&emu)), backends.store, backends.bus)
             .with_retry(quick_retry());
         emu.set_injection_scope(Some(&[Operation::ListCases]));

@@ -16,13 +16,13 @@ mod jira;
 
 use super::jira_client;
 use crate::{
+    backends::Backends,
     bus::EmbeddedQueue,
     config::{BusBackend, Config, ConsumerBackend, StoreBackend},
     jira::site::JiraSiteApi,
     metrics::Metrics,
     peers::PeerHealth,
     sir::{SirApi, SirClient},
-    startup::Backends,
     store::StateStore,
 };
 
