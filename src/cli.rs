@@ -326,7 +326,8 @@ async fn backfill(config: Config, restart: bool) -> anyhow::Result<()> {
     let backends = Backends::open(&config, Some(&sdk))?;
     let client = SirClient::from_sdk(
         &sdk,
-        &sir,
+        sir.region.as_deref(),
+        sir.endpoint_url.as_deref(),
         Arc::new(Metrics::new()),
         Arc::new(PeerHealth::default()),
     );

@@ -14,7 +14,7 @@ use std::{
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::config::data_dir::{create_private_dir, create_private_file};
+use crate::data_dir::{create_private_dir, create_private_file};
 
 /// Most jobs committed together; bounds the latency one commit adds to the first job.
 const MAX_BATCH: usize = 512;

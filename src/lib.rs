@@ -11,6 +11,7 @@ pub mod bus;
 pub mod cli;
 pub mod config;
 pub mod consumer;
+pub mod data_dir;
 pub mod db;
 pub mod domain;
 pub mod event;

@@ -9,8 +9,6 @@ use prometheus_client::{
     registry::Registry,
 };
 
-use crate::bus::QueueStats;
-
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HttpLabels {
     pub route: String,
@@ -270,4 +268,15 @@ impl Metrics {
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
         out
     }
+}
+
+/// What the embedded queue holds, for readiness and the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct QueueStats {
+    pub ready: u64,
+    pub leased: u64,
+    pub done: u64,
+    pub dead: u64,
+    /// Age of the oldest unfinished event, in milliseconds.
+    pub oldest_pending_ms: Option<i64>,
 }

@@ -10,8 +10,9 @@ use crate::{
     aws::{self, SecretResolver},
     backends::Backends,
     bus::{EmbeddedQueue, EventBus, EventLog, EventSource, Failure, SqsSource},
-    config::{Config, ConsumerBackend, data_dir},
+    config::{Config, ConsumerBackend},
     consumer::EventConsumer,
+    data_dir,
     event::EventEnvelope,
     http::{self, AppState, JiraIntake, Services, SnsIntake, console::ConsoleSettings},
     intake::Intake,
@@ -139,7 +140,8 @@ impl Components {
         let sir: Option<Arc<dyn SirApi>> = match &config.sir {
             Some(sir) => Some(Arc::new(SirClient::from_sdk(
                 need_sdk("sir_enabled")?,
-                sir,
+                sir.region.as_deref(),
+                sir.endpoint_url.as_deref(),
                 metrics.clone(),
                 peers.clone(),
             ))),

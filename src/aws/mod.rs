@@ -10,7 +10,13 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 
 pub use secrets::SecretResolver;
 
-use crate::config::AwsConfig;
+/// Settings of the AWS SDK beyond its own chain (environment, profile, instance role).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsConfig {
+    pub region: Option<String>,
+    /// Sends every AWS call to this endpoint (emulators).
+    pub endpoint_url: Option<String>,
+}
 
 /// Loads the SDK configuration once: credentials and region from the SDK's usual chain
 /// (environment, profile, container or instance role), overridden by the settings.

@@ -4,7 +4,7 @@
 use aws_config::SdkConfig;
 
 use super::describe;
-use crate::config::SecretRef;
+use crate::secret::{SecretRef, SecretSource};
 
 pub struct SecretResolver {
     ssm: Option<aws_sdk_ssm::Client>,
@@ -19,8 +19,11 @@ impl SecretResolver {
             secrets_manager: sdk.map(aws_sdk_secretsmanager::Client::new),
         }
     }
+}
 
-    pub async fn resolve(&self, reference: &SecretRef) -> Result<String, String> {
+#[async_trait::async_trait]
+impl SecretSource for SecretResolver {
+    async fn fetch(&self, reference: &SecretRef) -> Result<String, String> {
         let no_aws = || "the AWS SDK is not configured".to_owned();
         match reference {
             SecretRef::Ssm(name) => {

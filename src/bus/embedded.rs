@@ -12,9 +12,10 @@ use bytes::Bytes;
 use rusqlite::{OptionalExtension, params};
 use tokio::sync::Notify;
 
-use super::{BusError, Delivery, EventBus, EventLog, EventSource, Failure, Outgoing};
+use super::{
+    BusError, Delivery, EventBus, EventLog, EventSource, Failure, Outgoing, QueueConfig, QueueStats,
+};
 use crate::{
-    config::QueueConfig,
     db::{Db, DbError, now_ms},
     event::EventEnvelope,
     store::Claim,
@@ -65,17 +66,6 @@ pub struct QueuedEvent {
     pub state: String,
     pub attempts: u32,
     pub last_error: Option<String>,
-}
-
-/// What the queue holds, for readiness and (later) metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct QueueStats {
-    pub ready: u64,
-    pub leased: u64,
-    pub done: u64,
-    pub dead: u64,
-    /// Age of the oldest unfinished event, in milliseconds.
-    pub oldest_pending_ms: Option<i64>,
 }
 
 impl EmbeddedQueue {

@@ -18,7 +18,6 @@ use serde_json::{Value, json};
 use super::{BusError, EventBus, Outgoing, backoff};
 use crate::{
     aws::{Fault, describe, fault},
-    config::EventBridgeConfig,
     db::now_ms,
     event::{
         EventEnvelope,
@@ -75,6 +74,14 @@ pub fn native_sir_events_pattern() -> Value {
 }
 
 /// How failed entries are retried.
+/// Where events are put.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventBridgeConfig {
+    /// Bus name or ARN.
+    pub bus_name: String,
+    pub source: String,
+}
+
 #[derive(Debug, Clone, Copy)]
 pub struct PublishRetry {
     /// Calls per entry, the first included.

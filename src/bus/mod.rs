@@ -14,11 +14,26 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use rand::Rng;
 
-pub use embedded::{EmbeddedQueue, EventFilter, QueueStats, QueuedEvent};
+pub use crate::metrics::QueueStats;
+pub use embedded::{EmbeddedQueue, EventFilter, QueuedEvent};
+pub use eventbridge::EventBridgeConfig;
 pub use eventbridge::{EventBridgeBus, PublishRetry};
 pub use sqs::SqsSource;
 
 use crate::{event::EventEnvelope, store::Claim};
+
+/// How the embedded queue and the SQS consumer lease, retry and keep events.
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    /// In-process workers; 0 runs the gateway alone (events wait in the queue).
+    pub workers: usize,
+    pub max_attempts: u32,
+    pub lease: Duration,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    /// Finished events are kept this long for inspection, then purged.
+    pub retention: Duration,
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum BusError {

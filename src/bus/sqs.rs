@@ -21,12 +21,13 @@ use aws_sdk_sqs::{
 };
 use serde_json::Value;
 
+use super::QueueConfig;
 use super::{
     BusError, Delivery, EventSource, Failure, backoff,
     eventbridge::{self, Decoded},
     settle,
 };
-use crate::{aws::describe, config::QueueConfig, metrics::Metrics, store::StateStore};
+use crate::{aws::describe, metrics::Metrics, store::StateStore};
 
 /// Longest long poll SQS allows.
 const LONG_POLL: Duration = Duration::from_secs(20);

@@ -5,6 +5,8 @@ use super::{
     ConfigError, Settings,
     settings::{BusKind, ConsumerKind, StoreKind},
 };
+pub use crate::aws::AwsConfig;
+use crate::bus::EventBridgeConfig;
 
 /// `source` of the events on EventBridge unless configured: what rules match on.
 pub const DEFAULT_EVENT_SOURCE: &str = "sir-jira-bridge";
@@ -24,13 +26,6 @@ pub enum BusBackend {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EventBridgeConfig {
-    /// Bus name or ARN.
-    pub bus_name: String,
-    pub source: String,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StoreBackend {
     Sqlite,
     DynamoDb { table: String },
@@ -42,14 +37,6 @@ pub enum ConsumerBackend {
     InProcess,
     /// Workers long-poll an SQS queue that an EventBridge rule feeds.
     Sqs { queue_url: String },
-}
-
-/// Settings of the AWS SDK beyond its own chain (environment, profile, instance role).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct AwsConfig {
-    pub region: Option<String>,
-    /// Sends every AWS call to this endpoint (emulators).
-    pub endpoint_url: Option<String>,
 }
 
 impl Backends {

@@ -25,7 +25,7 @@ pub fn load_or_create_secret(
         path: path.clone(),
         source,
     };
-    super::data_dir::create_private_dir(data_dir).map_err(err)?;
+    crate::data_dir::create_private_dir(data_dir).map_err(err)?;
     match std::fs::read_to_string(&path) {
         Ok(text) if text.trim().len() >= 16 => return Ok((Secret::new(text.trim()), path)),
         Ok(_) => {

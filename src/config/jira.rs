@@ -4,7 +4,9 @@
 
 use std::{path::PathBuf, time::Duration};
 
-use super::{ConfigError, PendingSecret, SecretRef, Settings, settings::JiraFlavour};
+use super::{
+    ConfigError, PendingSecret, SecretRef, SecretSetting, Settings, settings::JiraFlavour,
+};
 use crate::{
     domain::ProjectKey,
     jira::{Flavour, IssueType, JiraAuth, JiraClientConfig, RetryPolicy},
@@ -201,7 +203,7 @@ pub(super) fn from_settings(
         }
         Some(Some(reference)) => {
             pending.push(PendingSecret {
-                setting: "jira_api_token",
+                setting: SecretSetting::JiraApiToken,
                 reference: reference.map_err(|e| ConfigError::invalid("jira_api_token", e))?,
             });
             api_token = None;

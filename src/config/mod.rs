@@ -3,10 +3,8 @@
 //! applies defaults and validates, naming the setting that is wrong.
 
 mod backends;
-pub mod data_dir;
 mod generated_secret;
 mod jira;
-mod secret_ref;
 mod settings;
 mod sir;
 pub mod unknown;
@@ -15,18 +13,17 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
 use axum::http::HeaderName;
 
-pub use backends::{
-    AwsConfig, Backends, BusBackend, ConsumerBackend, EventBridgeConfig, StoreBackend,
-};
+pub use crate::secret::{SecretRef, SecretSource};
+pub use backends::{AwsConfig, Backends, BusBackend, ConsumerBackend, StoreBackend};
 pub use generated_secret::{ADMIN_TOKEN_FILE, WEBHOOK_SECRET_FILE, load_or_create_secret};
 pub use jira::{JiraConfig, ReconcilerConfig};
-pub use secret_ref::SecretRef;
 pub use settings::{BusKind, ConsumerKind, JiraFlavour, LogFormat, LogLevel, Settings, StoreKind};
 pub use sir::{PollerConfig, SirConfig};
 pub use unknown::UnknownSetting;
 
+pub use crate::bus::{EventBridgeConfig, QueueConfig};
+
 use crate::{
-    aws::SecretResolver,
     domain::{ProjectKey, TopicArn},
     secret::Secret,
 };
@@ -162,8 +159,43 @@ pub struct Config {
 
 #[derive(Debug, Clone)]
 struct PendingSecret {
-    setting: &'static str,
+    setting: SecretSetting,
     reference: SecretRef,
+}
+
+/// The settings that hold secrets: each may be given by value or by reference (`ssm:…`,
+/// `secretsmanager:…`, `file:…`), resolved at start-up by [`Config::resolve_secrets`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretSetting {
+    JiraApiToken,
+    JiraWebhookSecrets,
+    AutomationSecret,
+    AdminToken,
+}
+
+impl SecretSetting {
+    pub const fn name(self) -> &'static str {
+        match self {
+            SecretSetting::JiraApiToken => "jira_api_token",
+            SecretSetting::JiraWebhookSecrets => "jira_webhook_secrets",
+            SecretSetting::AutomationSecret => "automation_secret",
+            SecretSetting::AdminToken => "admin_token",
+        }
+    }
+
+    /// The Jira token is Atlassian's to choose (a PAT may be short); ours must be long.
+    const fn min_len(self) -> usize {
+        match self {
+            SecretSetting::JiraApiToken => 1,
+            _ => MIN_SECRET_LEN,
+        }
+    }
+
+    /// A list setting's parameter may hold several comma-separated secrets, so a rotation is
+    /// one parameter update.
+    const fn is_list(self) -> bool {
+        matches!(self, SecretSetting::JiraWebhookSecrets)
+    }
 }
 
 /// Secrets shorter than this are refused: they are too easy to guess.
@@ -209,18 +241,6 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// `/metrics` asks for the admin token.
     pub metrics_require_token: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct QueueConfig {
-    /// In-process workers; 0 runs the gateway alone (events wait in the queue).
-    pub workers: usize,
-    pub max_attempts: u32,
-    pub lease: Duration,
-    pub backoff_base: Duration,
-    pub backoff_max: Duration,
-    /// Finished events are kept this long for inspection, then purged.
-    pub retention: Duration,
 }
 
 impl Config {
@@ -278,15 +298,15 @@ impl Config {
             .into_iter()
             .enumerate()
         {
-            let setting = "jira_webhook_secrets";
+            let setting = SecretSetting::JiraWebhookSecrets;
             match SecretRef::parse(secret.expose()) {
                 Some(reference) => pending_secrets.push(PendingSecret {
                     setting,
-                    reference: reference.map_err(|e| ConfigError::invalid(setting, e))?,
+                    reference: reference.map_err(|e| ConfigError::invalid(setting.name(), e))?,
                 }),
                 None if secret.expose().len() < MIN_SECRET_LEN => {
                     return Err(ConfigError::invalid(
-                        setting,
+                        setting.name(),
                         format!("secret #{} is shorter than 16 characters", i + 1),
                     ));
                 }
@@ -310,10 +330,10 @@ impl Config {
             .as_ref()
             .and_then(|k| SecretRef::parse(k.expose()))
         {
-            let setting = "automation_secret";
+            let setting = SecretSetting::AutomationSecret;
             pending_secrets.push(PendingSecret {
                 setting,
-                reference: reference.map_err(|e| ConfigError::invalid(setting, e))?,
+                reference: reference.map_err(|e| ConfigError::invalid(setting.name(), e))?,
             });
             automation_secret = None;
         } else if automation_secret
@@ -330,10 +350,10 @@ impl Config {
             .as_ref()
             .and_then(|t| SecretRef::parse(t.expose()))
         {
-            let setting = "admin_token";
+            let setting = SecretSetting::AdminToken;
             pending_secrets.push(PendingSecret {
                 setting,
-                reference: reference.map_err(|e| ConfigError::invalid(setting, e))?,
+                reference: reference.map_err(|e| ConfigError::invalid(setting.name(), e))?,
             });
             admin_token = None;
         } else if admin_token
@@ -515,18 +535,16 @@ impl Config {
 
     /// Fetches every secret given by reference and checks it like a literal one. Idempotent:
     /// resolved references are not fetched again.
-    pub async fn resolve_secrets(&mut self, resolver: &SecretResolver) -> Result<(), ConfigError> {
+    pub async fn resolve_secrets(&mut self, source: &dyn SecretSource) -> Result<(), ConfigError> {
         for pending in std::mem::take(&mut self.pending_secrets) {
             let PendingSecret { setting, reference } = pending;
             let failed = |reason: String| ConfigError::SecretRef {
-                setting,
+                setting: setting.name(),
                 reference: reference.to_string(),
                 reason,
             };
-            let value = resolver.resolve(&reference).await.map_err(failed)?;
-            // A list setting's parameter may hold several comma-separated secrets, so a
-            // rotation is one parameter update.
-            let values: Vec<Secret> = if setting == "jira_webhook_secrets" {
+            let value = source.fetch(&reference).await.map_err(failed)?;
+            let values: Vec<Secret> = if setting.is_list() {
                 value
                     .split(',')
                     .map(str::trim)
@@ -536,27 +554,23 @@ impl Config {
             } else {
                 vec![Secret::new(value.trim())]
             };
-            // The Jira token is Atlassian's to choose (a PAT may be short); ours must be long.
-            let min_len = if setting == "jira_api_token" {
-                1
-            } else {
-                MIN_SECRET_LEN
-            };
+            let min_len = setting.min_len();
             if values.is_empty() || values.iter().any(|v| v.expose().len() < min_len) {
                 return Err(failed(format!(
                     "the value is empty or shorter than {min_len} characters"
                 )));
             }
-            tracing::info!(setting, reference = %reference, "secret loaded");
+            tracing::info!(setting = setting.name(), reference = %reference, "secret loaded");
+            let first = values.first().cloned();
             match setting {
-                "jira_api_token" => {
+                SecretSetting::JiraApiToken => {
                     if let Some(jira) = self.jira.as_mut() {
-                        jira.api_token = values.into_iter().next();
+                        jira.api_token = first;
                     }
                 }
-                "jira_webhook_secrets" => self.intake.webhook_secrets.extend(values),
-                "admin_token" => self.admin_token = values.into_iter().next(),
-                _ => self.intake.automation_secret = values.into_iter().next(),
+                SecretSetting::JiraWebhookSecrets => self.intake.webhook_secrets.extend(values),
+                SecretSetting::AdminToken => self.admin_token = first,
+                SecretSetting::AutomationSecret => self.intake.automation_secret = first,
             }
         }
         Ok(())
@@ -594,7 +608,7 @@ impl Config {
         let referenced = self
             .pending_secrets
             .iter()
-            .any(|p| p.setting == "jira_webhook_secrets");
+            .any(|p| p.setting == SecretSetting::JiraWebhookSecrets);
         if !self.intake.webhook_secrets.is_empty() || referenced {
             return Ok(None);
         }
@@ -608,7 +622,7 @@ impl Config {
         let referenced = self
             .pending_secrets
             .iter()
-            .any(|p| p.setting == "admin_token");
+            .any(|p| p.setting == SecretSetting::AdminToken);
         if self.admin_token.is_some() || referenced {
             return Ok(None);
         }
@@ -666,6 +680,7 @@ fn endpoint_origin(value: &str) -> Result<url::Url, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::SecretResolver;
 
     #[test]
     fn defaults_need_no_configuration() {

@@ -21,7 +21,6 @@ use super::{
     call_metrics::CallMetrics, convert, sdk_error::classify,
 };
 use crate::{
-    config::SirConfig,
     metrics::Metrics,
     peers::{Peer, PeerHealth},
 };
@@ -40,15 +39,16 @@ impl SirClient {
     /// SIR region and endpoint overrides applied.
     pub fn from_sdk(
         sdk: &SdkConfig,
-        config: &SirConfig,
+        region: Option<&str>,
+        endpoint_url: Option<&str>,
         metrics: Arc<Metrics>,
         peers: Arc<PeerHealth>,
     ) -> Self {
         let mut builder = Builder::from(sdk);
-        if let Some(region) = &config.region {
-            builder = builder.region(Region::new(region.clone()));
+        if let Some(region) = region {
+            builder = builder.region(Region::new(region.to_owned()));
         }
-        if let Some(url) = &config.endpoint_url {
+        if let Some(url) = endpoint_url {
             builder = builder.endpoint_url(url);
         }
         Self::from_conf(builder, metrics, peers)

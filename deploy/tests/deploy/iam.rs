@@ -20,7 +20,7 @@ use aws_sdk_dynamodb::{
 use serde_json::{Value as Json, json};
 use sir_jira_bridge::{
     aws::{SecretResolver, permissions::Role},
-    config::SecretRef,
+    secret::{SecretRef, SecretSource},
     store::{DynamoStore, Mapping, StateStore},
 };
 
@@ -265,7 +265,7 @@ async fn refused(sdk: &aws_config::SdkConfig, world: &World, role: Role) -> BTre
     // Secrets by reference, through the service's resolver.
     let secrets = SecretResolver::new(Some(sdk));
     let ssm = secrets
-        .resolve(&SecretRef::Ssm(world.parameter.clone()))
+        .fetch(&SecretRef::Ssm(world.parameter.clone()))
         .await;
     note(
         "ssm:GetParameter",
@@ -275,7 +275,7 @@ async fn refused(sdk: &aws_config::SdkConfig, world: &World, role: Role) -> BTre
         assert_eq!(value, "a-jira-token-value");
     }
     let sm = secrets
-        .resolve(&SecretRef::SecretsManager {
+        .fetch(&SecretRef::SecretsManager {
             id: world.secret.clone(),
             key: None,
         })

@@ -224,7 +224,8 @@ impl Doctor {
         let sir = match (&config.sir, &short) {
             (Some(sir), Some(sdk)) => Some(Arc::new(SirClient::from_sdk(
                 sdk,
-                sir,
+                sir.region.as_deref(),
+                sir.endpoint_url.as_deref(),
                 Arc::new(Metrics::new()),
                 Arc::new(PeerHealth::default()),
             )) as Arc<dyn SirApi>),

@@ -1,6 +1,7 @@
 //! Secret settings given by reference instead of by value: `ssm:<parameter>`,
 //! `secretsmanager:<secret>[#<json key>]` or `file:<path>`. References are resolved once at
-//! start-up ([`super::Config::resolve_secrets`]); only the reference, never the value, appears
+//! start-up ([`crate::config::Config::resolve_secrets`]) through a [`SecretSource`] (the AWS
+//! SDK's, in `aws/`); only the reference, never the value, appears
 //! in logs and errors.
 
 use std::{fmt, path::PathBuf};
@@ -71,6 +72,14 @@ impl fmt::Display for SecretRef {
             SecretRef::File(path) => write!(f, "file:{}", path.display()),
         }
     }
+}
+
+/// Fetches a referenced secret's value. `aws/` implements it with SSM and Secrets Manager; the
+/// configuration only knows this trait, so it does not depend on the AWS SDK.
+#[async_trait::async_trait]
+pub trait SecretSource: Send + Sync {
+    /// The value, or why it cannot be had (never quoting the value).
+    async fn fetch(&self, reference: &SecretRef) -> Result<String, String>;
 }
 
 #[cfg(test)]

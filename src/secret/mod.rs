@@ -1,9 +1,13 @@
 //! A wrapper for values that must never reach a log line, an error body or an event.
 
+mod reference;
+
 use std::fmt;
 
 use serde::{Deserialize, Deserializer};
 use subtle::ConstantTimeEq;
+
+pub use reference::{SecretRef, SecretSource};
 
 /// A secret string. `Debug` and `Display` print a placeholder; the value is reachable only
 /// through [`Secret::expose`], which makes every use greppable.
