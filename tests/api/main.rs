@@ -1,6 +1,7 @@
 //! The integration suite: one binary, shared helpers, a module per area.
 
 mod admin;
+mod architecture;
 mod console;
 mod dynamodb;
 mod edge;
