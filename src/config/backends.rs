@@ -12,7 +12,7 @@ use crate::bus::EventBridgeConfig;
 pub const DEFAULT_EVENT_SOURCE: &str = "sir-jira-bridge";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Backends {
+pub struct BackendsConfig {
     pub bus: BusBackend,
     pub store: StoreBackend,
     pub consumer: ConsumerBackend,
@@ -39,7 +39,7 @@ pub enum ConsumerBackend {
     Sqs { queue_url: String },
 }
 
-impl Backends {
+impl BackendsConfig {
     pub fn uses_aws(&self) -> bool {
         !matches!(self.bus, BusBackend::Embedded)
             || !matches!(self.store, StoreBackend::Sqlite)
@@ -55,7 +55,7 @@ impl Backends {
 pub(super) fn from_settings(
     s: &mut Settings,
     workers: usize,
-) -> Result<(Backends, AwsConfig), ConfigError> {
+) -> Result<(BackendsConfig, AwsConfig), ConfigError> {
     let required = |setting: &'static str, value: Option<String>, needed_by: &str| {
         value
             .map(|v| v.trim().to_owned())
@@ -172,7 +172,7 @@ pub(super) fn from_settings(
         endpoint_url,
     };
     Ok((
-        Backends {
+        BackendsConfig {
             bus,
             store,
             consumer,

@@ -14,7 +14,7 @@ use std::{net::SocketAddr, path::PathBuf, time::Duration};
 use axum::http::HeaderName;
 
 pub use crate::secret::{SecretRef, SecretSource};
-pub use backends::{AwsConfig, Backends, BusBackend, ConsumerBackend, StoreBackend};
+pub use backends::{AwsConfig, BackendsConfig, BusBackend, ConsumerBackend, StoreBackend};
 pub use generated_secret::{ADMIN_TOKEN_FILE, WEBHOOK_SECRET_FILE, load_or_create_secret};
 pub use jira::{JiraConfig, ReconcilerConfig};
 pub use settings::{BusKind, ConsumerKind, JiraFlavour, LogFormat, LogLevel, Settings, StoreKind};
@@ -144,7 +144,7 @@ pub struct Config {
     /// Bearer token of the admin API (`/v1`). None until start-up fills it from the data
     /// directory's generated token.
     pub admin_token: Option<Secret>,
-    pub backends: Backends,
+    pub backends: BackendsConfig,
     pub aws: AwsConfig,
     /// The Jira peer of the case → issue sync; `None` when `jira_url` is unset.
     pub jira: Option<JiraConfig>,

@@ -13,7 +13,7 @@ use crate::{
     bus::Outgoing,
     event::{EventEnvelope, Origin, jira},
     metrics::ReasonLabels,
-    verify::jira::JiraAuth,
+    verify::jira::DeliveryProof,
 };
 
 const DELIVERY_ID_HEADER: &str = "x-atlassian-webhook-identifier";
@@ -76,8 +76,8 @@ pub async fn receive(
     })?;
 
     let (event, origin) = match auth {
-        JiraAuth::AdminWebhook => (jira::from_webhook(&body), Origin::JiraWebhook),
-        JiraAuth::Automation => (jira::from_automation(&body), Origin::JiraAutomation),
+        DeliveryProof::AdminWebhook => (jira::from_webhook(&body), Origin::JiraWebhook),
+        DeliveryProof::Automation => (jira::from_automation(&body), Origin::JiraAutomation),
     };
     let event = event.map_err(|e| ApiError::BadRequest(e.to_string()))?;
 

@@ -64,8 +64,9 @@ impl IssueEdit {
     }
 }
 
+/// An issue's numeric id and its key (`SEC-42`): what a create or a search answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IssueRef {
+pub struct IssueIds {
     pub id: String,
     pub key: String,
 }
@@ -247,14 +248,14 @@ impl JiraError {
 pub trait JiraApi: Send + Sync {
     fn flavour(&self) -> Flavour;
     async fn myself(&self) -> Result<JiraUser, JiraError>;
-    async fn create_issue(&self, issue: &NewIssue) -> Result<IssueRef, JiraError>;
+    async fn create_issue(&self, issue: &NewIssue) -> Result<IssueIds, JiraError>;
     async fn edit_issue(&self, key: &str, edit: &IssueEdit) -> Result<(), JiraError>;
     async fn issue(&self, key: &str) -> Result<IssueSnapshot, JiraError>;
     /// The issue's summary, description, status (with category), resolution, labels and
     /// attachments, for applying it to its case.
     async fn issue_detail(&self, key: &str) -> Result<IssueDetail, JiraError>;
     /// Every issue the query matches (all pages), oldest first.
-    async fn search(&self, jql: &str) -> Result<Vec<IssueRef>, JiraError>;
+    async fn search(&self, jql: &str) -> Result<Vec<IssueIds>, JiraError>;
     /// One page of the issues `jql` matches, in its order, with the fields the issue → case
     /// sync applies plus comments and attachments (one call per page).
     async fn search_page(

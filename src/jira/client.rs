@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use super::{
     api::{
-        Flavour, FoundIssue, IssueDetail, IssueEdit, IssueRef, IssueSnapshot, IssueType, JiraApi,
+        Flavour, FoundIssue, IssueDetail, IssueEdit, IssueIds, IssueSnapshot, IssueType, JiraApi,
         JiraAttachment, JiraComment, JiraError, JiraUser, NewIssue, Position, SearchCursor,
         SearchPage, Transition,
     },
@@ -524,7 +524,7 @@ impl JiraApi for JiraClient {
         })
     }
 
-    async fn create_issue(&self, issue: &NewIssue) -> Result<IssueRef, JiraError> {
+    async fn create_issue(&self, issue: &NewIssue) -> Result<IssueIds, JiraError> {
         const OP: &str = "create_issue";
         let mut fields = json!({
             "project": {"key": issue.project_key},
@@ -541,7 +541,7 @@ impl JiraApi for JiraClient {
             .send(OP, || self.request(Method::POST, "/issue").json(&body))
             .await?;
         let v = self.json(OP, r).await?;
-        Ok(IssueRef {
+        Ok(IssueIds {
             id: str_at(&v, "/id").ok_or_else(|| unexpected(OP, "id"))?,
             key: str_at(&v, "/key").ok_or_else(|| unexpected(OP, "key"))?,
         })
@@ -610,7 +610,7 @@ impl JiraApi for JiraClient {
         })
     }
 
-    async fn search(&self, jql: &str) -> Result<Vec<IssueRef>, JiraError> {
+    async fn search(&self, jql: &str) -> Result<Vec<IssueIds>, JiraError> {
         const OP: &str = "search_issues";
         let mut found = Vec::new();
         let mut token: Option<String> = None;
@@ -653,11 +653,11 @@ impl JiraApi for JiraClient {
                 }
             };
             let issues = v.get("issues").and_then(Value::as_array).cloned();
-            let page: Vec<IssueRef> = issues
+            let page: Vec<IssueIds> = issues
                 .iter()
                 .flatten()
                 .filter_map(|i| {
-                    Some(IssueRef {
+                    Some(IssueIds {
                         id: str_at(i, "/id")?,
                         key: str_at(i, "/key")?,
                     })

@@ -26,13 +26,8 @@ pub enum LinkState {
     Done,
 }
 
-/// Which side a linked item was first written on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Origin {
-    Jira,
-    Sir,
-}
+/// Which side a linked item was first written on (the store's `Side`, serialized the same).
+pub use crate::store::Side;
 
 /// Key: the SIR comment id. `origin: sir` is a SIR comment mirrored to Jira by the case → issue
 /// sync; `origin: jira` a SIR comment the issue → case sync created from a Jira comment (never
@@ -40,7 +35,7 @@ pub enum Origin {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommentLink {
     pub state: LinkState,
-    pub origin: Origin,
+    pub origin: Side,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jira_comment_id: Option<String>,
     /// The body last written to the other side (SHA-256 hex).
@@ -59,7 +54,7 @@ impl LinkRecord for CommentLink {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JiraCommentLink {
     pub sir_comment_id: String,
-    pub origin: Origin,
+    pub origin: Side,
 }
 
 impl LinkRecord for JiraCommentLink {
@@ -73,7 +68,7 @@ impl LinkRecord for JiraCommentLink {
 pub struct AttachmentLink {
     pub state: LinkState,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub origin: Option<Origin>,
+    pub origin: Option<Side>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jira_attachment_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -11,7 +11,7 @@ pub const SIGNATURE_HEADER: &str = "x-hub-signature";
 
 /// How a delivery proved where it came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum JiraAuth {
+pub enum DeliveryProof {
     AdminWebhook,
     Automation,
 }
@@ -65,19 +65,19 @@ impl JiraVerifier {
 
     /// A signature header wins over the automation header: a signed delivery is verified as
     /// signed, never downgraded to the weaker check.
-    pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<JiraAuth, VerifyError> {
+    pub fn verify(&self, headers: &HeaderMap, body: &[u8]) -> Result<DeliveryProof, VerifyError> {
         if let Some(value) = headers.get(SIGNATURE_HEADER) {
             let value = value.to_str().map_err(|_| VerifyError::Malformed)?;
             return self
                 .verify_signature(value, body)
-                .map(|()| JiraAuth::AdminWebhook);
+                .map(|()| DeliveryProof::AdminWebhook);
         }
         if let (Some(expected), Some(got)) = (
             &self.automation_secret,
             headers.get(&self.automation_header),
         ) {
             return if expected.ct_eq(got.as_bytes()) {
-                Ok(JiraAuth::Automation)
+                Ok(DeliveryProof::Automation)
             } else {
                 Err(VerifyError::BadSecret)
             };
@@ -151,7 +151,7 @@ mod tests {
         let v = verifier();
         for secret in ["old-secret-0123456789", "new-secret-0123456789"] {
             let h = headers(&[(SIGNATURE_HEADER, &sign(secret, b"{}"))]);
-            assert_eq!(v.verify(&h, b"{}"), Ok(JiraAuth::AdminWebhook));
+            assert_eq!(v.verify(&h, b"{}"), Ok(DeliveryProof::AdminWebhook));
         }
         let h = headers(&[(SIGNATURE_HEADER, &sign("retired-secret-0123", b"{}"))]);
         assert_eq!(v.verify(&h, b"{}"), Err(VerifyError::BadSignature));
@@ -186,7 +186,7 @@ mod tests {
     fn automation_header_is_checked_and_never_beats_a_bad_signature() {
         let v = verifier();
         let ok = headers(&[("x-automation-secret", "automation-secret-0123")]);
-        assert_eq!(v.verify(&ok, b"{}"), Ok(JiraAuth::Automation));
+        assert_eq!(v.verify(&ok, b"{}"), Ok(DeliveryProof::Automation));
         let bad = headers(&[("x-automation-secret", "automation-secret-0124")]);
         assert_eq!(v.verify(&bad, b"{}"), Err(VerifyError::BadSecret));
         let both = headers(&[

@@ -170,3 +170,33 @@ fn each_layer_uses_only_what_is_below_it() {
     }
     assert!(broken.is_empty(), "{}", broken.join("\n"));
 }
+
+/// One name, one thing: two public types of one name make every `use` a guess.
+#[test]
+fn public_type_names_are_unique() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut defined: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for file in files {
+        let code = shipped_code(&std::fs::read_to_string(&file).unwrap());
+        for line in code.lines() {
+            let words: Vec<&str> = line.split_whitespace().collect();
+            if let ["pub", "struct" | "enum" | "trait" | "type", name, ..] = words[..] {
+                let name: String = name
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                let place = file.strip_prefix(&src).unwrap().display().to_string();
+                defined.entry(name).or_default().push(place);
+            }
+        }
+    }
+    let twice: Vec<String> = defined
+        .iter()
+        .filter(|(_, places)| places.len() > 1)
+        .map(|(name, places)| format!("{name}: {}", places.join(", ")))
+        .collect();
+    assert!(defined.len() > 100, "{}", defined.len());
+    assert!(twice.is_empty(), "{}", twice.join("\n"));
+}

@@ -627,7 +627,7 @@ impl JiraApi for LoseFirstCreate {
     async fn myself(&self) -> Result<api::JiraUser, api::JiraError> {
         self.inner.myself().await
     }
-    async fn create_issue(&self, i: &api::NewIssue) -> Result<api::IssueRef, api::JiraError> {
+    async fn create_issue(&self, i: &api::NewIssue) -> Result<api::IssueIds, api::JiraError> {
         let created = self.inner.create_issue(i).await?;
         if !self.lost.swap(true, std::sync::atomic::Ordering::SeqCst) {
             return Err(api::JiraError::Unavailable {
@@ -653,7 +653,7 @@ impl JiraApi for LoseFirstCreate {
     ) -> Result<Option<bytes::Bytes>, api::JiraError> {
         self.inner.download_attachment(a, max).await
     }
-    async fn search(&self, jql: &str) -> Result<Vec<api::IssueRef>, api::JiraError> {
+    async fn search(&self, jql: &str) -> Result<Vec<api::IssueIds>, api::JiraError> {
         self.inner.search(jql).await
     }
     async fn search_page(

@@ -30,12 +30,14 @@ pub struct MappingView {
 pub struct LastSync {
     /// RFC 3339.
     pub at: String,
-    pub direction: Direction,
+    pub direction: SyncDirection,
 }
 
+// `Direction` in the API document; `event::Direction` is the events' own (not serialized).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[schema(as = Direction)]
 #[serde(rename_all = "snake_case")]
-pub enum Direction {
+pub enum SyncDirection {
     /// Written to the Jira issue, from the case.
     CaseToIssue,
     /// Written to the SIR case, from the issue.
@@ -49,8 +51,8 @@ impl MappingView {
         let to_jira = state.store.ledger(Side::Jira, &m.issue_key).await?;
         let to_sir = state.store.ledger(Side::Sir, &m.case_id).await?;
         let last = [
-            to_jira.map(|e| (e.updated_at_ms, Direction::CaseToIssue)),
-            to_sir.map(|e| (e.updated_at_ms, Direction::IssueToCase)),
+            to_jira.map(|e| (e.updated_at_ms, SyncDirection::CaseToIssue)),
+            to_sir.map(|e| (e.updated_at_ms, SyncDirection::IssueToCase)),
         ]
         .into_iter()
         .flatten()

@@ -8,8 +8,10 @@ use crate::{
     sync::reconciler,
 };
 
+// Named `Status` in the API document (a doc comment here would change its description).
 #[derive(Debug, Serialize, ToSchema)]
-pub struct Status {
+#[schema(as = Status)]
+pub struct ServiceStatus {
     pub version: &'static str,
     /// The embedded queue; absent when the bus keeps no queue here (EventBridge).
     pub queue: Option<QueueStatus>,
@@ -67,10 +69,10 @@ pub struct Peers {
 /// Queue depth, oldest pending age, the poller's last run, peers' health and the version.
 #[utoipa::path(operation_id = "get_status", get, path = "/status", tag = "admin", security(("admin_token" = [])),
     responses(
-        (status = 200, description = "OK", body = Status),
+        (status = 200, description = "OK", body = ServiceStatus),
         (status = 401, description = "Missing or invalid bearer token", body = ErrorBody), (status = 503, description = "State store or bus unavailable; retry", body = ErrorBody),
     ))]
-pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiError> {
+pub async fn status(State(state): State<AppState>) -> Result<Json<ServiceStatus>, ApiError> {
     let queue = match &state.event_log {
         Some(log) => {
             let s = log.stats().await?;
@@ -101,7 +103,7 @@ pub async fn status(State(state): State<AppState>) -> Result<Json<Status>, ApiEr
             .map(record),
         recovered_last_day: reconciler::recovered_last_day(state.store.as_ref()).await?,
     };
-    Ok(Json(Status {
+    Ok(Json(ServiceStatus {
         version: env!("CARGO_PKG_VERSION"),
         queue,
         poller: PollerStatus { last_run },

@@ -9,7 +9,7 @@ use super::{CaseToIssueSync, SyncError};
 use crate::{
     jira::{adf, api::JiraError},
     sir::{Case, CaseAttachment},
-    sync::links::{self, AttachmentLink, JiraAttachmentLink, LinkState, Linked, Origin},
+    sync::links::{self, AttachmentLink, JiraAttachmentLink, LinkState, Linked, Side},
 };
 
 enum Download {
@@ -54,7 +54,7 @@ impl CaseToIssueSync {
                     // skip it at the first look.
                     let value = AttachmentLink {
                         state: LinkState::Done,
-                        origin: Some(Origin::Jira),
+                        origin: Some(Side::Jira),
                         ..AttachmentLink::pending()
                     };
                     links::put(self.store.as_ref(), group, &a.attachment_id, &value, None).await?;

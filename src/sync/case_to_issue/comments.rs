@@ -13,7 +13,7 @@ use crate::{
         api::{JiraComment, JiraError},
     },
     sir::{Case, CaseComment},
-    sync::links::{self, CommentLink, JiraCommentLink, LinkState, Linked, Origin},
+    sync::links::{self, CommentLink, JiraCommentLink, LinkState, Linked, Side},
 };
 
 /// The words every mirrored comment starts with, naming its SIR comment id.
@@ -83,7 +83,7 @@ impl CaseToIssueSync {
             let hash = hash_json(&doc);
             let link = match known.get(&c.id) {
                 // Created in SIR from a Jira comment by the issue → case sync: never mirrored back.
-                Some(l) if l.value.origin == Origin::Jira => continue,
+                Some(l) if l.value.origin == Side::Jira => continue,
                 Some(l) if l.value.state == LinkState::Done => {
                     if l.value.hash.as_deref() == Some(hash.as_str()) {
                         continue;
@@ -107,7 +107,7 @@ impl CaseToIssueSync {
                 None => {
                     let pending = CommentLink {
                         state: LinkState::Pending,
-                        origin: Origin::Sir,
+                        origin: Side::Sir,
                         jira_comment_id: None,
                         hash: None,
                         revision: None,
@@ -151,7 +151,7 @@ impl CaseToIssueSync {
             links::put(self.store.as_ref(), group, &c.id, &done, Some(link.version)).await?;
             let reverse = JiraCommentLink {
                 sir_comment_id: c.id.clone(),
-                origin: Origin::Sir,
+                origin: Side::Sir,
             };
             links::put(self.store.as_ref(), group, &jira_id, &reverse, None).await?;
         }
@@ -166,7 +166,7 @@ impl CaseToIssueSync {
 fn mirrored(jira_id: &str, hash: String) -> CommentLink {
     CommentLink {
         state: LinkState::Done,
-        origin: Origin::Sir,
+        origin: Side::Sir,
         jira_comment_id: Some(jira_id.to_owned()),
         hash: Some(hash),
         revision: None,

@@ -12,7 +12,7 @@
 use super::{CaseToIssueSync, IssueLedger, Mapped, SyncError, ledger::Written};
 use crate::{
     db::now_ms,
-    jira::api::{IssueRef, NewIssue},
+    jira::api::{IssueIds, NewIssue},
     sir::Case,
     store::{InsertOutcome, Mapping},
     sync::{
@@ -91,7 +91,7 @@ impl CaseToIssueSync {
     }
 
     /// The issues carrying the case's label, oldest first; the oldest is the case's.
-    async fn find_issue(&self, case: &Case) -> Result<Option<IssueRef>, SyncError> {
+    async fn find_issue(&self, case: &Case) -> Result<Option<IssueIds>, SyncError> {
         let jql = format!(
             "project = \"{}\" AND labels = \"{}\" ORDER BY created ASC",
             self.settings.project_key,
@@ -164,7 +164,7 @@ impl CaseToIssueSync {
     async fn record(
         &self,
         case: &Case,
-        issue: IssueRef,
+        issue: IssueIds,
         mut ledger: IssueLedger,
     ) -> Result<Mapped, SyncError> {
         let mapping = Mapping {

@@ -11,14 +11,14 @@ use sha2::{Digest, Sha256};
 use super::text::{COMMENT_MAX, cap};
 use crate::event::jira::{Actor, CommentEvent};
 use crate::store::{StateStore, StoreError};
-pub use crate::sync::links::Origin;
+pub use crate::sync::links::Side;
 use crate::sync::links::{self, CommentLink, JiraCommentLink, LinkState};
 
 /// What the store knows about a Jira comment's SIR twin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Twin {
     pub sir_comment_id: String,
-    pub origin: Origin,
+    pub origin: Side,
     /// SHA-256 of the body last written to SIR (`origin: jira` only).
     pub hash: Option<String>,
     /// The `comment` record's version, for the compare-and-set of the next write.
@@ -46,10 +46,10 @@ pub async fn twin(
         return Ok(None);
     };
     let sir_comment_id = reverse.value.sir_comment_id;
-    if reverse.value.origin == Origin::Sir {
+    if reverse.value.origin == Side::Sir {
         return Ok(Some(Twin {
             sir_comment_id,
-            origin: Origin::Sir,
+            origin: Side::Sir,
             hash: None,
             version: None,
             revision: None,
@@ -61,7 +61,7 @@ pub async fn twin(
         revision: forward.as_ref().and_then(|l| l.value.revision.clone()),
         version: forward.map(|l| l.version),
         sir_comment_id,
-        origin: Origin::Jira,
+        origin: Side::Jira,
     }))
 }
 
@@ -79,7 +79,7 @@ pub async fn record(
 ) -> Result<bool, StoreError> {
     let forward = CommentLink {
         state: LinkState::Done,
-        origin: Origin::Jira,
+        origin: Side::Jira,
         jira_comment_id: Some(jira_comment_id.to_owned()),
         hash: Some(hash.to_owned()),
         revision: revision.map(str::to_owned),
@@ -88,7 +88,7 @@ pub async fn record(
     if expected.is_none() {
         let reverse = JiraCommentLink {
             sir_comment_id: sir_comment_id.to_owned(),
-            origin: Origin::Jira,
+            origin: Side::Jira,
         };
         // Already there after a retry: same content, nothing to do.
         links::put(store, case_id, jira_comment_id, &reverse, None).await?;

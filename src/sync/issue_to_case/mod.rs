@@ -31,7 +31,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 pub use config::{CreateCases, IssueToCaseConfig, StatusTarget};
-pub use source::{IssueSnapshot, IssueSource, IssueSourceError, JiraIssueSource};
+pub use source::{IssueSource, IssueSourceError, JiraIssueSource};
 
 pub use crate::sync::SyncError;
 use crate::{
@@ -41,7 +41,7 @@ use crate::{
         Event, EventEnvelope,
         jira::{CommentEvent, IssueEvent, RichText, Status},
     },
-    jira::api::JiraAttachment,
+    jira::api::{IssueDetail, JiraAttachment},
     metrics::Metrics,
     sir::{Case, CaseId, CaseStatus, CaseUpdate, SirApi, SirError},
     store::StateStore,
@@ -53,7 +53,7 @@ use crate::{
     },
     worker::EventHandler,
 };
-use comments::Origin;
+use comments::Side;
 use ledger::CaseLedger;
 
 /// The fields of the issue to apply, already extracted from the event or the fetched issue.
@@ -212,7 +212,7 @@ impl IssueToCaseSync {
         }
     }
 
-    async fn fetch(&self, key: &str) -> Result<IssueSnapshot, SyncError> {
+    async fn fetch(&self, key: &str) -> Result<IssueDetail, SyncError> {
         let source = self
             .source
             .as_ref()
@@ -630,7 +630,7 @@ impl IssueToCaseSync {
             .as_deref()
             .or(e.comment.created.as_deref());
         match twin {
-            Some(t) if t.origin == Origin::Sir => {
+            Some(t) if t.origin == Side::Sir => {
                 // A SIR comment mirrored into Jira: SIR keeps its author's text.
                 tracing::debug!(issue_key = %e.issue.key, jira_comment_id = %jira_id, "comment came from SIR: not written back");
                 Ok(())

@@ -2,6 +2,7 @@
 //! (Automation `IssueId` messages) or an operator asked for a full sync: the issue as Jira holds
 //! it now. [`JiraIssueSource`] reads it through the production Jira client.
 
+use crate::jira::api::IssueDetail;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -9,9 +10,6 @@ use async_trait::async_trait;
 use bytes::Bytes;
 
 use crate::jira::{JiraApi, JiraError, api::JiraAttachment};
-
-/// The issue as Jira holds it now.
-pub type IssueSnapshot = crate::jira::api::IssueDetail;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IssueSourceError {
@@ -27,7 +25,7 @@ pub enum IssueSourceError {
 
 #[async_trait]
 pub trait IssueSource: Send + Sync {
-    async fn issue(&self, key: &str) -> Result<IssueSnapshot, IssueSourceError>;
+    async fn issue(&self, key: &str) -> Result<IssueDetail, IssueSourceError>;
     /// The attachment's bytes, or `None` when it is larger than `max_bytes`.
     async fn attachment(
         &self,
@@ -58,7 +56,7 @@ impl JiraIssueSource {
 
 #[async_trait]
 impl IssueSource for JiraIssueSource {
-    async fn issue(&self, key: &str) -> Result<IssueSnapshot, IssueSourceError> {
+    async fn issue(&self, key: &str) -> Result<IssueDetail, IssueSourceError> {
         self.jira
             .issue_detail(key)
             .await

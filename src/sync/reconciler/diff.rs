@@ -15,7 +15,7 @@ use crate::{
         case_to_issue::IssueLedger,
         echo,
         fields::description,
-        issue_to_case::comments::{self, Origin as CommentOrigin},
+        issue_to_case::comments::{self, Side},
         links::{self, JiraAttachmentLink, LinkState},
     },
 };
@@ -159,7 +159,7 @@ async fn comment_change(
     let c = &comment.comment;
     let revision = c.updated.as_deref().or(c.created.as_deref());
     let event = match comments::twin(store, case_id, &c.id).await? {
-        Some(twin) if twin.origin == CommentOrigin::Sir => return Ok(None),
+        Some(twin) if twin.origin == Side::Sir => return Ok(None),
         Some(twin)
             if twin.revision.is_some() && millis(twin.revision.as_deref()) >= millis(revision) =>
         {
