@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod onboard;
 pub mod peers;
 pub mod poll;
+pub mod retry;
 pub mod secret;
 pub mod sir;
 pub mod store;

@@ -167,6 +167,7 @@ impl Components {
                 config: config.intake.clone(),
             }),
             sns: Arc::new(SnsIntake::new(&config.sns, Arc::new(fetcher), &metrics)),
+            webhook_body_limit: config.server.webhook_body_limit,
             metrics,
             peers,
             admin_token: config.admin_token.clone(),

@@ -5,6 +5,7 @@
 //! exponential backoff and jitter; after `max_attempts` the event moves to the dead letters
 //! in the same transaction, keeping the last error.
 
+use crate::retry::Backoff;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -211,7 +212,7 @@ impl EmbeddedQueue {
     }
 
     fn backoff(&self, attempt: u32) -> Duration {
-        super::backoff(self.config.backoff_base, self.config.backoff_max, attempt)
+        Backoff::new(self.config.backoff_base, self.config.backoff_max).delay(attempt)
     }
 
     fn parse(payload: &str) -> Result<EventEnvelope, BusError> {

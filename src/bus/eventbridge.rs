@@ -15,7 +15,8 @@ use async_trait::async_trait;
 use aws_sdk_eventbridge::{Client, primitives::DateTime, types::PutEventsRequestEntry};
 use serde_json::{Value, json};
 
-use super::{BusError, EventBus, Outgoing, backoff};
+use super::{BusError, EventBus, Outgoing};
+use crate::retry::Backoff;
 use crate::{
     aws::{Fault, describe, fault},
     db::now_ms,
@@ -236,7 +237,7 @@ impl EventBridgeBus {
                     retry.len()
                 )));
             }
-            tokio::time::sleep(backoff(self.retry.base, self.retry.max, attempt)).await;
+            tokio::time::sleep(Backoff::new(self.retry.base, self.retry.max).delay(attempt)).await;
             pending = retry;
         }
         Ok(())

@@ -12,7 +12,6 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use rand::Rng;
 
 pub use crate::metrics::QueueStats;
 pub use embedded::{EmbeddedQueue, EventFilter, QueuedEvent};
@@ -120,16 +119,4 @@ pub trait EventLog: Send + Sync {
     /// Events accepted in each of the last `minutes` minutes, oldest first; the last entry is
     /// the minute in progress.
     async fn per_minute(&self, minutes: usize) -> Result<Vec<u64>, BusError>;
-}
-
-/// Delay before retry number `attempt` (1-based): `base` doubled per attempt up to `max`, with
-/// "equal jitter" (half fixed, half random) so retries spread without collapsing to zero.
-pub(crate) fn backoff(base: Duration, max: Duration, attempt: u32) -> Duration {
-    let base = base.as_millis() as u64;
-    let max = max.as_millis() as u64;
-    let capped = base
-        .saturating_mul(1u64 << attempt.saturating_sub(1).min(30))
-        .min(max);
-    let half = capped / 2;
-    Duration::from_millis(half + rand::rng().random_range(0..=half))
 }

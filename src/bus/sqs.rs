@@ -9,6 +9,7 @@
 //! (`source: aws.security-ir`, routed to the same queue by a rule on the default bus) become
 //! `sir.case.changed` events; SIR events about anything but cases are deleted and counted.
 
+use crate::retry::Backoff;
 use std::{sync::Arc, time::Duration};
 
 use async_trait::async_trait;
@@ -23,7 +24,7 @@ use serde_json::Value;
 
 use super::QueueConfig;
 use super::{
-    BusError, Delivery, EventSource, Failure, backoff,
+    BusError, Delivery, EventSource, Failure,
     eventbridge::{self, Decoded},
     settle,
 };
@@ -202,7 +203,8 @@ impl EventSource for SqsSource {
 
     async fn nack(&self, d: &Delivery, failure: &Failure) -> Result<(), BusError> {
         if failure.retryable {
-            let delay = backoff(self.config.backoff_base, self.config.backoff_max, d.attempt);
+            let delay =
+                Backoff::new(self.config.backoff_base, self.config.backoff_max).delay(d.attempt);
             // SQS counts whole seconds; at least one, so a retry is never immediate.
             let secs = u64::try_from(delay.as_millis().div_ceil(1000)).unwrap_or(u64::MAX);
             return self.set_visibility(&d.receipt, secs.max(1)).await;

@@ -3,129 +3,42 @@
 //! applies defaults and validates, naming the setting that is wrong.
 
 mod backends;
+mod error;
 mod generated_secret;
+mod intake;
 mod jira;
+mod secrets;
+mod server;
 mod settings;
 mod sir;
+mod sns;
 pub mod unknown;
+mod values;
 
 use std::{net::SocketAddr, path::PathBuf, time::Duration};
 
-use axum::http::HeaderName;
-
-pub use crate::secret::{SecretRef, SecretSource};
 pub use backends::{AwsConfig, BackendsConfig, BusBackend, ConsumerBackend, StoreBackend};
+pub use error::{ConfigError, Given};
 pub use generated_secret::{ADMIN_TOKEN_FILE, WEBHOOK_SECRET_FILE, load_or_create_secret};
+pub use intake::IntakeConfig;
 pub use jira::{JiraConfig, ReconcilerConfig};
+pub use secrets::SecretSetting;
+pub use server::ServerConfig;
 pub use settings::{BusKind, ConsumerKind, JiraFlavour, LogFormat, LogLevel, Settings, StoreKind};
 pub use sir::{PollerConfig, SirConfig};
+pub use sns::SnsConfig;
 pub use unknown::UnknownSetting;
 
-pub use crate::bus::{EventBridgeConfig, QueueConfig};
-
-use crate::{
-    domain::{ProjectKey, TopicArn},
-    secret::Secret,
+use crate::secret::Secret;
+pub use crate::{
+    bus::{EventBridgeConfig, QueueConfig},
+    secret::{SecretRef, SecretSource},
 };
+use secrets::{PendingSecret, literal_or_pending};
+use values::secs;
 
 /// Prefix of every environment variable the service reads.
 pub const ENV_PREFIX: &str = "SIR_JIRA_";
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read config file {path}: {source}")]
-    ReadFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("config file {path} is not valid: {message}")]
-    ParseFile { path: PathBuf, message: String },
-    #[error("setting `{setting}` ({}): {reason}", given_text(setting, given.as_ref()))]
-    Invalid {
-        setting: &'static str,
-        /// Where the bad value came from, when `Config::load` could tell.
-        given: Option<Given>,
-        reason: String,
-    },
-    #[error("setting `{setting}`: cannot resolve the secret reference {reference}: {reason}")]
-    SecretRef {
-        setting: &'static str,
-        reference: String,
-        reason: String,
-    },
-    #[error("cannot prepare the webhook secret in {path}: {source}")]
-    WebhookSecret {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-}
-
-impl ConfigError {
-    fn invalid(setting: &'static str, reason: impl Into<String>) -> Self {
-        ConfigError::Invalid {
-            setting,
-            given: None,
-            reason: reason.into(),
-        }
-    }
-
-    /// Names where an invalid setting's value came from, as clap and the file merge them: a
-    /// typed flag wins over the variable, which wins over the file.
-    fn given_by(self, args: &[String], file: Option<&std::path::Path>) -> Self {
-        let ConfigError::Invalid {
-            setting,
-            given: None,
-            reason,
-        } = self
-        else {
-            return self;
-        };
-        let flag = format!("--{}", setting.replace('_', "-"));
-        let env = format!("{ENV_PREFIX}{}", setting.to_uppercase());
-        let in_file = || {
-            let path = file?;
-            let table: toml::Table = toml::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
-            table
-                .contains_key(setting)
-                .then(|| Given::File(path.to_owned()))
-        };
-        let given = if args
-            .iter()
-            .any(|a| *a == flag || a.starts_with(&format!("{flag}=")))
-        {
-            Some(Given::Flag)
-        } else if std::env::var_os(&env).is_some() {
-            Some(Given::Env)
-        } else {
-            in_file()
-        };
-        ConfigError::Invalid {
-            setting,
-            given,
-            reason,
-        }
-    }
-}
-
-/// Where a setting was given.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Given {
-    Flag,
-    Env,
-    File(PathBuf),
-}
-
-/// "the environment variable SIR_JIRA_X", or every way to give it when the value was missing.
-fn given_text(setting: &str, given: Option<&Given>) -> String {
-    let env = format!("{ENV_PREFIX}{}", setting.to_uppercase());
-    let flag = setting.replace('_', "-");
-    match given {
-        Some(Given::Env) => format!("from the environment variable {env}"),
-        Some(Given::Flag) => format!("from the flag --{flag}"),
-        Some(Given::File(path)) => format!("from key `{setting}` in {}", path.display()),
-        None => format!("env {env}, flag --{flag} or key `{setting}` in the config file"),
-    }
-}
 
 /// The validated configuration the application runs with.
 #[derive(Debug, Clone)]
@@ -155,92 +68,6 @@ pub struct Config {
     pub unknown_settings: Vec<UnknownSetting>,
     /// Secret settings given as references (`ssm:…`), until [`Config::resolve_secrets`].
     pending_secrets: Vec<PendingSecret>,
-}
-
-#[derive(Debug, Clone)]
-struct PendingSecret {
-    setting: SecretSetting,
-    reference: SecretRef,
-}
-
-/// The settings that hold secrets: each may be given by value or by reference (`ssm:…`,
-/// `secretsmanager:…`, `file:…`), resolved at start-up by [`Config::resolve_secrets`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SecretSetting {
-    JiraApiToken,
-    JiraWebhookSecrets,
-    AutomationSecret,
-    AdminToken,
-}
-
-impl SecretSetting {
-    pub const fn name(self) -> &'static str {
-        match self {
-            SecretSetting::JiraApiToken => "jira_api_token",
-            SecretSetting::JiraWebhookSecrets => "jira_webhook_secrets",
-            SecretSetting::AutomationSecret => "automation_secret",
-            SecretSetting::AdminToken => "admin_token",
-        }
-    }
-
-    /// The Jira token is Atlassian's to choose (a PAT may be short); ours must be long.
-    const fn min_len(self) -> usize {
-        match self {
-            SecretSetting::JiraApiToken => 1,
-            _ => MIN_SECRET_LEN,
-        }
-    }
-
-    /// A list setting's parameter may hold several comma-separated secrets, so a rotation is
-    /// one parameter update.
-    const fn is_list(self) -> bool {
-        matches!(self, SecretSetting::JiraWebhookSecrets)
-    }
-}
-
-/// Secrets shorter than this are refused: they are too easy to guess.
-const MIN_SECRET_LEN: usize = 16;
-
-#[derive(Debug, Clone)]
-pub struct IntakeConfig {
-    /// Any of these verifies an admin webhook's `X-Hub-Signature` (rotation: old and new).
-    /// Empty until start-up fills it from the data directory's generated secret.
-    pub webhook_secrets: Vec<Secret>,
-    pub automation_header: HeaderName,
-    /// Shared secret for Jira Automation "Send web request"; that route is closed without one.
-    pub automation_secret: Option<Secret>,
-    /// Projects whose events are accepted; empty accepts every project.
-    pub project_keys: Vec<ProjectKey>,
-    pub max_body_bytes: usize,
-    pub dedupe_ttl: Duration,
-    /// How long a delivery being accepted blocks its copies; after a crash, its retry waits
-    /// this long at most.
-    pub claim_ttl: Duration,
-}
-
-/// Settings of `POST /webhooks/sns`.
-#[derive(Debug, Clone)]
-pub struct SnsConfig {
-    /// Topics whose messages are accepted; empty refuses every message (403).
-    pub topic_arns: Vec<TopicArn>,
-    /// Hosts trusted for certificate and SubscribeURL fetches besides AWS's own (lowercase).
-    pub extra_cert_hosts: Vec<String>,
-    /// Where certificate and SubscribeURL fetches go instead of the named host (emulators).
-    pub endpoint_url: Option<url::Url>,
-    pub cert_cache_size: usize,
-    pub cert_cache_ttl: Duration,
-}
-
-/// Limits of the HTTP server: the webhook URL is public, so slow or idle clients must not be
-/// able to hold the service's connections or file descriptors.
-#[derive(Debug, Clone, Copy)]
-pub struct ServerConfig {
-    pub header_read_timeout: Duration,
-    pub idle_timeout: Duration,
-    pub request_timeout: Duration,
-    pub max_connections: usize,
-    /// `/metrics` asks for the admin token.
-    pub metrics_require_token: bool,
 }
 
 impl Config {
@@ -276,7 +103,7 @@ impl Config {
             .parse::<SocketAddr>()
             .map_err(|e| ConfigError::invalid("listen_addr", format!("expected host:port, {e}")))?;
 
-        let public_url = match s.public_url {
+        let public_url = match s.public_url.take() {
             Some(url) if !(url.starts_with("http://") || url.starts_with("https://")) => {
                 return Err(ConfigError::invalid(
                     "public_url",
@@ -286,212 +113,16 @@ impl Config {
             other => other.map(|u| u.trim_end_matches('/').to_owned()),
         };
 
-        let data_dir = s.data_dir.unwrap_or_else(|| PathBuf::from("data"));
+        let data_dir = s.data_dir.take().unwrap_or_else(|| PathBuf::from("data"));
         if data_dir.as_os_str().is_empty() {
             return Err(ConfigError::invalid("data_dir", "must not be empty"));
         }
-
-        let mut webhook_secrets = Vec::new();
-        for (i, secret) in s
-            .jira_webhook_secrets
-            .unwrap_or_default()
-            .into_iter()
-            .enumerate()
-        {
-            let setting = SecretSetting::JiraWebhookSecrets;
-            match SecretRef::parse(secret.expose()) {
-                Some(reference) => pending_secrets.push(PendingSecret {
-                    setting,
-                    reference: reference.map_err(|e| ConfigError::invalid(setting.name(), e))?,
-                }),
-                None if secret.expose().len() < MIN_SECRET_LEN => {
-                    return Err(ConfigError::invalid(
-                        setting.name(),
-                        format!("secret #{} is shorter than 16 characters", i + 1),
-                    ));
-                }
-                None => webhook_secrets.push(secret),
-            }
-        }
-        let automation_header = s
-            .automation_header
-            .as_deref()
-            .unwrap_or("X-Automation-Secret")
-            .parse::<HeaderName>()
-            .map_err(|_| ConfigError::invalid("automation_header", "not a valid header name"))?;
-        if automation_header == "x-hub-signature" {
-            return Err(ConfigError::invalid(
-                "automation_header",
-                "must differ from X-Hub-Signature",
-            ));
-        }
-        let mut automation_secret = s.automation_secret.filter(|k| !k.is_empty());
-        if let Some(reference) = automation_secret
-            .as_ref()
-            .and_then(|k| SecretRef::parse(k.expose()))
-        {
-            let setting = SecretSetting::AutomationSecret;
-            pending_secrets.push(PendingSecret {
-                setting,
-                reference: reference.map_err(|e| ConfigError::invalid(setting.name(), e))?,
-            });
-            automation_secret = None;
-        } else if automation_secret
-            .as_ref()
-            .is_some_and(|k| k.expose().len() < MIN_SECRET_LEN)
-        {
-            return Err(ConfigError::invalid(
-                "automation_secret",
-                "is shorter than 16 characters",
-            ));
-        }
-        let mut admin_token = s.admin_token.filter(|t| !t.is_empty());
-        if let Some(reference) = admin_token
-            .as_ref()
-            .and_then(|t| SecretRef::parse(t.expose()))
-        {
-            let setting = SecretSetting::AdminToken;
-            pending_secrets.push(PendingSecret {
-                setting,
-                reference: reference.map_err(|e| ConfigError::invalid(setting.name(), e))?,
-            });
-            admin_token = None;
-        } else if admin_token
-            .as_ref()
-            .is_some_and(|t| t.expose().len() < MIN_SECRET_LEN)
-        {
-            return Err(ConfigError::invalid(
-                "admin_token",
-                "is shorter than 16 characters",
-            ));
-        }
-        let project_keys = s
-            .jira_project_keys
-            .unwrap_or_default()
-            .iter()
-            .filter(|k| !k.trim().is_empty())
-            .map(|k| ProjectKey::parse(k.trim()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| ConfigError::invalid("jira_project_keys", e.to_string()))?;
-
-        let sns = SnsConfig {
-            topic_arns: s
-                .sns_topic_arns
-                .unwrap_or_default()
-                .iter()
-                .filter(|a| !a.trim().is_empty())
-                .map(|a| TopicArn::parse(a.trim()))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| ConfigError::invalid("sns_topic_arns", e.to_string()))?,
-            extra_cert_hosts: s
-                .sns_extra_cert_hosts
-                .unwrap_or_default()
-                .iter()
-                .filter(|h| !h.trim().is_empty())
-                .map(|h| cert_host(h.trim()))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|reason| ConfigError::invalid("sns_extra_cert_hosts", reason))?,
-            endpoint_url: s
-                .sns_endpoint_url
-                .filter(|u| !u.trim().is_empty())
-                .map(|u| endpoint_origin(u.trim()))
-                .transpose()
-                .map_err(|reason| ConfigError::invalid("sns_endpoint_url", reason))?,
-            cert_cache_size: match s.sns_cert_cache_size.unwrap_or(32) {
-                n @ 1..=10_000 => n,
-                _ => {
-                    return Err(ConfigError::invalid(
-                        "sns_cert_cache_size",
-                        "must be between 1 and 10000",
-                    ));
-                }
-            },
-            cert_cache_ttl: Duration::from_secs(
-                match s.sns_cert_cache_ttl_secs.unwrap_or(86_400) {
-                    n @ 1..=604_800 => n,
-                    _ => {
-                        return Err(ConfigError::invalid(
-                            "sns_cert_cache_ttl_secs",
-                            "must be between 1 and 604800",
-                        ));
-                    }
-                },
-            ),
-        };
-
-        let max_body_bytes = s.max_body_bytes.unwrap_or(1024 * 1024);
-        if !(1024..=64 * 1024 * 1024).contains(&max_body_bytes) {
-            return Err(ConfigError::invalid(
-                "max_body_bytes",
-                "must be between 1024 and 67108864",
-            ));
-        }
-
-        let secs = |name: &'static str, v: Option<u64>, default: u64, min: u64| {
-            let v = v.unwrap_or(default);
-            if v < min {
-                Err(ConfigError::invalid(
-                    name,
-                    format!("must be at least {min}"),
-                ))
-            } else {
-                Ok(Duration::from_secs(v))
-            }
-        };
-        let millis = |name: &'static str, v: Option<u64>, default: u64| {
-            let v = v.unwrap_or(default);
-            if v == 0 {
-                Err(ConfigError::invalid(name, "must be greater than 0"))
-            } else {
-                Ok(Duration::from_millis(v))
-            }
-        };
-
-        let queue = QueueConfig {
-            workers,
-            max_attempts: match s.max_attempts.unwrap_or(8) {
-                0 => return Err(ConfigError::invalid("max_attempts", "must be at least 1")),
-                n => n,
-            },
-            lease: secs("lease_secs", s.lease_secs, 60, 1)?,
-            backoff_base: millis("backoff_base_ms", s.backoff_base_ms, 1_000)?,
-            backoff_max: millis("backoff_max_ms", s.backoff_max_ms, 600_000)?,
-            retention: secs("retention_secs", s.retention_secs, 7 * 24 * 3600, 60)?,
-        };
-        let server = ServerConfig {
-            header_read_timeout: secs(
-                "http_header_read_timeout_secs",
-                s.http_header_read_timeout_secs,
-                10,
-                1,
-            )?,
-            idle_timeout: secs("http_idle_timeout_secs", s.http_idle_timeout_secs, 60, 1)?,
-            request_timeout: secs(
-                "http_request_timeout_secs",
-                s.http_request_timeout_secs,
-                60,
-                1,
-            )?,
-            max_connections: match s.http_max_connections.unwrap_or(1024) {
-                n @ 1..=1_000_000 => n,
-                _ => {
-                    return Err(ConfigError::invalid(
-                        "http_max_connections",
-                        "must be between 1 and 1000000",
-                    ));
-                }
-            },
-            metrics_require_token: s.metrics_require_token.unwrap_or(false),
-        };
-        if queue.workers > 64 {
-            return Err(ConfigError::invalid("workers", "must be at most 64"));
-        }
-        if queue.backoff_max < queue.backoff_base {
-            return Err(ConfigError::invalid(
-                "backoff_max_ms",
-                "must not be less than backoff_base_ms",
-            ));
-        }
+        let intake = intake::from_settings(&mut s, &mut pending_secrets)?;
+        let admin_token = literal_or_pending(
+            SecretSetting::AdminToken,
+            s.admin_token.take(),
+            &mut pending_secrets,
+        )?;
 
         Ok(Config {
             listen_addr,
@@ -499,19 +130,10 @@ impl Config {
             data_dir,
             log_level: s.log_level.unwrap_or(LogLevel::Info),
             log_format: s.log_format.unwrap_or_else(LogFormat::for_terminal),
-            intake: IntakeConfig {
-                webhook_secrets,
-                automation_header,
-                automation_secret,
-                project_keys,
-                max_body_bytes,
-                // Jira retries for about half an hour; a day leaves a wide margin.
-                dedupe_ttl: secs("dedupe_ttl_secs", s.dedupe_ttl_secs, 24 * 3600, 60)?,
-                claim_ttl: secs("delivery_claim_secs", s.delivery_claim_secs, 30, 1)?,
-            },
-            sns,
-            queue,
-            server,
+            intake,
+            sns: sns::from_settings(&mut s)?,
+            queue: server::queue_from_settings(&s, workers)?,
+            server: server::from_settings(&s)?,
             shutdown_grace: secs("shutdown_grace_secs", s.shutdown_grace_secs, 20, 1)?,
             admin_token,
             backends,
@@ -526,54 +148,6 @@ impl Config {
     /// Whether start-up needs the AWS SDK: an AWS backend, SIR, or a secret kept in AWS.
     pub fn needs_aws(&self) -> bool {
         self.backends.uses_aws() || self.sir.is_some() || self.secrets_need_aws()
-    }
-
-    /// Whether a secret reference points into AWS (SSM or Secrets Manager).
-    pub fn secrets_need_aws(&self) -> bool {
-        self.pending_secrets.iter().any(|p| p.reference.needs_aws())
-    }
-
-    /// Fetches every secret given by reference and checks it like a literal one. Idempotent:
-    /// resolved references are not fetched again.
-    pub async fn resolve_secrets(&mut self, source: &dyn SecretSource) -> Result<(), ConfigError> {
-        for pending in std::mem::take(&mut self.pending_secrets) {
-            let PendingSecret { setting, reference } = pending;
-            let failed = |reason: String| ConfigError::SecretRef {
-                setting: setting.name(),
-                reference: reference.to_string(),
-                reason,
-            };
-            let value = source.fetch(&reference).await.map_err(failed)?;
-            let values: Vec<Secret> = if setting.is_list() {
-                value
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|v| !v.is_empty())
-                    .map(Secret::new)
-                    .collect()
-            } else {
-                vec![Secret::new(value.trim())]
-            };
-            let min_len = setting.min_len();
-            if values.is_empty() || values.iter().any(|v| v.expose().len() < min_len) {
-                return Err(failed(format!(
-                    "the value is empty or shorter than {min_len} characters"
-                )));
-            }
-            tracing::info!(setting = setting.name(), reference = %reference, "secret loaded");
-            let first = values.first().cloned();
-            match setting {
-                SecretSetting::JiraApiToken => {
-                    if let Some(jira) = self.jira.as_mut() {
-                        jira.api_token = first;
-                    }
-                }
-                SecretSetting::JiraWebhookSecrets => self.intake.webhook_secrets.extend(values),
-                SecretSetting::AdminToken => self.admin_token = first,
-                SecretSetting::AutomationSecret => self.intake.automation_secret = first,
-            }
-        }
-        Ok(())
     }
 
     /// Path of the SQLite file holding the queue and the state.
@@ -601,80 +175,6 @@ impl Config {
             format!("http://{host}:{}", self.listen_addr.port())
         })
     }
-
-    /// Fills the webhook secrets from the data directory when none are configured, creating a
-    /// random one on first start. The value is never logged; `print-webhook-secret` shows it.
-    pub fn ensure_webhook_secret(&mut self) -> Result<Option<PathBuf>, ConfigError> {
-        let referenced = self
-            .pending_secrets
-            .iter()
-            .any(|p| p.setting == SecretSetting::JiraWebhookSecrets);
-        if !self.intake.webhook_secrets.is_empty() || referenced {
-            return Ok(None);
-        }
-        let (secret, path) = load_or_create_secret(&self.data_dir, WEBHOOK_SECRET_FILE)?;
-        self.intake.webhook_secrets.push(secret);
-        Ok(Some(path))
-    }
-
-    /// Same for the admin token; `print-admin-token` shows it.
-    pub fn ensure_admin_token(&mut self) -> Result<Option<PathBuf>, ConfigError> {
-        let referenced = self
-            .pending_secrets
-            .iter()
-            .any(|p| p.setting == SecretSetting::AdminToken);
-        if self.admin_token.is_some() || referenced {
-            return Ok(None);
-        }
-        let (token, path) = load_or_create_secret(&self.data_dir, ADMIN_TOKEN_FILE)?;
-        self.admin_token = Some(token);
-        Ok(Some(path))
-    }
-}
-
-/// A host name trusted for SNS certificate fetches: a DNS name, never an IP address (the
-/// rules refuse addresses in URLs, and an extra host must not reopen that door).
-fn cert_host(host: &str) -> Result<String, String> {
-    let host = host.to_ascii_lowercase();
-    let labels_ok = host.split('.').all(|l| {
-        !l.is_empty()
-            && l.len() <= 63
-            && !l.starts_with('-')
-            && !l.ends_with('-')
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
-    });
-    if !labels_ok || !host.contains('.') || host.len() > 253 {
-        return Err(format!("`{host}` is not a host name"));
-    }
-    if host.parse::<std::net::IpAddr>().is_ok()
-        || host
-            .rsplit('.')
-            .next()
-            .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
-    {
-        return Err(format!(
-            "`{host}` is an IP address; only host names are accepted"
-        ));
-    }
-    Ok(host)
-}
-
-/// An origin (`scheme://host[:port]`) to send SNS fetches to; nothing else may be in it.
-fn endpoint_origin(value: &str) -> Result<url::Url, String> {
-    let url = url::Url::parse(value).map_err(|e| format!("not a URL: {e}"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err("must start with http:// or https://".into());
-    }
-    if url.host().is_none()
-        || !url.username().is_empty()
-        || url.password().is_some()
-        || url.query().is_some()
-        || url.fragment().is_some()
-        || url.path() != "/"
-    {
-        return Err("must be an origin only: scheme://host[:port]".into());
-    }
-    Ok(url)
 }
 
 #[cfg(test)]
@@ -686,7 +186,7 @@ mod tests {
     fn defaults_need_no_configuration() {
         let c = Config::from_settings(Settings::default()).unwrap();
         assert_eq!(c.listen_addr.to_string(), "127.0.0.1:8080");
-        assert_eq!(c.intake.max_body_bytes, 1024 * 1024);
+        assert_eq!(c.server.webhook_body_limit, 1024 * 1024);
         assert_eq!(c.jira_webhook_url(), "http://127.0.0.1:8080/webhooks/jira");
         assert!(c.intake.project_keys.is_empty());
         assert_eq!(c.server.header_read_timeout, Duration::from_secs(10));

@@ -59,7 +59,7 @@ pub async fn receive(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let limit = state.jira.config.max_body_bytes;
+    let limit = state.webhook_body_limit;
     let body = read_limited(&headers, body, limit).await?;
 
     let auth = state.jira.verifier.verify(&headers, &body).map_err(|e| {

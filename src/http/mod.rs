@@ -67,6 +67,9 @@ pub struct Services {
     pub event_log: Option<Arc<dyn EventLog>>,
     pub jira: Arc<JiraIntake>,
     pub sns: Arc<SnsIntake>,
+    /// The largest body either webhook route reads (`max_body_bytes`): the same deliveries,
+    /// by two paths.
+    pub webhook_body_limit: usize,
     pub metrics: Arc<Metrics>,
     pub peers: Arc<PeerHealth>,
     pub admin_token: Option<Secret>,
@@ -84,8 +87,8 @@ pub struct JiraIntake {
     pub config: IntakeConfig,
 }
 
-/// Settings of the SNS route, fixed at start-up. Body limit and project filter are the Jira
-/// route's (`jira.config`): the same deliveries, by another path.
+/// Settings of the SNS route, fixed at start-up. The project filter is the Jira route's
+/// (`jira.config`): the same deliveries, by another path.
 pub struct SnsIntake {
     pub verifier: SnsVerifier,
     /// Topics whose messages are accepted; empty refuses all.

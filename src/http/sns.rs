@@ -124,7 +124,7 @@ pub async fn receive(
                 .into(),
         ));
     }
-    let body = read_limited(&headers, body, state.jira.config.max_body_bytes).await?;
+    let body = read_limited(&headers, body, state.webhook_body_limit).await?;
     let msg = SnsMessage::parse(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     check_headers_agree(&headers, &msg)?;
 

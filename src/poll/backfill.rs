@@ -8,6 +8,7 @@
 //! on from there (the page in flight when it stopped may be published twice; consumers are
 //! idempotent). A finished backfill is not resumed: running again starts a new one.
 
+use crate::retry::Backoff;
 use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use serde::{Deserialize, Serialize};
@@ -175,7 +176,7 @@ impl Backfill {
         loop {
             match self.sir.list_cases(token.clone()).await {
                 Err(e) if e.is_retryable() && attempt < self.retry.attempts => {
-                    let delay = crate::bus::backoff(self.retry.base, self.retry.max, attempt);
+                    let delay = Backoff::new(self.retry.base, self.retry.max).delay(attempt);
                     tracing::warn!(error = %e, attempt, delay_ms = delay.as_millis() as u64, "ListCases failed; retrying");
                     tokio::time::sleep(delay).await;
                     attempt += 1;

@@ -99,6 +99,7 @@ fn build_parts(
         event_log: Some(queue.clone()),
         jira: Arc::new(jira_intake(config.intake)),
         sns: Arc::new(SnsIntake::new(&config.sns, fetcher, &metrics)),
+        webhook_body_limit: config.server.webhook_body_limit,
         metrics,
         peers: Arc::new(PeerHealth::default()),
         admin_token: None,

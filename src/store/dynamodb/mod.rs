@@ -10,6 +10,7 @@ mod checkpoints;
 mod item;
 mod table;
 
+use crate::retry::Backoff;
 use std::{collections::HashMap, time::Duration};
 
 use async_trait::async_trait;
@@ -23,7 +24,6 @@ use aws_sdk_dynamodb::{
     },
     types::{Put, ReturnValue, ReturnValuesOnConditionCheckFailure, TransactWriteItem},
 };
-use rand::Rng;
 
 use self::item::{EXPIRES_MS, Item, b, expiry, get_n, get_s, item, key, n, opt_b, opt_n, opt_s, s};
 use super::{
@@ -205,10 +205,11 @@ fn is_condition_failed_update(e: &SdkError<UpdateItemError>) -> bool {
     )
 }
 
+/// A lost transaction race: wait a little (10 ms doubling to 320 ms, jittered) so the racers
+/// do not collide again.
 async fn jitter_pause(attempt: u32) {
-    let cap = 10u64 << attempt.min(5);
-    let pause = Duration::from_millis(rand::rng().random_range(1..=cap));
-    tokio::time::sleep(pause).await;
+    const CONFLICT: Backoff = Backoff::new(Duration::from_millis(10), Duration::from_millis(320));
+    tokio::time::sleep(CONFLICT.delay(attempt + 1)).await;
 }
 
 #[async_trait]
