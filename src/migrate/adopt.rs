@@ -274,18 +274,17 @@ impl Migrator {
         if let Some(done) = self.mapped(case_id, key).await? {
             return Ok(done);
         }
-        let marked = match adopt::mark_issue(self.jira.as_ref(), &self.settings, &case, &detail)
-            .await?
-        {
-            Mark::Marked(marked) => marked,
-            Mark::OtherCase(other) => {
-                return Ok(Outcome::Conflict {
-                    case_id: case_id.to_string(),
-                    issue_key: key.to_owned(),
-                    reason: format!("the issue's `sir` property names case {other}"),
-                });
-            }
-        };
+        let marked =
+            match adopt::mark_issue(self.jira.as_ref(), &self.settings, &case, &detail).await? {
+                Mark::Marked(marked) => marked,
+                Mark::OtherCase(other) => {
+                    return Ok(Outcome::Conflict {
+                        case_id: case_id.to_string(),
+                        issue_key: key.to_owned(),
+                        reason: format!("the issue's `sir` property names case {other}"),
+                    });
+                }
+            };
         let comments = self.sir.list_comments(case_id).await?;
         let jira_comments = match comments.is_empty() {
             true => Vec::new(),

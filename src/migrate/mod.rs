@@ -101,8 +101,8 @@ pub async fn command(config: Config, source: MigrateSource) -> anyhow::Result<Ex
         return Err(MigrateError::NoJira.into());
     };
     let table = SampleTable::new(aws_sdk_dynamodb::Client::new(&sdk), &table);
-    let migrator = Migrator::new(components.store.clone(), jira.api, sir, jira.settings)
-        .dry_run(dry_run);
+    let migrator =
+        Migrator::new(components.store.clone(), jira.api, sir, jira.settings).dry_run(dry_run);
 
     let bar = match std::io::stderr().is_terminal() {
         true => {

@@ -112,7 +112,10 @@ impl fmt::Display for Outcome {
                 write!(f, "{label:<15} PK={pk} SK={sk}: {reason}")
             }
             Outcome::Skipped { pk, sk } => {
-                write!(f, "{label:<15} PK={pk} SK={sk}: not a case of the sample's Jira integration")
+                write!(
+                    f,
+                    "{label:<15} PK={pk} SK={sk}: not a case of the sample's Jira integration"
+                )
             }
             Outcome::Failed { case_id, error } => write!(
                 f,
@@ -241,7 +244,11 @@ mod tests {
             sk: "latest".into(),
         });
         assert!(!report.needs_attention());
-        assert!(report.summary().contains("2 items: 1 adopted"), "{}", report.summary());
+        assert!(
+            report.summary().contains("2 items: 1 adopted"),
+            "{}",
+            report.summary()
+        );
         assert!(report.summary().contains("(2 Jira writes)"));
         report.push(Outcome::Conflict {
             case_id: "1234567890".into(),
@@ -251,6 +258,9 @@ mod tests {
         assert!(report.needs_attention());
         assert_eq!(report.totals.conflict, 1);
         let line = report.outcomes[2].to_string();
-        assert!(line.starts_with("conflict") && line.contains("SEC-9"), "{line}");
+        assert!(
+            line.starts_with("conflict") && line.contains("SEC-9"),
+            "{line}"
+        );
     }
 }

@@ -31,7 +31,11 @@ pub enum SampleItem {
     /// Another integration's item, or another record of this one: not ours to read.
     Foreign { pk: String, sk: String },
     /// A `Case#`/`Jira#` item that does not read as the sample writes it.
-    Malformed { pk: String, sk: String, reason: String },
+    Malformed {
+        pk: String,
+        sk: String,
+        reason: String,
+    },
 }
 
 const CASE_PREFIX: &str = "Case#";
@@ -134,7 +138,11 @@ mod tests {
                 ..
             }
         ));
-        let jira = item(&[("PK", "Jira#SEC-7"), ("SK", "latest"), ("jiraIssueId", "SEC-7")]);
+        let jira = item(&[
+            ("PK", "Jira#SEC-7"),
+            ("SK", "latest"),
+            ("jiraIssueId", "SEC-7"),
+        ]);
         assert_eq!(
             SampleItem::parse(&jira),
             SampleItem::Jira {
@@ -146,7 +154,10 @@ mod tests {
             ("ServiceNow#INC0010001", "latest"),
         ] {
             assert!(
-                matches!(SampleItem::parse(&item(&[("PK", pk), ("SK", sk)])), SampleItem::Foreign { .. }),
+                matches!(
+                    SampleItem::parse(&item(&[("PK", pk), ("SK", sk)])),
+                    SampleItem::Foreign { .. }
+                ),
                 "{pk}/{sk}"
             );
         }
@@ -155,13 +166,24 @@ mod tests {
     #[test]
     fn malformed_items_say_why() {
         for (pairs, why) in [
-            (vec![("PK", "Case#12"), ("SK", "latest")], "not a SIR case id"),
             (
-                vec![("PK", "Case#1234567890"), ("SK", "latest"), ("jiraIssueId", "10042 ")],
+                vec![("PK", "Case#12"), ("SK", "latest")],
+                "not a SIR case id",
+            ),
+            (
+                vec![
+                    ("PK", "Case#1234567890"),
+                    ("SK", "latest"),
+                    ("jiraIssueId", "10042 "),
+                ],
                 "not a Jira issue key",
             ),
             (
-                vec![("PK", "Jira#SEC-7"), ("SK", "latest"), ("jiraIssueId", "SEC-8")],
+                vec![
+                    ("PK", "Jira#SEC-7"),
+                    ("SK", "latest"),
+                    ("jiraIssueId", "SEC-8"),
+                ],
                 "differs",
             ),
             (vec![("pk", "x")], "PK and SK"),
@@ -173,7 +195,10 @@ mod tests {
         }
         let mut number = item(&[("PK", "Case#1234567890"), ("SK", "latest")]);
         number.insert("jiraIssueId".into(), AttributeValue::N("42".into()));
-        assert!(matches!(SampleItem::parse(&number), SampleItem::Malformed { .. }));
+        assert!(matches!(
+            SampleItem::parse(&number),
+            SampleItem::Malformed { .. }
+        ));
     }
 
     #[test]

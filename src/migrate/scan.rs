@@ -6,10 +6,7 @@
 use std::{collections::HashMap, future::Future, time::Duration};
 
 use aws_sdk_dynamodb::{
-    Client,
-    error::SdkError,
-    operation::scan::ScanError,
-    types::AttributeValue,
+    Client, error::SdkError, operation::scan::ScanError, types::AttributeValue,
 };
 
 use super::MigrateError;

@@ -13,6 +13,7 @@ mod issue_to_case;
 mod jira_emulator;
 mod jira_sync;
 mod jira_webhook;
+mod migrate;
 mod model;
 mod onboard;
 mod process;
