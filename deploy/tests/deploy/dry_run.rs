@@ -264,7 +264,10 @@ fn paused_disables_the_poller_and_the_sir_event_rule() {
     let out = run(&[SEED, &["--dry-run", "--paused"]].concat());
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
-    assert!(stdout.contains("SyncPaused               = true"), "{stdout}");
+    assert!(
+        stdout.contains("SyncPaused               = true"),
+        "{stdout}"
+    );
     let out = run(&[SEED, &["--dry-run"]].concat());
     assert!(text(&out).0.contains("SyncPaused               = false"));
 
