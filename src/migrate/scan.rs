@@ -6,7 +6,10 @@
 use std::{collections::HashMap, future::Future, time::Duration};
 
 use aws_sdk_dynamodb::{
-    Client, error::SdkError, operation::scan::ScanError, types::AttributeValue,
+    Client,
+    error::{ProvideErrorMetadata, SdkError},
+    operation::scan::ScanError,
+    types::AttributeValue,
 };
 
 use super::MigrateError;
@@ -121,13 +124,7 @@ impl SampleTable {
                 .table()
                 .and_then(|t| t.item_count())
                 .and_then(|n| u64::try_from(n).ok())),
-            Err(e) if aws::error_code(&e) == Some("ResourceNotFoundException") => {
-                Err(MigrateError::NoTable(self.name.clone()))
-            }
-            Err(e) => Err(MigrateError::Table {
-                table: self.name.clone(),
-                message: aws::describe(&e),
-            }),
+            Err(e) => Err(table_error(&self.name, &e)),
         }
     }
 
@@ -152,17 +149,45 @@ impl SampleTable {
                 aws::fault(e) == Fault::Transient
             })
             .await
-            .map_err(|e| match aws::error_code(&e) {
-                Some("ResourceNotFoundException") => MigrateError::NoTable(self.name.clone()),
-                _ => MigrateError::Table {
-                    table: self.name.clone(),
-                    message: aws::describe(&e),
-                },
-            })?;
+            .map_err(|e| table_error(&self.name, &e))?;
         Ok(Page {
             items: out.items.unwrap_or_default(),
             next: out.last_evaluated_key.filter(|k| !k.is_empty()),
         })
+    }
+}
+
+/// One line: the service's code and message with what to do about it, or the SDK's account of
+/// a failure that never reached the service.
+fn table_error<E>(table: &str, e: &SdkError<E>) -> MigrateError
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let Some(code) = aws::error_code(e) else {
+        return MigrateError::Table {
+            table: table.to_owned(),
+            message: aws::describe(e),
+        };
+    };
+    let fix = match code {
+        "ResourceNotFoundException" => return MigrateError::NoTable(table.to_owned()),
+        "AccessDeniedException" | "UnrecognizedClientException" => {
+            "the credentials need dynamodb:DescribeTable and dynamodb:Scan on the table"
+        }
+        "ProvisionedThroughputExceededException"
+        | "ThrottlingException"
+        | "RequestLimitExceeded" => {
+            "the table kept refusing for throughput; run again later (adopted cases are kept)"
+        }
+        _ => "see the message",
+    };
+    let message = match e {
+        SdkError::ServiceError(s) => s.err().message().unwrap_or_default(),
+        _ => "",
+    };
+    MigrateError::Table {
+        table: table.to_owned(),
+        message: format!("{code}: {message} ({fix})"),
     }
 }
 

@@ -9,6 +9,7 @@ use std::{
     io::{BufRead, BufReader},
     process::{Command, Stdio},
     sync::Arc,
+    time::Duration,
 };
 
 use aws_sdk_dynamodb::types::{
@@ -699,4 +700,144 @@ fn the_command_names_what_is_missing() {
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("jira_url"), "{err}");
+}
+
+/// A loopback stand-in for DynamoDB that refuses some `Scan` calls for throughput (moto never
+/// throttles) and hands everything else to moto, so the real SDK meets real throttling errors.
+struct ThrottlingProxy {
+    endpoint: String,
+    throttled: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl ThrottlingProxy {
+    /// Each page is refused `per_page` times before it is served; `per_page = usize::MAX`:
+    /// always refused.
+    async fn start(per_page: usize) -> ThrottlingProxy {
+        use axum::{
+            Router,
+            body::Bytes,
+            http::{HeaderMap, StatusCode},
+            response::IntoResponse,
+        };
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        let throttled = Arc::new(AtomicUsize::new(0));
+        let streak = Arc::new(AtomicUsize::new(0));
+        let moto = moto_endpoint();
+        let http = reqwest::Client::new();
+        let counter = throttled.clone();
+        let app = Router::new().fallback(move |headers: HeaderMap, body: Bytes| {
+            let (moto, http, counter, streak) =
+                (moto.clone(), http.clone(), counter.clone(), streak.clone());
+            async move {
+                let target = headers
+                    .get("x-amz-target")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                if target.ends_with(".Scan") && streak.fetch_add(1, Ordering::SeqCst) < per_page {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    let body = json!({
+                        "__type": "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+                        "message": "The level of configured provisioned throughput for the table was exceeded."
+                    });
+                    return (
+                        StatusCode::BAD_REQUEST,
+                        [("content-type", "application/x-amz-json-1.0")],
+                        body.to_string(),
+                    )
+                        .into_response();
+                }
+                if target.ends_with(".Scan") {
+                    streak.store(0, Ordering::SeqCst);
+                }
+                let mut forward = http.post(&moto).body(body);
+                for (name, value) in &headers {
+                    if name != "host" && name != "content-length" {
+                        forward = forward.header(name, value);
+                    }
+                }
+                let answer = forward.send().await.unwrap();
+                let status = StatusCode::from_u16(answer.status().as_u16()).unwrap();
+                let content_type = answer
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("application/x-amz-json-1.0")
+                    .to_owned();
+                let bytes = answer.bytes().await.unwrap();
+                (status, [("content-type", content_type)], bytes.to_vec()).into_response()
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let endpoint = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        ThrottlingProxy {
+            endpoint,
+            throttled,
+        }
+    }
+
+    /// A DynamoDB client through the proxy, without the SDK's own retries, so every refusal
+    /// reaches the migration's backoff.
+    async fn client(&self) -> aws_sdk_dynamodb::Client {
+        let sdk = crate::helpers::sdk_config_for(&self.endpoint).await;
+        aws_sdk_dynamodb::Client::from_conf(
+            aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::disabled())
+                .build(),
+        )
+    }
+}
+
+/// Pages refused for throughput are asked for again after a pause, from the same key: every
+/// item is read once, none skipped; a table that never stops refusing ends the run with an
+/// error naming the table, after the bounded attempts.
+#[tokio::test]
+async fn a_throttled_scan_backs_off_and_reads_every_item_once() {
+    let s = Setup::start(None).await;
+    let synced = s.sample_synced(12).await;
+    let fast = sir_jira_bridge::migrate::Backoff {
+        base: Duration::from_millis(5),
+        max: Duration::from_millis(40),
+        attempts: 4,
+    };
+    let proxy = ThrottlingProxy::start(2).await;
+    let table = SampleTable::new(proxy.client().await, &s.table)
+        .with_page_size(5)
+        .with_backoff(fast);
+    let report = s
+        .migrator()
+        .dry_run(true)
+        .run(&table, |_, _| {})
+        .await
+        .unwrap();
+    let mut got = adopted(&report);
+    got.sort();
+    let mut expected: Vec<_> = synced
+        .iter()
+        .map(|c| (c.case_id.clone(), c.key.clone()))
+        .collect();
+    expected.sort();
+    assert_eq!(got, expected, "{}", report.summary());
+    // 15 items (12 cases, 3 `Jira#`) in pages of 5: at least 3 pages, each refused twice.
+    let throttled = proxy.throttled.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(throttled >= 6, "{throttled}");
+
+    let stuck = ThrottlingProxy::start(usize::MAX).await;
+    let table = SampleTable::new(stuck.client().await, &s.table).with_backoff(fast);
+    let err = s
+        .migrator()
+        .run(&table, |_, _| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&s.table)
+            && err.contains("ProvisionedThroughputExceeded")
+            && err.contains("run again later")
+            && !err.contains('\n'),
+        "{err}"
+    );
+    assert_eq!(stuck.throttled.load(std::sync::atomic::Ordering::SeqCst), 4);
 }
