@@ -33,7 +33,10 @@ use sir_jira_bridge::{
     worker::EventHandler,
 };
 
+use sir_jira_bridge::event::sir::CaseChange;
+
 use crate::{
+    end_to_end::Deployment,
     helpers::{dynamo_store, moto_endpoint, moto_sdk, sir_client, sqlite_store, unique},
     jira_sync::{changed, jira_client},
 };
@@ -113,24 +116,108 @@ impl Setup {
             .unwrap()
     }
 
+    async fn sample_synced(&self, n: usize) -> Vec<Synced> {
+        self.fixture().synced(&self.jira, &self.sir, n).await
+    }
+
+    async fn put_case_item(
+        &self,
+        case_id: &str,
+        key: Option<&str>,
+        title: &str,
+        status: SirStatus,
+    ) {
+        self.fixture()
+            .put_case_item(case_id, key, title, status)
+            .await
+    }
+
+    async fn put(&self, attrs: &[(&str, String)]) {
+        self.fixture().put(attrs).await
+    }
+
+    fn fixture(&self) -> Fixture {
+        Fixture {
+            dynamodb: self.dynamodb.clone(),
+            table: self.table.clone(),
+        }
+    }
+
+    /// Items of other integrations and other records of the sample's.
+    async fn foreign_items(&self, case_id: &str) {
+        self.put(&[
+            ("PK", format!("Case#{case_id}")),
+            ("SK", "slack_update_flag".into()),
+            ("flag", "true".into()),
+        ])
+        .await;
+        self.put(&[
+            ("PK", "ServiceNow#INC0010001".into()),
+            ("SK", "latest".into()),
+            ("serviceNowIncidentId", "INC0010001".into()),
+        ])
+        .await;
+    }
+
+    fn sync(&self) -> CaseToIssueSync {
+        CaseToIssueSync::new(
+            self.client.clone(),
+            self.sir_api.clone(),
+            self.store.clone(),
+            self.settings.clone(),
+        )
+    }
+
+    /// Jira writes since the last reset, by issue key.
+    fn writes_by_issue(&self) -> BTreeMap<String, Vec<String>> {
+        let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for r in self.jira.requests().writes() {
+            let key = r
+                .path
+                .split('/')
+                .skip_while(|s| *s != "issue")
+                .nth(1)
+                .unwrap_or("(none)")
+                .to_owned();
+            by.entry(key).or_default().push(r.line());
+        }
+        by
+    }
+}
+
+/// The sample's table in moto.
+#[derive(Clone)]
+struct Fixture {
+    dynamodb: aws_sdk_dynamodb::Client,
+    table: String,
+}
+
+impl Fixture {
+    async fn create() -> Fixture {
+        let dynamodb = aws_sdk_dynamodb::Client::new(&moto_sdk().await);
+        let table = unique("IncidentsTable");
+        create_sample_table(&dynamodb, &table).await;
+        Fixture { dynamodb, table }
+    }
+
     /// `n` cases the sample synced: each a SIR case, a Jira issue made as the sample makes it
     /// (summary = title, description = the case's description, status per its status map),
     /// and its `Case#` item; every fifth also its `Jira#` item, every seventh a comment the
     /// sample mirrored to Jira and one it copied from Jira.
-    async fn sample_synced(&self, n: usize) -> Vec<Synced> {
+    async fn synced(&self, jira: &JiraEmulator, sir: &EmulatorHandle, n: usize) -> Vec<Synced> {
         let statuses = [
             (SirStatus::Submitted, "To Do"),
             (SirStatus::Acknowledged, "In Progress"),
             (SirStatus::DetectionAndAnalysis, "In Progress"),
             (SirStatus::PostIncidentActivities, "In Review"),
         ];
-        let human = self.jira.as_human();
+        let human = jira.as_human();
         let mut synced = Vec::new();
         for i in 0..n {
             let (status, jira_status) = statuses[i % statuses.len()];
             let title = format!("Suspicious activity {i}");
             let description = format!("GuardDuty finding {i} in the production account.");
-            let case_id = self.sir.seed_case(SeedCase {
+            let case_id = sir.seed_case(SeedCase {
                 case: NewCase {
                     title: title.clone(),
                     description: description.clone(),
@@ -146,7 +233,7 @@ impl Setup {
                 human.move_to(&issue.key, jira_status).unwrap();
             }
             if i % 7 == 0 {
-                let analyst = self.sir.analyst();
+                let analyst = sir.analyst();
                 let note = format!("Isolated instance i-{i:08x}.");
                 analyst.add_comment(&case_id, &note).unwrap();
                 human.add_comment(&issue.key, &note).unwrap();
@@ -211,47 +298,6 @@ impl Setup {
             .send()
             .await
             .unwrap();
-    }
-
-    /// Items of other integrations and other records of the sample's.
-    async fn foreign_items(&self, case_id: &str) {
-        self.put(&[
-            ("PK", format!("Case#{case_id}")),
-            ("SK", "slack_update_flag".into()),
-            ("flag", "true".into()),
-        ])
-        .await;
-        self.put(&[
-            ("PK", "ServiceNow#INC0010001".into()),
-            ("SK", "latest".into()),
-            ("serviceNowIncidentId", "INC0010001".into()),
-        ])
-        .await;
-    }
-
-    fn sync(&self) -> CaseToIssueSync {
-        CaseToIssueSync::new(
-            self.client.clone(),
-            self.sir_api.clone(),
-            self.store.clone(),
-            self.settings.clone(),
-        )
-    }
-
-    /// Jira writes since the last reset, by issue key.
-    fn writes_by_issue(&self) -> BTreeMap<String, Vec<String>> {
-        let mut by: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        for r in self.jira.requests().writes() {
-            let key = r
-                .path
-                .split('/')
-                .skip_while(|s| *s != "issue")
-                .nth(1)
-                .unwrap_or("(none)")
-                .to_owned();
-            by.entry(key).or_default().push(r.line());
-        }
-        by
     }
 }
 
@@ -840,4 +886,85 @@ async fn a_throttled_scan_backs_off_and_reads_every_item_once() {
         "{err}"
     );
     assert_eq!(stuck.throttled.load(std::sync::atomic::Ordering::SeqCst), 4);
+}
+
+/// The deployed service (gateway, workers, Jira's webhooks delivered to it), as the user guide's
+/// steps run it: adopted while its SIR side is paused, then every case published as the
+/// poller's first run does. Each issue gets at most one write from the integration, SIR none,
+/// no issue is created, and publishing every case again writes nothing anywhere.
+#[tokio::test]
+async fn the_running_service_adopts_without_a_second_issue_or_an_echo() {
+    let d = Deployment::start_with(Flavour::Cloud, "", |s| {
+        // Paused: nothing polls SIR until the cases are adopted.
+        s.sir_poller_enabled = Some(false);
+    })
+    .await;
+    let sample = Fixture::create().await;
+    let synced = sample.synced(&d.jira, &d.sir, 30).await;
+    let client: Arc<dyn JiraApi> = Arc::new(jira_client(
+        &d.jira,
+        Flavour::Cloud,
+        Arc::new(Metrics::new()),
+        Arc::new(PeerHealth::default()),
+    ));
+    let settings = SyncSettings::new("SEC", IssueType::Name("Task".into()), d.own_account);
+    let migrator = Migrator::new(
+        d.app.store.clone(),
+        client,
+        Arc::new(sir_client(&d.sir)),
+        settings,
+    );
+    let issues_before = d.jira.issues().len();
+    d.settle().await;
+    d.reset_logs();
+
+    let table = SampleTable::new(sample.dynamodb.clone(), &sample.table);
+    let report = migrator.run(&table, |_, _| {}).await.unwrap();
+    assert_eq!(report.totals.adopted, 30, "{}", report.summary());
+    // The marking's own webhooks are recognised as the integration's: nothing reaches SIR.
+    d.settle().await;
+    assert_eq!(d.sir_writes(), vec![], "no echo into SIR");
+
+    // Unpaused: every case published, as the poller's first run does.
+    d.reset_logs();
+    for c in &synced {
+        d.app.case_changed(&c.case_id, CaseChange::Backfill).await;
+    }
+    d.settle().await;
+    let mut per_issue: BTreeMap<String, usize> = BTreeMap::new();
+    for line in d.jira_writes() {
+        let key = line
+            .split('/')
+            .skip_while(|s| *s != "issue")
+            .nth(1)
+            .unwrap_or("(none)")
+            .split(' ')
+            .next()
+            .unwrap()
+            .to_owned();
+        *per_issue.entry(key).or_default() += 1;
+    }
+    assert!(per_issue.values().all(|n| *n <= 1), "{per_issue:?}");
+    // The one write: the details section, on each adopted issue.
+    assert_eq!(per_issue.len(), 30, "{per_issue:?}");
+    assert_eq!(d.jira.issues().len(), issues_before, "no issue created");
+    assert_eq!(d.sir_writes(), vec![], "no echo into SIR");
+    for c in &synced {
+        let m = d
+            .app
+            .store
+            .mapping_by_case(&c.case_id)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(m.issue_key, c.key);
+    }
+
+    d.reset_logs();
+    for c in &synced {
+        d.app.case_changed(&c.case_id, CaseChange::Updated).await;
+    }
+    d.settle().await;
+    assert_eq!(d.jira_writes(), Vec::<String>::new());
+    assert_eq!(d.sir_writes(), vec![]);
 }
