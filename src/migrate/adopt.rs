@@ -152,16 +152,68 @@ impl Migrator {
         Ok(report)
     }
 
-    /// An issue opened in Jira that no case item names: already ours if the store maps it
-    /// (the sync found it since), else listed.
+    /// An issue opened in Jira that no case item names: already ours if the store maps it; else
+    /// adopted when the issue itself names its case (the label `aws-sir-<caseId>`, which the
+    /// earlier migration guide had people add by hand, or the `sir` property); else listed.
     async fn unmatched(&self, issue_key: String) -> Outcome {
         match self.store.mapping_by_issue(&issue_key).await {
-            Ok(Some(m)) => Outcome::AlreadyMapped {
-                case_id: m.case_id,
-                issue_key,
-            },
-            _ => Outcome::Unmatched { issue_key },
+            Ok(Some(m)) => {
+                return Outcome::AlreadyMapped {
+                    case_id: m.case_id,
+                    issue_key,
+                };
+            }
+            Ok(None) => {}
+            Err(e) => {
+                return Outcome::Failed {
+                    case_id: format!("(issue {issue_key})"),
+                    error: e.to_string(),
+                };
+            }
         }
+        match self.case_named_by(&issue_key).await {
+            Ok(Some(case_id)) => self.adopt(&case_id, &issue_key).await,
+            Ok(None) => Outcome::Unmatched { issue_key },
+            Err(e) => Outcome::Failed {
+                case_id: format!("(issue {issue_key})"),
+                error: e.to_string(),
+            },
+        }
+    }
+
+    /// The one case the issue names by label or by its `sir` property, if exactly one.
+    async fn case_named_by(&self, issue_key: &str) -> Result<Option<CaseId>, JiraError> {
+        let detail = match self.jira.issue_detail(issue_key).await {
+            Ok(detail) => detail,
+            Err(JiraError::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut named: Vec<String> = detail
+            .issue
+            .labels
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|l| l.strip_prefix("aws-sir-"))
+            .filter_map(|id| CaseId::parse(id).ok())
+            .map(|id| id.to_string())
+            .collect();
+        let property = self
+            .jira
+            .issue_property(issue_key, crate::sync::case_to_issue::CASE_PROPERTY)
+            .await?;
+        if let Some(id) = property
+            .as_ref()
+            .and_then(|p| p.get("caseId"))
+            .and_then(|v| v.as_str())
+        {
+            named.push(id.to_owned());
+        }
+        named.sort();
+        named.dedup();
+        Ok(match named.as_slice() {
+            [one] => CaseId::parse(one).ok(),
+            _ => None,
+        })
     }
 
     async fn adopt(&self, case_id: &CaseId, key: &str) -> Outcome {
@@ -218,10 +270,9 @@ impl Migrator {
         // Jira answers for a moved issue under its new key: that is the one to record.
         let key = detail.issue.key.clone();
         if self.dry_run {
-            return Ok(Outcome::Adopted {
+            return Ok(Outcome::WouldAdopt {
                 case_id: case_id.to_string(),
                 issue_key: key,
-                jira_writes: 0,
             });
         }
         let lease = LeaseSettings {

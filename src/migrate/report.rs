@@ -8,13 +8,15 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
-    /// The case's mapping was recorded and its issue marked (or, on a dry run, would be).
+    /// The case's mapping was recorded and its issue marked.
     Adopted {
         case_id: String,
         issue_key: String,
         /// Jira writes the marking made (labels, the `sir` property): 0 when already marked.
         jira_writes: u32,
     },
+    /// A dry run's [`Outcome::Adopted`]: everything checked, nothing written.
+    WouldAdopt { case_id: String, issue_key: String },
     /// The store already maps the case to this issue: nothing to do.
     AlreadyMapped { case_id: String, issue_key: String },
     /// The case (or the issue) is already mapped otherwise: left alone.
@@ -61,6 +63,7 @@ impl Outcome {
     fn label(&self) -> &'static str {
         match self {
             Outcome::Adopted { .. } => "adopted",
+            Outcome::WouldAdopt { .. } => "would adopt",
             Outcome::AlreadyMapped { .. } => "already mapped",
             Outcome::Conflict { .. } => "conflict",
             Outcome::IssueMissing { .. } => "issue missing",
@@ -81,6 +84,7 @@ impl fmt::Display for Outcome {
             Outcome::Adopted {
                 case_id, issue_key, ..
             }
+            | Outcome::WouldAdopt { case_id, issue_key }
             | Outcome::AlreadyMapped { case_id, issue_key } => {
                 write!(f, "{label:<15} case {case_id} -> {issue_key}")
             }
@@ -149,6 +153,7 @@ impl Totals {
                 self.adopted += 1;
                 self.jira_writes += u64::from(*jira_writes);
             }
+            Outcome::WouldAdopt { .. } => self.adopted += 1,
             Outcome::AlreadyMapped { .. } => self.already_mapped += 1,
             Outcome::Conflict { .. } => self.conflict += 1,
             Outcome::IssueMissing { .. } => self.issue_missing += 1,

@@ -341,7 +341,10 @@ fn adopted(report: &Report) -> Vec<(String, String)> {
         .filter_map(|o| match o {
             Outcome::Adopted {
                 case_id, issue_key, ..
-            } => Some((case_id.clone(), issue_key.clone())),
+            }
+            | Outcome::WouldAdopt { case_id, issue_key } => {
+                Some((case_id.clone(), issue_key.clone()))
+            }
             _ => None,
         })
         .collect()
@@ -608,6 +611,40 @@ async fn a_half_done_adoption_is_finished_and_another_cases_issue_is_left_alone(
         "{:?}",
         s.writes_by_issue()
     );
+
+    // An issue opened in Jira with only its `Jira#` item: adopted when the issue names its
+    // case by label (as the earlier guide had people add by hand), listed otherwise.
+    let case_id = s.sir.seed_case(SeedCase::default());
+    let labelled = human
+        .create_issue("SEC", "Task", "Emulated security incident", None)
+        .unwrap();
+    human
+        .add_label(&labelled.key, &format!("aws-sir-{case_id}"))
+        .unwrap();
+    let bare = human
+        .create_issue("SEC", "Task", "Opened in Jira", None)
+        .unwrap();
+    for key in [&labelled.key, &bare.key] {
+        s.put(&[
+            ("PK", format!("Jira#{key}")),
+            ("SK", "latest".into()),
+            ("jiraIssueId", key.clone()),
+        ])
+        .await;
+    }
+    let report = s.migrate(false).await;
+    assert_eq!(report.totals.adopted, 1, "{}", report.summary());
+    assert_eq!(report.totals.unmatched, 1, "{}", report.summary());
+    assert_eq!(
+        s.store
+            .mapping_by_case(&case_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .issue_key,
+        labelled.key
+    );
+    assert!(s.jira.issue_property(&labelled.key, "sir").is_some());
     assert!(
         s.store
             .mapping_by_case(&synced[1].case_id)
