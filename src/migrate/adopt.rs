@@ -269,6 +269,23 @@ impl Migrator {
         };
         // Jira answers for a moved issue under its new key: that is the one to record.
         let key = detail.issue.key.clone();
+        if let Some(ours) = adopt::issue_of_ours(
+            self.store.as_ref(),
+            self.jira.as_ref(),
+            &self.settings,
+            case_id.as_str(),
+            &key,
+        )
+        .await?
+        {
+            return Ok(Outcome::Conflict {
+                case_id: case_id.to_string(),
+                issue_key: key,
+                reason: format!(
+                    "this service's sync opened {ours} for the case (a claim without a mapping)"
+                ),
+            });
+        }
         if self.dry_run {
             return Ok(Outcome::WouldAdopt {
                 case_id: case_id.to_string(),

@@ -57,6 +57,8 @@ pub enum MigrateError {
     Jira(#[from] JiraError),
     #[error(transparent)]
     Sir(#[from] SirError),
+    #[error(transparent)]
+    Sync(#[from] crate::sync::SyncError),
     #[error("cannot start: {0}")]
     Startup(String),
 }

@@ -12,12 +12,16 @@
 use serde_json::Value;
 
 use super::{
+    SyncError,
     case_to_issue::{
-        CASE_PROPERTY, IssueLedger, SyncSettings, case_labels, case_property, comment_body,
-        ledger::hash_json,
+        CASE_PROPERTY, CLAIM_KEY, IssueLedger, SyncSettings, case_labels, case_property,
+        comment_body, ledger::hash_json,
     },
-    fields::description,
-    links::{self, AttachmentLink, CommentLink, JiraCommentLink, LinkState, Origin},
+    fields::{self, description},
+    links::{
+        self, AttachmentLink, ClaimState, CommentLink, IssueClaim, JiraCommentLink, LinkState,
+        Origin,
+    },
 };
 use crate::{
     db::now_ms,
@@ -86,6 +90,37 @@ pub async fn mark_issue(
         marked.property = true;
     }
     Ok(Mark::Marked(marked))
+}
+
+/// An issue this service's own sync may have opened for the case: when the store holds a claim
+/// on creating the case's issue (the sync ran for the case, and a crash or failure left no
+/// mapping), the project is searched for the case's label, as the sync itself would before
+/// creating. Returns the first such issue other than `sample_key`.
+pub async fn issue_of_ours(
+    store: &dyn StateStore,
+    jira: &dyn JiraApi,
+    settings: &SyncSettings,
+    case_id: &str,
+    sample_key: &str,
+) -> Result<Option<String>, SyncError> {
+    let Some(claim) = links::get::<IssueClaim>(store, case_id, CLAIM_KEY).await? else {
+        return Ok(None);
+    };
+    if claim.value.state == ClaimState::Released {
+        // Jira refused that creation: nothing was made.
+        return Ok(None);
+    }
+    let jql = format!(
+        "project = \"{}\" AND labels = \"{}\" ORDER BY created ASC",
+        settings.project_key,
+        fields::case_label(case_id)
+    );
+    Ok(jira
+        .search(&jql)
+        .await?
+        .into_iter()
+        .map(|i| i.key)
+        .find(|k| k != sample_key))
 }
 
 /// What the seeding recorded besides the ledger entry.

@@ -1005,3 +1005,62 @@ async fn the_running_service_adopts_without_a_second_issue_or_an_echo() {
     assert_eq!(d.jira_writes(), Vec::<String>::new());
     assert_eq!(d.sir_writes(), vec![]);
 }
+
+/// A case this service's sync already started to open an issue for (a creation claim, no
+/// mapping: it crashed or failed after Jira answered) is a conflict when that issue exists, and
+/// is adopted when it does not (the claim alone made nothing).
+#[tokio::test]
+async fn an_issue_our_sync_opened_without_recording_it_is_a_conflict() {
+    let s = Setup::start(None).await;
+    let synced = s.sample_synced(2).await;
+    for c in &synced {
+        s.store
+            .put_link(
+                "issue-claim",
+                &c.case_id,
+                "issue",
+                &json!({"owner": "crashed-worker", "state": "uncertain", "at_ms": 1}),
+                None,
+            )
+            .await
+            .unwrap();
+    }
+    let ours = s
+        .jira
+        .as_human()
+        .create_issue("SEC", "Task", "Suspicious activity 0", None)
+        .unwrap();
+    s.jira
+        .as_human()
+        .add_label(&ours.key, &format!("aws-sir-{}", synced[0].case_id))
+        .unwrap();
+    let report = s.migrate(false).await;
+    assert_eq!(report.totals.conflict, 1, "{}", report.summary());
+    assert_eq!(report.totals.adopted, 1, "{}", report.summary());
+    let line = report
+        .outcomes
+        .iter()
+        .find(|o| matches!(o, Outcome::Conflict { .. }))
+        .unwrap()
+        .to_string();
+    assert!(
+        line.contains(&ours.key) && line.contains(&synced[0].case_id),
+        "{line}"
+    );
+    assert!(
+        s.store
+            .mapping_by_case(&synced[0].case_id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        s.store
+            .mapping_by_case(&synced[1].case_id)
+            .await
+            .unwrap()
+            .unwrap()
+            .issue_key,
+        synced[1].key
+    );
+}

@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 
 pub(crate) use comments::body as comment_body;
+pub(crate) use create::CLAIM_KEY;
 pub use ledger::{IssueLedger, Written};
 
 use super::{
