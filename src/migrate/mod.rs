@@ -131,8 +131,12 @@ pub async fn command(config: Config, source: MigrateSource) -> anyhow::Result<Ex
         })
         .await;
     bar.finish_and_clear();
-    let report = report.map_err(|e| {
-        anyhow::anyhow!("migration stopped: {e}. Run the command again: adopted cases are kept")
+    let report = report.map_err(|e| match e {
+        // Nothing was read: there is nothing to resume.
+        MigrateError::NoTable(_) => anyhow::anyhow!("{e}"),
+        e => {
+            anyhow::anyhow!("migration stopped: {e}. Run the command again: adopted cases are kept")
+        }
     })?;
     println!("{}", report.summary());
     Ok(match report.needs_attention() {
