@@ -118,6 +118,12 @@ pub enum Command {
         #[arg(long, default_value_t = 3)]
         timeout_secs: u64,
     },
+    /// Adopt another integration's case ⇄ issue mappings; `migrate from-sample` reads AWS's
+    /// sample integration's DynamoDB table.
+    Migrate {
+        #[command(subcommand)]
+        source: crate::migrate::MigrateSource,
+    },
     /// Check every link (configuration, Jira, SIR, store, bus, SNS) and print one line each,
     /// with the fix when it fails. Changes nothing. Exits 1 when a check fails.
     Doctor {
@@ -230,6 +236,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             emit(&format!("{document}\n"))?;
         }
         Command::Backfill { restart } => backfill(config, restart).await?,
+        Command::Migrate { source } => return crate::migrate::command(config, source).await,
         Command::Setup {
             target:
                 SetupTarget::Jira {

@@ -19,6 +19,7 @@ pub mod http;
 pub mod intake;
 pub mod jira;
 pub mod metrics;
+pub mod migrate;
 pub mod onboard;
 pub mod peers;
 pub mod poll;

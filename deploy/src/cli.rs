@@ -136,6 +136,12 @@ pub struct JiraArgs {
     #[arg(long)]
     pub artifact_bucket: Option<String>,
 
+    /// Deploy with the SIR side paused (the poller's schedule and the rule for SIR's events
+    /// disabled): no case is synced until a deployment without --paused. For adopting AWS's
+    /// sample's mappings first (`sir-jira-bridge migrate from-sample`).
+    #[arg(long)]
+    pub paused: bool,
+
     /// Do not create the SNS topic for Jira Automation's "Send message to Amazon SNS topic".
     #[arg(long)]
     pub no_sns_topic: bool,

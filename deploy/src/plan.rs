@@ -355,6 +355,7 @@ fn deployment(
         "PollerScheduleExpression",
         default("PollerScheduleExpression"),
     );
+    set("SyncPaused", args.paused.to_string());
     set("LogRetentionInDays", args.log_retention_days.to_string());
     set("CreateSnsTopic", (!args.no_sns_topic).to_string());
     set(

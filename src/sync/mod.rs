@@ -2,6 +2,7 @@
 //! mappings file (one status map, its defaults written once), the echo rules, and the per-case
 //! lease that keeps the two directions of one case from interleaving.
 
+pub mod adopt;
 pub mod case_to_issue;
 pub mod echo;
 pub mod error;

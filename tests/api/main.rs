@@ -14,6 +14,7 @@ mod issue_to_case;
 mod jira_emulator;
 mod jira_sync;
 mod jira_webhook;
+mod migrate;
 mod model;
 mod onboard;
 mod process;

@@ -256,3 +256,30 @@ fn bad_flags_fail_before_anything_with_one_line_and_its_fix() {
         assert!(lines[0].contains(expected), "{stderr}");
     }
 }
+
+/// `--paused` deploys with the SIR side disabled (the poller's schedule and the rule for SIR's
+/// own events), for adopting the sample's mappings before anything syncs; without it both run.
+#[test]
+fn paused_disables_the_poller_and_the_sir_event_rule() {
+    let out = run(&[SEED, &["--dry-run", "--paused"]].concat());
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("SyncPaused               = true"),
+        "{stdout}"
+    );
+    let out = run(&[SEED, &["--dry-run"]].concat());
+    assert!(text(&out).0.contains("SyncPaused               = false"));
+
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/template.yaml");
+    let template = std::fs::read_to_string(path).unwrap();
+    let doc: serde_norway::Value = serde_norway::from_str(&template).unwrap();
+    for rule in ["PollerSchedule", "SirNativeEventsRule"] {
+        let state = &doc["Resources"][rule]["Properties"]["State"];
+        let text = serde_norway::to_string(state).unwrap();
+        assert!(
+            text.contains("Paused") && text.contains("DISABLED") && text.contains("ENABLED"),
+            "{rule}: {text}"
+        );
+    }
+}

@@ -21,7 +21,8 @@ use crate::{
     },
 };
 
-const CLAIM_KEY: &str = "issue";
+/// The key of the [`IssueClaim`] link in the case's group.
+pub(crate) const CLAIM_KEY: &str = "issue";
 
 fn claim(owner: &str, state: ClaimState) -> IssueClaim {
     IssueClaim {

@@ -16,6 +16,8 @@ use std::{sync::Arc, time::Duration};
 use async_trait::async_trait;
 use serde_json::Value;
 
+pub(crate) use comments::body as comment_body;
+pub(crate) use create::CLAIM_KEY;
 pub use ledger::{IssueLedger, Written};
 
 use super::{
@@ -272,18 +274,14 @@ impl CaseToIssueSync {
     }
 
     async fn tag(&self, case: &Case, key: &str) -> Result<(), SyncError> {
-        let value = serde_json::json!({"caseId": case.id, "caseArn": case.arn});
         self.jira
-            .set_issue_property(key, CASE_PROPERTY, &value)
+            .set_issue_property(key, CASE_PROPERTY, &case_property(case))
             .await?;
         Ok(())
     }
 
     fn labels(&self, case: &Case) -> Vec<String> {
-        let mut labels = vec![fields::case_label(case.id.as_str())];
-        labels.extend(self.settings.mappings.labels.iter().cloned());
-        labels.dedup();
-        labels
+        case_labels(&self.settings, case.id.as_str())
     }
 
     /// Moves the issue to the status its case's status maps to, by a path through the
@@ -407,6 +405,19 @@ impl EventHandler for CaseToIssueSync {
 /// When the case last changed, in ms (SIR's own time).
 pub(crate) fn case_ms(case: &Case) -> i64 {
     (case.last_updated.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// The value of the [`CASE_PROPERTY`] issue property tagging an issue with `case`.
+pub(crate) fn case_property(case: &Case) -> Value {
+    serde_json::json!({"caseId": case.id, "caseArn": case.arn})
+}
+
+/// The labels the sync puts on a case's issue: `aws-sir-<caseId>` and the mappings file's.
+pub(crate) fn case_labels(settings: &SyncSettings, case_id: &str) -> Vec<String> {
+    let mut labels = vec![fields::case_label(case_id)];
+    labels.extend(settings.mappings.labels.iter().cloned());
+    labels.dedup();
+    labels
 }
 
 /// Used by the create step to hand a fresh mapping and ledger back.
