@@ -7,6 +7,8 @@
 
 mod blob;
 mod checkpoints;
+mod dead_letters;
+mod deliveries;
 mod item;
 mod table;
 
@@ -219,88 +221,15 @@ impl StateStore for DynamoStore {
     }
 
     async fn claim_delivery(&self, key: &str, pending_for: Duration) -> Result<Claim, StoreError> {
-        let pk = format!("DELIVERY#{key}");
-        for attempt in 0..TRANSACTION_TRIES {
-            let now = now_ms();
-            let claim = item(
-                pk.clone(),
-                "DELIVERY",
-                "delivery",
-                [("state", s("pending"))]
-                    .into_iter()
-                    .chain(expiry(now + ms(pending_for))),
-            );
-            // An expired key may still be there (TTL deletes lazily): it must not block.
-            let result = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(claim))
-                .condition_expression("attribute_not_exists(pk) OR expires_at_ms <= :now")
-                .expression_attribute_values(":now", n(now))
-                .return_values_on_condition_check_failure(
-                    ReturnValuesOnConditionCheckFailure::AllOld,
-                )
-                .send()
-                .await;
-            let existing = match result {
-                Ok(_) => return Ok(Claim::New),
-                Err(e) if is_condition_failed_put(&e) => match e.into_service_error() {
-                    PutItemError::ConditionalCheckFailedException(c) => match c.item {
-                        Some(item) => Some(item),
-                        None => self.get(pk.clone(), "DELIVERY").await?,
-                    },
-                    _ => unreachable!("checked above"),
-                },
-                Err(e) => return Err(describe_err(e)),
-            };
-            match existing {
-                Some(item) if opt_n(&item, EXPIRES_MS)?.is_some_and(|at| at > now_ms()) => {
-                    return Ok(if get_s(&item, "state")? == "accepted" {
-                        Claim::Accepted
-                    } else {
-                        Claim::Pending
-                    });
-                }
-                // Released or expired in between: claim again.
-                _ => jitter_pause(attempt).await,
-            }
-        }
-        Err(StoreError::Unavailable(format!(
-            "delivery {key}: claim kept conflicting"
-        )))
+        self.claim_delivery_item(key, pending_for).await
     }
 
     async fn confirm_delivery(&self, key: &str, ttl: Duration) -> Result<(), StoreError> {
-        self.put(item(
-            format!("DELIVERY#{key}"),
-            "DELIVERY",
-            "delivery",
-            [("state", s("accepted"))]
-                .into_iter()
-                .chain(expiry(now_ms() + ms(ttl))),
-        ))
-        .await
+        self.confirm_delivery_item(key, ttl).await
     }
 
     async fn release_delivery(&self, key: &str) -> Result<(), StoreError> {
-        self.client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(self::item::key(format!("DELIVERY#{key}"), "DELIVERY")))
-            .condition_expression("#state = :pending")
-            .expression_attribute_names("#state", "state")
-            .expression_attribute_values(":pending", s("pending"))
-            .send()
-            .await
-            .map(|_| ())
-            .or_else(|e| {
-                if is_condition_failed_delete(&e) {
-                    Ok(())
-                } else {
-                    Err(describe_err(e))
-                }
-            })
+        self.release_delivery_item(key).await
     }
 
     async fn insert_mapping(&self, m: &Mapping) -> Result<InsertOutcome, StoreError> {
@@ -596,72 +525,7 @@ impl StateStore for DynamoStore {
     }
 
     async fn put_dead_letter(&self, l: &DeadLetter) -> Result<(), StoreError> {
-        // Like SQLite: a dead letter already there keeps its payload and raw delivery and
-        // takes the new error, attempts and time.
-        for attempt in 0..TRANSACTION_TRIES {
-            let updated = self
-                .client
-                .update_item()
-                .table_name(&self.table)
-                .set_key(Some(key(DEAD_LETTER_PK, l.id.clone())))
-                .update_expression("SET #error = :error, attempts = :attempts, failed_at_ms = :at")
-                .condition_expression("attribute_exists(pk)")
-                .expression_attribute_names("#error", "error")
-                .expression_attribute_values(":error", s(l.error.clone()))
-                .expression_attribute_values(":attempts", n(i64::from(l.attempts)))
-                .expression_attribute_values(":at", n(l.failed_at_ms))
-                .send()
-                .await;
-            match updated {
-                Ok(_) => return Ok(()),
-                Err(e) if is_condition_failed_update(&e) => {}
-                Err(e) => return Err(describe_err(e)),
-            }
-
-            let mut attrs = vec![
-                ("id", s(l.id.clone())),
-                ("event_type", s(l.event_type.clone())),
-                ("error", s(l.error.clone())),
-                ("attempts", n(i64::from(l.attempts))),
-                ("failed_at_ms", n(l.failed_at_ms)),
-            ];
-            let blob_key = |part: &str| format!("deadletter/{}/{part}", l.id);
-            self.spill(
-                &mut attrs,
-                "payload",
-                "payload_blob",
-                blob_key("payload"),
-                l.payload.clone().into_bytes(),
-            )
-            .await?;
-            if let Some(raw) = &l.raw {
-                self.spill(&mut attrs, "raw", "raw_blob", blob_key("raw"), raw.clone())
-                    .await?;
-            }
-            let created = self
-                .client
-                .put_item()
-                .table_name(&self.table)
-                .set_item(Some(item(
-                    DEAD_LETTER_PK,
-                    l.id.clone(),
-                    "dead_letter",
-                    attrs,
-                )))
-                .condition_expression("attribute_not_exists(pk)")
-                .send()
-                .await;
-            match created {
-                Ok(_) => return Ok(()),
-                // Another writer created it in between: update theirs.
-                Err(e) if is_condition_failed_put(&e) => jitter_pause(attempt).await,
-                Err(e) => return Err(describe_err(e)),
-            }
-        }
-        Err(StoreError::Unavailable(format!(
-            "dead letter {}: writes kept conflicting",
-            l.id
-        )))
+        self.store_dead_letter(l).await
     }
 
     async fn list_dead_letters(
@@ -669,62 +533,15 @@ impl StateStore for DynamoStore {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Vec<DeadLetter>, StoreError> {
-        let limit = limit.min(1000);
-        let mut found = Vec::new();
-        let mut start = None;
-        while found.len() < limit {
-            let mut query = self
-                .client
-                .query()
-                .table_name(&self.table)
-                .expression_attribute_values(":pk", s(DEAD_LETTER_PK))
-                .consistent_read(true)
-                .limit(i32::try_from(limit - found.len()).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start);
-            query = match after {
-                Some(after) => query
-                    .key_condition_expression("pk = :pk AND sk > :after")
-                    .expression_attribute_values(":after", s(after)),
-                None => query.key_condition_expression("pk = :pk"),
-            };
-            let out = query.send().await.map_err(describe_err)?;
-            for it in out.items.unwrap_or_default() {
-                found.push(self.dead_letter_from(&it).await?);
-            }
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => break,
-            }
-        }
-        Ok(found)
+        self.dead_letter_page(after, limit).await
     }
 
     async fn dead_letter(&self, id: &str) -> Result<Option<DeadLetter>, StoreError> {
-        match self.get(DEAD_LETTER_PK, id).await? {
-            Some(it) => Ok(Some(self.dead_letter_from(&it).await?)),
-            None => Ok(None),
-        }
+        self.read_dead_letter(id).await
     }
 
     async fn delete_dead_letter(&self, id: &str) -> Result<bool, StoreError> {
-        let out = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(key(DEAD_LETTER_PK, id)))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(describe_err)?;
-        let Some(old) = out.attributes.filter(|a| !a.is_empty()) else {
-            return Ok(false);
-        };
-        for attr in ["payload_blob", "raw_blob"] {
-            if let Some(key) = opt_s(&old, attr)? {
-                self.delete_blob(&key).await?;
-            }
-        }
-        Ok(true)
+        self.remove_dead_letter(id).await
     }
 
     async fn put_blob(&self, key: &str, data: &[u8], ttl: Duration) -> Result<(), StoreError> {
