@@ -17,6 +17,14 @@ pub use sqlite::SqliteStore;
 pub enum StoreError {
     #[error("state store unavailable: {0}")]
     Unavailable(String),
+    /// A backend call failed: `message` says which and how (for logs and dead letters),
+    /// `source` is the backend's own error, kept for the chain.
+    #[error("state store unavailable: {message}")]
+    Backend {
+        message: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
 }
@@ -25,7 +33,10 @@ impl From<crate::db::DbError> for StoreError {
     fn from(e: crate::db::DbError) -> Self {
         match e {
             crate::db::DbError::Corrupt(m) => StoreError::Corrupt(m),
-            other => StoreError::Unavailable(other.to_string()),
+            other => StoreError::Backend {
+                message: other.to_string(),
+                source: Box::new(other),
+            },
         }
     }
 }
@@ -204,4 +215,20 @@ pub trait StateStore: Send + Sync {
     /// that expires items itself (DynamoDB TTL) may return 0: expired items never count as
     /// present either way.
     async fn purge_expired(&self) -> Result<u64, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backend_failure_keeps_its_cause() {
+        let e: StoreError = crate::db::DbError::Closed.into();
+        assert_eq!(
+            e.to_string(),
+            "state store unavailable: the database writer has stopped"
+        );
+        let cause = std::error::Error::source(&e).expect("the database's own error is kept");
+        assert_eq!(cause.to_string(), "the database writer has stopped");
+    }
 }

@@ -45,7 +45,10 @@ impl DynamoStore {
                     .set_keys(Some(keys))
                     .consistent_read(true)
                     .build()
-                    .map_err(|e| StoreError::Unavailable(e.to_string()))?,
+                    .map_err(|e| StoreError::Backend {
+                        message: e.to_string(),
+                        source: Box::new(e),
+                    })?,
             );
             let mut pause = Duration::from_millis(20);
             for round in 0.. {

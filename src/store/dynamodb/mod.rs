@@ -45,8 +45,14 @@ fn ms(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX / 2)
 }
 
-fn describe_err<E: std::error::Error + 'static>(e: SdkError<E>) -> StoreError {
-    StoreError::Unavailable(describe(&e))
+fn describe_err<E>(e: SdkError<E>) -> StoreError
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    StoreError::Backend {
+        message: describe(&e),
+        source: Box::new(e),
+    }
 }
 
 /// Records of one kind and group share a partition, so listing them is one query.
