@@ -25,7 +25,7 @@ use crate::{
 
 impl From<DbError> for BusError {
     fn from(e: DbError) -> Self {
-        BusError::Unavailable(e.to_string())
+        BusError::backend(None, e)
     }
 }
 

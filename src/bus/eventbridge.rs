@@ -145,7 +145,7 @@ impl EventBridgeBus {
             self.store
                 .put_blob(&raw_key(&id), raw, BLOB_TTL)
                 .await
-                .map_err(|e| BusError::Unavailable(format!("cannot keep the raw delivery: {e}")))?;
+                .map_err(|e| BusError::backend(Some("cannot keep the raw delivery".into()), e))?;
         }
         let mut detail =
             serde_json::to_string(envelope).map_err(|e| BusError::Rejected(e.to_string()))?;
@@ -154,9 +154,7 @@ impl EventBridgeBus {
             self.store
                 .put_blob(&key, detail.as_bytes(), BLOB_TTL)
                 .await
-                .map_err(|e| {
-                    BusError::Unavailable(format!("cannot keep an oversize event: {e}"))
-                })?;
+                .map_err(|e| BusError::backend(Some("cannot keep an oversize event".into()), e))?;
             tracing::info!(event_id = %id, event_type = detail_type, bytes = detail.len(), store_key = %key, "event over the EventBridge size limit: publishing a reference");
             detail = reference(envelope, &key, detail.len())?;
         }
@@ -265,7 +263,7 @@ impl EventBridgeBus {
         self.store
             .put_dead_letter(&letter)
             .await
-            .map_err(|e| BusError::Unavailable(format!("cannot store a dead letter: {e}")))
+            .map_err(|e| BusError::backend(Some("cannot store a dead letter".into()), e))
     }
 }
 
@@ -318,7 +316,7 @@ pub async fn resolve_detail(
             let bytes = store
                 .blob(&key)
                 .await
-                .map_err(|e| BusError::Unavailable(format!("cannot read {key}: {e}")))?
+                .map_err(|e| BusError::backend(Some(format!("cannot read {key}")), e))?
                 .ok_or_else(|| BusError::Decode(format!("referenced payload {key} is gone")))?;
             serde_json::from_slice(&bytes).map_err(|e| BusError::Decode(e.to_string()))
         }

@@ -42,6 +42,30 @@ pub enum BusError {
     Rejected(String),
     #[error("cannot decode a queued event: {0}")]
     Decode(String),
+    /// What the bus rests on failed (the SQLite file, the state store, an AWS call):
+    /// `message` says which and how, `source` is that failure itself, kept for the chain.
+    #[error("event bus unavailable: {message}")]
+    Backend {
+        message: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl BusError {
+    /// A failure of what the bus rests on, described as `context: error` (or the error alone).
+    pub(crate) fn backend(
+        context: Option<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> BusError {
+        BusError::Backend {
+            message: match context {
+                Some(context) => format!("{context}: {source}"),
+                None => source.to_string(),
+            },
+            source: Box::new(source),
+        }
+    }
 }
 
 /// An event to publish, with the raw delivery it came from (kept for replay).
@@ -119,4 +143,30 @@ pub trait EventLog: Send + Sync {
     /// Events accepted in each of the last `minutes` minutes, oldest first; the last entry is
     /// the minute in progress.
     async fn per_minute(&self, minutes: usize) -> Result<Vec<u64>, BusError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_backend_failure_keeps_its_cause() {
+        let e: BusError = crate::db::DbError::Closed.into();
+        assert_eq!(
+            e.to_string(),
+            "event bus unavailable: the database writer has stopped"
+        );
+        let cause = std::error::Error::source(&e).expect("the database's own error is kept");
+        assert_eq!(cause.to_string(), "the database writer has stopped");
+
+        let e = BusError::backend(
+            Some("cannot read blob/1".into()),
+            crate::db::DbError::Closed,
+        );
+        assert_eq!(
+            e.to_string(),
+            "event bus unavailable: cannot read blob/1: the database writer has stopped"
+        );
+        assert!(std::error::Error::source(&e).is_some());
+    }
 }

@@ -50,7 +50,7 @@ pub async fn dead_letter_unreadable(
             failed_at_ms: now_ms(),
         })
         .await
-        .map_err(|e| BusError::Unavailable(e.to_string()))
+        .map_err(|e| BusError::backend(None, e))
 }
 
 /// Keeps an event whose handling failed for good as a dead letter, with its raw delivery when
@@ -81,7 +81,7 @@ pub async fn dead_letter_event(
             failed_at_ms: now_ms(),
         })
         .await
-        .map_err(|e| BusError::Unavailable(e.to_string()))?;
+        .map_err(|e| BusError::backend(None, e))?;
     tracing::error!(event_id = %id, event_type = envelope.event.type_name(), attempts, error, "event dead-lettered");
     Ok(())
 }

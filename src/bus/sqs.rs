@@ -96,7 +96,10 @@ impl SqsSource {
                 tracing::warn!(error = %describe(&e), "visibility change after the lease was lost");
                 Ok(())
             }
-            Err(e) => Err(BusError::Unavailable(describe(&e))),
+            Err(e) => Err(BusError::Backend {
+                message: describe(&e),
+                source: Box::new(e),
+            }),
         }
     }
 
@@ -119,7 +122,10 @@ impl SqsSource {
                 tracing::warn!(error = %describe(&e), "delete after the lease was lost");
                 Ok(())
             }
-            Err(e) => Err(BusError::Unavailable(describe(&e))),
+            Err(e) => Err(BusError::Backend {
+                message: describe(&e),
+                source: Box::new(e),
+            }),
         }
     }
 
@@ -184,7 +190,10 @@ impl EventSource for SqsSource {
             .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
             .send()
             .await
-            .map_err(|e| BusError::Unavailable(describe(&e)))?;
+            .map_err(|e| BusError::Backend {
+                message: describe(&e),
+                source: Box::new(e),
+            })?;
         let mut deliveries = Vec::new();
         for message in out.messages.unwrap_or_default() {
             match self.delivery(message).await {
