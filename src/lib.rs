@@ -24,6 +24,7 @@ pub mod onboard;
 pub mod peers;
 pub mod poll;
 pub mod retry;
+pub mod schedule;
 pub mod secret;
 pub mod sir;
 pub mod store;

@@ -29,6 +29,7 @@ use crate::{
         sir::{CaseChange, CaseChanged},
     },
     metrics::{Metrics, PollLabels},
+    schedule::{ReplicaLease, run_every},
     sir::{CaseSummary, SirApi, SirError},
     store::{StateStore, StoreError},
 };
@@ -77,8 +78,7 @@ pub struct Poller {
     store: Arc<dyn StateStore>,
     bus: Arc<dyn EventBus>,
     metrics: Arc<Metrics>,
-    lease_ttl: Duration,
-    owner: String,
+    lease: ReplicaLease,
 }
 
 impl Poller {
@@ -89,30 +89,24 @@ impl Poller {
         metrics: Arc<Metrics>,
         lease_ttl: Duration,
     ) -> Self {
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
         Self {
+            lease: ReplicaLease::new(store.clone(), LEASE, lease_ttl),
             sir,
             store,
             bus,
             metrics,
-            lease_ttl,
-            owner: format!("{host}/{}/{}", std::process::id(), uuid::Uuid::new_v4()),
         }
     }
 
     /// Who holds the lease when this poller does.
     pub fn owner(&self) -> &str {
-        &self.owner
+        self.lease.owner()
     }
 
     /// One run if this replica holds (or can take) the lease, which it keeps afterwards.
     pub async fn run_once(&self) -> Result<PollOutcome, PollerError> {
-        if !self
-            .store
-            .acquire_lease(LEASE, &self.owner, self.lease_ttl)
-            .await?
-        {
-            tracing::debug!(owner = %self.owner, "another replica holds the poller lease");
+        if !self.lease.hold().await? {
+            tracing::debug!(owner = %self.lease.owner(), "another replica holds the poller lease");
             self.count("skipped");
             return Ok(PollOutcome::Skipped);
         }
@@ -164,28 +158,15 @@ impl Poller {
     /// Gives the lease up (shutdown), so another replica polls without waiting for it to
     /// expire.
     pub async fn release(&self) {
-        if let Err(e) = self.store.release_lease(LEASE, &self.owner).await {
-            tracing::warn!(error = %e, "cannot release the poller lease; it expires on its own");
-        }
+        self.lease.release().await;
     }
 
     /// Runs every `interval` until `stop`; a run in progress when `stop` fires is abandoned
     /// (safe: what it published is watermarked, the rest is found again).
     pub async fn run(self, interval: Duration, stop: CancellationToken) {
-        tracing::info!(interval_secs = interval.as_secs(), owner = %self.owner, "SIR poller started");
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = tick.tick() => {}
-            }
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                // Outcomes are logged and recorded by `run_once`.
-                _ = self.run_once() => {}
-            }
-        }
+        tracing::info!(interval_secs = interval.as_secs(), owner = %self.lease.owner(), "SIR poller started");
+        // Outcomes are logged and recorded by `run_once`.
+        run_every(interval, &stop, || self.run_once()).await;
         self.release().await;
         tracing::info!("SIR poller stopped");
     }
@@ -214,11 +195,7 @@ impl Poller {
             self.metrics.sir_poll_changed_cases.inc_by(published);
             // Renewed every page: a long run keeps the lease, and a replica that lost it
             // (stalled past the TTL) stops rather than poll alongside the new holder.
-            if !self
-                .store
-                .acquire_lease(LEASE, &self.owner, self.lease_ttl)
-                .await?
-            {
+            if !self.lease.hold().await? {
                 return Err(PollerError::LeaseLost);
             }
             match page.next_token {

@@ -33,6 +33,7 @@ use crate::{
         api::{JiraApi, SearchCursor},
     },
     metrics::{Metrics, PollLabels},
+    schedule::{ReplicaLease, run_every},
     store::{StateStore, StoreError},
 };
 
@@ -102,7 +103,7 @@ pub struct JiraReconciler {
     metrics: Arc<Metrics>,
     project: ProjectKey,
     settings: ReconcilerSettings,
-    owner: String,
+    lease: ReplicaLease,
 }
 
 impl JiraReconciler {
@@ -115,8 +116,8 @@ impl JiraReconciler {
         project: ProjectKey,
         settings: ReconcilerSettings,
     ) -> Self {
-        let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "host".into());
         Self {
+            lease: ReplicaLease::new(store.clone(), LEASE, settings.lease_ttl),
             jira,
             account,
             store,
@@ -124,14 +125,13 @@ impl JiraReconciler {
             metrics,
             project,
             settings,
-            owner: format!("{host}/{}/{}", std::process::id(), uuid::Uuid::new_v4()),
         }
     }
 
     /// One run if this replica holds (or can take) the lease, which it keeps afterwards.
     pub async fn run_once(&self) -> Result<ReconcileOutcome, ReconcileError> {
-        if !self.take_lease().await? {
-            tracing::debug!(owner = %self.owner, "another replica holds the reconciler lease");
+        if !self.lease.hold().await? {
+            tracing::debug!(owner = %self.lease.owner(), "another replica holds the reconciler lease");
             self.count("skipped");
             return Ok(ReconcileOutcome::Skipped);
         }
@@ -199,36 +199,17 @@ impl JiraReconciler {
     /// Gives the lease up (shutdown), so another replica reconciles without waiting for it to
     /// expire.
     pub async fn release(&self) {
-        if let Err(e) = self.store.release_lease(LEASE, &self.owner).await {
-            tracing::warn!(error = %e, "cannot release the reconciler lease; it expires on its own");
-        }
+        self.lease.release().await;
     }
 
     /// Runs at once, then every interval, until `stop`: a restart catches up straight away.
     pub async fn run(self, stop: CancellationToken) {
         let interval = self.settings.interval;
-        tracing::info!(interval_secs = interval.as_secs(), owner = %self.owner, "Jira reconciler started");
-        let mut tick = tokio::time::interval(interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = tick.tick() => {}
-            }
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                // Outcomes are logged and recorded by `run_once`.
-                _ = self.run_once() => {}
-            }
-        }
+        tracing::info!(interval_secs = interval.as_secs(), owner = %self.lease.owner(), "Jira reconciler started");
+        // Outcomes are logged and recorded by `run_once`.
+        run_every(interval, &stop, || self.run_once()).await;
         self.release().await;
         tracing::info!("Jira reconciler stopped");
-    }
-
-    async fn take_lease(&self) -> Result<bool, StoreError> {
-        self.store
-            .acquire_lease(LEASE, &self.owner, self.settings.lease_ttl)
-            .await
     }
 
     async fn scan(&self, report: &mut ReconcileReport) -> Result<(), ReconcileError> {
@@ -301,7 +282,7 @@ impl JiraReconciler {
             self.store.put_checkpoints(&reconciled).await?;
             // Renewed every page: a replica that stalled past the TTL stops rather than
             // reconcile alongside the new holder.
-            if !self.take_lease().await? {
+            if !self.lease.hold().await? {
                 return Err(ReconcileError::LeaseLost);
             }
             match page.next {
