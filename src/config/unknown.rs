@@ -9,14 +9,9 @@ use clap::Args;
 
 use super::{ENV_PREFIX, Given, Settings};
 
-/// Variables of this project's own scripts and tests, not service settings.
-// SIR_JIRA_SECRETS_VERSION is set by deploy/template.yaml only to make a secrets rotation
-// change the functions' configuration (so warm containers are replaced); no code reads it.
-const TOOL_VARIABLES: &[&str] = &[
-    "SIR_JIRA_SKIP_LAMBDA_BUILD",
-    "SIR_JIRA_LAMBDA_ROLE",
-    "SIR_JIRA_SECRETS_VERSION",
-];
+/// Variables of this project's other programs (the Lambda binary's role) and of its scripts and
+/// tests: not service settings.
+const TOOL_VARIABLES: &[&str] = &["SIR_JIRA_SKIP_LAMBDA_BUILD", "SIR_JIRA_LAMBDA_ROLE"];
 const TOOL_PREFIXES: &[&str] = &["SIR_JIRA_MODEL_", "SIR_JIRA_BENCH_"];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
