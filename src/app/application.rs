@@ -125,6 +125,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), StartupError> {
         // The same poller and reconciler the Lambda deployment's schedule runs.
+        let case_sync = self.components.case_sync();
         let reconciler = self.components.reconciler();
         let poller = self.components.poller();
         let Application {
@@ -138,7 +139,6 @@ impl Application {
                     source,
                     handler,
                     jira,
-                    case_sync,
                     ..
                 },
         } = self;

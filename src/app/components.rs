@@ -75,10 +75,9 @@ pub struct Components {
     pub state: AppState,
     /// The Jira peer, when `jira_url` is configured.
     pub jira: Option<JiraPeer>,
-    /// The SIR client; `None` when SIR is not configured.
+    /// The SIR client; `None` when SIR is not configured. Set through
+    /// [`Components::with_sir`], which wires the syncs when Jira is configured too.
     pub sir: Option<Arc<dyn SirApi>>,
-    /// Whether [`Components::with_sir`] wired the case → issue sync.
-    pub(super) case_sync: bool,
 }
 
 impl Components {
@@ -193,7 +192,6 @@ impl Components {
             state,
             jira,
             sir,
-            case_sync: false,
         };
         // With both peers configured, SIR-side events are synced to Jira.
         Ok(match components.sir.clone() {
@@ -224,7 +222,6 @@ impl Components {
                         dispatcher: OnceCell::new(),
                     }),
                 };
-                self.case_sync = true;
                 tracing::info!(project = %jira.settings.project_key, "case → issue sync enabled");
             }
             None => tracing::warn!(
@@ -236,7 +233,7 @@ impl Components {
 
     /// Whether the case → issue sync is wired.
     pub fn case_sync(&self) -> bool {
-        self.case_sync
+        self.jira.is_some() && self.sir.is_some()
     }
 
     /// The HTTP gateway: every route, served over TCP by [`Application`] and by
