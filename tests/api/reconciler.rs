@@ -47,13 +47,18 @@ fn reconciler(d: &Deployment, flavour: Flavour) -> JiraReconciler {
         d.app.queue.clone(),
         Arc::new(Metrics::new()),
         ProjectKey::parse("SEC").unwrap(),
-        ReconcilerSettings {
-            interval: Duration::from_secs(300),
-            overlap: Duration::from_secs(600),
-            grace: Duration::ZERO,
-            lease_ttl: Duration::from_secs(900),
-        },
+        settings(),
     )
+}
+
+/// The defaults, but no grace: the tests' changes are seconds old.
+fn settings() -> ReconcilerSettings {
+    ReconcilerSettings {
+        interval: Duration::from_secs(300),
+        overlap: Duration::from_secs(600),
+        grace: Duration::ZERO,
+        lease_ttl: Duration::from_secs(900),
+    }
 }
 
 async fn run(r: &JiraReconciler) -> ReconcileReport {
@@ -378,12 +383,7 @@ async fn a_reconcile_of_a_thousand_mapped_issues_costs_one_search() {
         bus.clone(),
         Arc::new(Metrics::new()),
         ProjectKey::parse("SEC").unwrap(),
-        ReconcilerSettings {
-            interval: Duration::from_secs(300),
-            overlap: Duration::from_secs(600),
-            grace: Duration::ZERO,
-            lease_ttl: Duration::from_secs(900),
-        },
+        settings(),
     );
     let calls = |jira: &jira_emulator::JiraEmulator| jira.requests().all().len();
 
