@@ -249,7 +249,7 @@ impl Migrator {
         }
         let case = match self.sir.get_case(case_id).await {
             Ok(case) => case,
-            Err(SirError::NotFound(_)) => {
+            Err(SirError::NotFound { .. }) => {
                 return Ok(Outcome::CaseMissing {
                     case_id: case_id.to_string(),
                     issue_key: key.to_owned(),

@@ -124,8 +124,8 @@ impl Backfill {
             let page = match self.page(progress.next_token.clone()).await {
                 // The service no longer takes the saved token (expired): page from the start
                 // again; what was published before is published again, harmlessly.
-                Err(SirError::Validation(e)) if progress.next_token.is_some() => {
-                    tracing::warn!(error = %e, "the saved ListCases token was refused: starting the listing over");
+                Err(SirError::Validation { message, .. }) if progress.next_token.is_some() => {
+                    tracing::warn!(error = %message, "the saved ListCases token was refused: starting the listing over");
                     progress.next_token = None;
                     seen_tokens.clear();
                     self.page(None).await?

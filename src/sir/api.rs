@@ -2,26 +2,56 @@ use async_trait::async_trait;
 
 use super::{Case, CaseComment, CaseId, CaseStatus, CaseSummary};
 
-/// What went wrong calling SIR, classified for the retry decision.
+/// What the SDK (or the HTTP client) said when a SIR call failed.
+pub type SirCause = Box<dyn std::error::Error + Send + Sync>;
+
+/// What went wrong calling SIR, classified for the retry decision. `message` is what logs and
+/// dead letters show; `source` is the failure it was classified from, kept for the chain, and
+/// is `None` when this service found the problem itself (an unusable answer, a request it will
+/// not send).
 #[derive(Debug, thiserror::Error)]
 pub enum SirError {
     /// ThrottlingException (after the SDK's own retries): back off and try later.
-    #[error("SIR throttled the call: {0}")]
-    Throttled(String),
+    #[error("SIR throttled the call: {message}")]
+    Throttled {
+        message: String,
+        #[source]
+        source: Option<SirCause>,
+    },
     /// ValidationException: no retry fixes it; the event goes to the dead letters with this.
-    #[error("SIR refused the request: {0}")]
-    Validation(String),
-    #[error("SIR case or resource not found: {0}")]
-    NotFound(String),
+    #[error("SIR refused the request: {message}")]
+    Validation {
+        message: String,
+        #[source]
+        source: Option<SirCause>,
+    },
+    #[error("SIR case or resource not found: {message}")]
+    NotFound {
+        message: String,
+        #[source]
+        source: Option<SirCause>,
+    },
     /// ConflictException (e.g. a clientToken reused with different members).
-    #[error("SIR reported a conflict: {0}")]
-    Conflict(String),
+    #[error("SIR reported a conflict: {message}")]
+    Conflict {
+        message: String,
+        #[source]
+        source: Option<SirCause>,
+    },
     /// AccessDeniedException: loud, kept for retry (permissions get fixed), never dropped.
-    #[error("SIR denied access: {0}")]
-    AccessDenied(String),
+    #[error("SIR denied access: {message}")]
+    AccessDenied {
+        message: String,
+        #[source]
+        source: Option<SirCause>,
+    },
     /// Network, 5xx, timeouts.
-    #[error("SIR unavailable: {0}")]
-    Unavailable(String),
+    #[error("SIR unavailable: {message}")]
+    Unavailable {
+        message: String,
+        #[source]
+        source: Option<SirCause>,
+    },
 }
 
 impl SirError {
@@ -29,8 +59,19 @@ impl SirError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            SirError::Throttled(_) | SirError::AccessDenied(_) | SirError::Unavailable(_)
+            SirError::Throttled { .. }
+                | SirError::AccessDenied { .. }
+                | SirError::Unavailable { .. }
         )
+    }
+
+    /// A request or an answer no retry fixes, found by this service rather than by the SDK:
+    /// there is no underlying error to keep.
+    pub(crate) fn validation(message: impl Into<String>) -> SirError {
+        SirError::Validation {
+            message: message.into(),
+            source: None,
+        }
     }
 }
 

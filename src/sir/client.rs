@@ -170,8 +170,10 @@ impl SirApi for SirClient {
     }
 
     async fn create_case(&self, case: &NewCase, client_token: &str) -> Result<CaseId, SirError> {
-        let invalid =
-            |e: aws_sdk_securityir::error::BuildError| SirError::Validation(e.to_string());
+        let invalid = |e: aws_sdk_securityir::error::BuildError| SirError::Validation {
+            message: e.to_string(),
+            source: Some(Box::new(e)),
+        };
         let watchers = case
             .watchers
             .iter()
@@ -218,7 +220,7 @@ impl SirApi for SirClient {
             })
             .await?;
         CaseId::parse(&id)
-            .map_err(|_| SirError::Validation(format!("CreateCase answered a case id `{id}`")))
+            .map_err(|_| SirError::validation(format!("CreateCase answered a case id `{id}`")))
     }
 
     async fn update_case(&self, id: &CaseId, update: &CaseUpdate) -> Result<(), SirError> {
@@ -242,7 +244,7 @@ impl SirApi for SirClient {
 
     async fn update_case_status(&self, id: &CaseId, status: CaseStatus) -> Result<(), SirError> {
         if !status.is_self_managed() {
-            return Err(SirError::Validation(format!(
+            return Err(SirError::validation(format!(
                 "UpdateCaseStatus cannot set `{status}` (only self-managed statuses; closing is CloseCase)"
             )));
         }
@@ -340,7 +342,7 @@ impl SirApi for SirClient {
         client_token: &str,
     ) -> Result<String, SirError> {
         let length = i64::try_from(content_length)
-            .map_err(|_| SirError::Validation(format!("{file_name} is too large")))?;
+            .map_err(|_| SirError::validation(format!("{file_name} is too large")))?;
         self.call("GetCaseAttachmentUploadUrl", Some(id), async {
             let out = self
                 .client

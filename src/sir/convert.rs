@@ -30,7 +30,7 @@ pub fn case(id: &CaseId, out: GetCaseOutput) -> Result<Case, SirError> {
     let status_name = out.case_status.as_ref().map(|s| s.as_str()).unwrap_or("");
     // An unknown status would be guessed wrong on the Jira side: refuse, loudly.
     let status = CaseStatus::parse(status_name).ok_or_else(|| {
-        SirError::Validation(format!(
+        SirError::validation(format!(
             "GetCase {id} answered with an unknown case status `{status_name}`"
         ))
     })?;
@@ -38,7 +38,7 @@ pub fn case(id: &CaseId, out: GetCaseOutput) -> Result<Case, SirError> {
     let last_updated = opt_time(out.last_updated_date.as_ref())
         .or(created)
         .ok_or_else(|| {
-            SirError::Validation(format!("GetCase {id} answered without lastUpdatedDate"))
+            SirError::validation(format!("GetCase {id} answered without lastUpdatedDate"))
         })?;
     Ok(Case {
         id: id.clone(),

@@ -11,7 +11,7 @@ mod convert;
 mod model;
 mod sdk_error;
 
-pub use api::{CasePage, CaseUpdate, NewCase, SirApi, SirError};
+pub use api::{CasePage, CaseUpdate, NewCase, SirApi, SirCause, SirError};
 pub use client::{PAGE_SIZE, SirClient};
 pub use model::{
     Case, CaseAttachment, CaseComment, CaseId, CaseStatus, CaseSummary, ClosureCode, InvalidCaseId,

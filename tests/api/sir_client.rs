@@ -145,13 +145,13 @@ async fn writes_follow_the_service_rules() {
         .update_case_status(&case_id, CaseStatus::ReadyToClose)
         .await
         .unwrap_err();
-    assert!(matches!(err, SirError::Validation(_)), "{err}");
+    assert!(matches!(err, SirError::Validation { .. }), "{err}");
     // Not an allowed move (Detection and Analysis → Submitted): SIR's ValidationException.
     let err = client
         .update_case_status(&case_id, CaseStatus::Submitted)
         .await
         .unwrap_err();
-    assert!(matches!(err, SirError::Validation(_)), "{err}");
+    assert!(matches!(err, SirError::Validation { .. }), "{err}");
     assert!(!err.is_retryable());
 
     client.close_case(&case_id).await.unwrap();
@@ -170,7 +170,7 @@ async fn errors_are_classified_with_the_services_words() {
     let client = sir_client_with(&emu, fast_retries(1), metrics.clone(), peers.clone());
 
     let err = client.get_case(&id("9999999999")).await.unwrap_err();
-    assert!(matches!(err, SirError::NotFound(_)), "{err}");
+    assert!(matches!(err, SirError::NotFound { .. }), "{err}");
 
     let err = client
         .update_case(
@@ -182,24 +182,25 @@ async fn errors_are_classified_with_the_services_words() {
         )
         .await
         .unwrap_err();
-    let SirError::Validation(message) = &err else {
+    let SirError::Validation { message, source } = &err else {
         panic!("{err}");
     };
     assert!(message.starts_with("ValidationException"), "{message}");
     assert!(message.contains("title:"), "the field list: {message}");
+    assert!(source.is_some(), "the SDK's error is kept: {err:?}");
 
     emu.set_throttle(ThrottleMode::Next(1));
     let err = client.get_case(&case_id).await.unwrap_err();
-    assert!(matches!(err, SirError::Throttled(_)), "{err}");
+    assert!(matches!(err, SirError::Throttled { .. }), "{err}");
     assert!(err.is_retryable());
 
     emu.set_fault(sir_emulator::FaultMode::Next(1));
     let err = client.get_case(&case_id).await.unwrap_err();
-    assert!(matches!(err, SirError::Unavailable(_)), "{err}");
+    assert!(matches!(err, SirError::Unavailable { .. }), "{err}");
 
     emu.deny_access_key(sir_emulator::INTEGRATION_ACCESS_KEY_ID, true);
     let err = client.get_case(&case_id).await.unwrap_err();
-    assert!(matches!(err, SirError::AccessDenied(_)), "{err}");
+    assert!(matches!(err, SirError::AccessDenied { .. }), "{err}");
     assert!(err.is_retryable(), "kept for retry, never dropped");
     let health = peers.get(Peer::Sir);
     assert!(

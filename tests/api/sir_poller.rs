@@ -276,7 +276,7 @@ async fn throttling_is_retried_and_nothing_is_lost() {
     s.emu.set_throttle(ThrottleMode::Budget(4));
     let err = poller.run_once().await.unwrap_err();
     assert!(
-        matches!(err, PollerError::Sir(SirError::Throttled(_))),
+        matches!(err, PollerError::Sir(SirError::Throttled { .. })),
         "{err}"
     );
     let last_run: serde_json::Value = serde_json::from_str(

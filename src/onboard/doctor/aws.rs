@@ -17,9 +17,9 @@ impl Doctor {
                     page.cases.len()
                 ),
             ),
-            Err(Timed::Failed(SirError::AccessDenied(m))) => Check::fail(
+            Err(Timed::Failed(SirError::AccessDenied { message, .. })) => Check::fail(
                 "sir",
-                format!("ListCases denied: {m}"),
+                format!("ListCases denied: {message}"),
                 format!(
                     "grant the service's role the security-ir actions it uses ({}), as \
                      deploy/template.yaml does",

@@ -97,7 +97,7 @@ impl IssueToCaseSync {
                 max
             );
             match self.sir.create_comment(&case.id, &body, &token).await {
-                Ok(_) | Err(SirError::Conflict(_)) => {}
+                Ok(_) | Err(SirError::Conflict { .. }) => {}
                 Err(e) => return Err(self.sir_failed(e)),
             }
             tracing::info!(case_id = %case.id, issue_key, file = %a.filename, size = a.size, "Jira attachment too large: commented instead");
@@ -109,20 +109,19 @@ impl IssueToCaseSync {
                 .await,
         )?;
         let size = bytes.len();
-        let response = self
-            .http
-            .put(url)
-            .body(bytes)
-            .send()
-            .await
-            .map_err(|e| SyncError::Sir(SirError::Unavailable(e.without_url().to_string())))?;
+        let response = self.http.put(url).body(bytes).send().await.map_err(|e| {
+            let e = e.without_url();
+            SyncError::Sir(SirError::Unavailable {
+                message: e.to_string(),
+                source: Some(Box::new(e)),
+            })
+        })?;
         if !response.status().is_success() {
             // The presigned URL names no credentials; its status is safe to report.
-            return Err(SyncError::Sir(SirError::Unavailable(format!(
-                "upload of {} answered {}",
-                a.filename,
-                response.status()
-            ))));
+            return Err(SyncError::Sir(SirError::Unavailable {
+                message: format!("upload of {} answered {}", a.filename, response.status()),
+                source: None,
+            }));
         }
         tracing::info!(case_id = %case.id, issue_key, file = %a.filename, size, "Jira attachment uploaded to the case");
         Ok(false)

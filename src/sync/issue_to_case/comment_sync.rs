@@ -11,10 +11,10 @@ impl IssueToCaseSync {
         let _lease = self.lease(&case_id).await?;
         match self.apply_comment(e, &case_id).await {
             // SIR refuses comments on a closed case; only then is the case read to tell.
-            Err(SyncError::Sir(SirError::Validation(message))) => {
+            Err(refused @ SyncError::Sir(SirError::Validation { .. })) => {
                 let case = self.sir(self.sir.get_case(&case_id).await)?;
                 if case.status != CaseStatus::Closed {
-                    return Err(SyncError::Sir(SirError::Validation(message)));
+                    return Err(refused);
                 }
                 self.not_applicable(&e.issue.key, &case, "comment added or edited");
                 Ok(())
@@ -87,13 +87,16 @@ impl IssueToCaseSync {
             // The token was used with another body: an earlier attempt created the comment and
             // the link was not saved, and the comment was edited since. Find it by its tag and
             // bring it up to date.
-            Err(SirError::Conflict(_)) => {
+            Err(conflict @ SirError::Conflict { .. }) => {
                 let tag = comments::tag(&e.issue.key, jira_id);
                 let existing = self.sir(self.sir.list_comments(case_id).await)?;
                 let Some(found) = existing.into_iter().find(|c| c.body.starts_with(&tag)) else {
-                    return Err(SyncError::Sir(SirError::Conflict(format!(
-                        "clientToken {token} was used before but no comment tagged {tag} is on case {case_id}"
-                    ))));
+                    return Err(SyncError::Sir(SirError::Conflict {
+                        message: format!(
+                            "clientToken {token} was used before but no comment tagged {tag} is on case {case_id}"
+                        ),
+                        source: Some(Box::new(conflict)),
+                    }));
                 };
                 self.sir(self.sir.update_comment(case_id, &found.id, body).await)?;
                 found.id

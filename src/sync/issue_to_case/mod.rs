@@ -402,7 +402,7 @@ impl IssueToCaseSync {
     }
 
     fn sir_failed(&self, e: SirError) -> SyncError {
-        if matches!(e, SirError::AccessDenied(_)) {
+        if matches!(e, SirError::AccessDenied { .. }) {
             tracing::error!(error = %e, "SIR denied the integration access: fix its permissions; the event is kept for retry");
         }
         SyncError::Sir(e)

@@ -130,8 +130,8 @@ impl IssueToCaseSync {
             Ok(_) => {}
             // The token was used for this close with another body (config changed between
             // attempts): the closure code is already on record.
-            Err(SirError::Conflict(m)) => {
-                tracing::info!(case_id = %case.id, message = %m, "closure comment already recorded")
+            Err(SirError::Conflict { message, .. }) => {
+                tracing::info!(case_id = %case.id, message = %message, "closure comment already recorded")
             }
             Err(e) => return Err(self.sir_failed(e)),
         }
