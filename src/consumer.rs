@@ -46,7 +46,7 @@ pub enum ConsumeError {
     /// The state store could not be read or written (resolving a reference, keeping a dead
     /// letter): retry later.
     #[error("state store unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] BusError),
 }
 
 impl ConsumeError {
@@ -114,13 +114,13 @@ impl EventConsumer {
                     attempt,
                 )
                 .await
-                .map_err(|e| ConsumeError::Unavailable(e.to_string()))?;
+                .map_err(ConsumeError::Unavailable)?;
                 return Err(ConsumeError::Unreadable {
                     id: delivery_id,
                     error,
                 });
             }
-            Err(e) => return Err(ConsumeError::Unavailable(e.to_string())),
+            Err(e) => return Err(ConsumeError::Unavailable(e)),
         };
 
         let event_type = envelope.event.type_name();
@@ -163,7 +163,7 @@ impl EventConsumer {
             Err(failure) => {
                 settle::dead_letter_event(self.store.as_ref(), &envelope, &failure.error, attempt)
                     .await
-                    .map_err(|e| ConsumeError::Unavailable(e.to_string()))?;
+                    .map_err(ConsumeError::Unavailable)?;
                 Err(ConsumeError::DeadLettered {
                     event_id,
                     event_type,
@@ -171,5 +171,73 @@ impl EventConsumer {
                 })
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::{
+        bus::Failure,
+        db::Db,
+        event::{Event, Origin, jira},
+        store::sqlite::SqliteStore,
+    };
+
+    /// Fails every event for good, so the consumer has to keep a dead letter.
+    struct Refuses;
+
+    #[async_trait]
+    impl EventHandler for Refuses {
+        async fn handle(&self, _: &EventEnvelope) -> Result<(), Failure> {
+            Err(Failure {
+                error: "Jira rejected edit_issue: bad field".into(),
+                retryable: false,
+            })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dead_letter_the_store_cannot_keep_fails_with_the_bus_error_as_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("s")).unwrap();
+        // The store still answers reads, but has nowhere to put a dead letter.
+        db.write(|conn| Ok(conn.execute_batch("DROP TABLE dead_letters")?))
+            .await
+            .unwrap();
+        let consumer = EventConsumer::new(
+            Arc::new(SqliteStore::new(db)),
+            Arc::new(Refuses),
+            Arc::new(Metrics::new()),
+        );
+        let envelope = EventEnvelope::new(
+            Origin::JiraWebhook,
+            "d-1".into(),
+            Event::JiraIssueUpdated(jira::IssueEvent {
+                issue: jira::Issue {
+                    key: "SEC-7".into(),
+                    ..Default::default()
+                },
+                complete: true,
+                ..Default::default()
+            }),
+        );
+
+        let err = consumer
+            .consume(serde_json::json!({ "detail": envelope }), 1)
+            .await
+            .unwrap_err();
+
+        assert_eq!(err.kind(), "Unavailable");
+        let source = err.source().unwrap_or_else(|| panic!("no source: {err:?}"));
+        assert!(source.is::<BusError>(), "{source:?}");
+        assert_eq!(
+            err.to_string(),
+            format!("state store unavailable: {source}")
+        );
     }
 }
