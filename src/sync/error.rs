@@ -34,6 +34,7 @@ pub enum SyncError {
     #[error("cannot fetch Jira issue {key}: {error}")]
     Source {
         key: String,
+        #[source]
         error: IssueSourceError,
     },
     #[error(

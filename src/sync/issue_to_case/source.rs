@@ -11,16 +11,21 @@ use bytes::Bytes;
 
 use crate::jira::{JiraApi, JiraError, api::JiraAttachment};
 
+/// Why Jira could not give the issue; each keeps the Jira client's error as its source.
 #[derive(Debug, thiserror::Error)]
 pub enum IssueSourceError {
-    #[error("Jira issue {0} not found")]
-    NotFound(String),
+    #[error("Jira issue {key} not found")]
+    NotFound {
+        key: String,
+        #[source]
+        source: JiraError,
+    },
     /// Rate limits, outages, time-outs, refused credentials: later may work.
     #[error("Jira unavailable: {0}")]
-    Unavailable(String),
+    Unavailable(#[source] JiraError),
     /// Jira answered in a way no retry changes (a malformed issue, a rejected request).
     #[error("Jira refused: {0}")]
-    Refused(String),
+    Refused(#[source] JiraError),
 }
 
 #[async_trait]
@@ -36,9 +41,12 @@ pub trait IssueSource: Send + Sync {
 
 fn classify(key: &str, e: JiraError) -> IssueSourceError {
     match e {
-        JiraError::NotFound { .. } => IssueSourceError::NotFound(key.to_owned()),
-        e if e.is_retryable() => IssueSourceError::Unavailable(e.to_string()),
-        e => IssueSourceError::Refused(e.to_string()),
+        e @ JiraError::NotFound { .. } => IssueSourceError::NotFound {
+            key: key.to_owned(),
+            source: e,
+        },
+        e if e.is_retryable() => IssueSourceError::Unavailable(e),
+        e => IssueSourceError::Refused(e),
     }
 }
 
@@ -72,5 +80,54 @@ impl IssueSource for JiraIssueSource {
             .download_attachment(attachment, max_bytes)
             .await
             .map_err(|e| classify(&format!("attachment {}", attachment.id), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error as _;
+
+    use super::*;
+
+    #[test]
+    fn every_classification_keeps_the_jira_error_as_its_source() {
+        let cases = [
+            (
+                JiraError::NotFound {
+                    operation: "get_issue",
+                    message: "Issue does not exist".into(),
+                },
+                "Jira issue SEC-7 not found",
+            ),
+            (
+                JiraError::Unavailable {
+                    operation: "get_issue",
+                    message: "503: down".into(),
+                },
+                "Jira unavailable: Jira unavailable on get_issue: 503: down",
+            ),
+            (
+                JiraError::Rejected {
+                    operation: "get_issue",
+                    message: "bad key".into(),
+                },
+                "Jira refused: Jira rejected get_issue: bad key",
+            ),
+        ];
+        for (jira, shown) in cases {
+            let said = jira.to_string();
+            let e = classify("SEC-7", jira);
+            assert_eq!(e.to_string(), shown);
+            let source = e.source().unwrap_or_else(|| panic!("no source: {e:?}"));
+            assert_eq!(source.to_string(), said);
+            assert!(source.is::<JiraError>(), "{source:?}");
+            // The sync's own error carries the chain on to Jira's.
+            let sync = crate::sync::SyncError::Source {
+                key: "SEC-7".into(),
+                error: e,
+            };
+            let chained = sync.source().and_then(|e| e.source());
+            assert!(chained.is_some_and(|s| s.is::<JiraError>()), "{sync:?}");
+        }
     }
 }
