@@ -217,9 +217,34 @@ pub enum JiraError {
         operation: &'static str,
         message: String,
     },
+    /// The same, where another error is the cause (a body that does not decode, an HTTP
+    /// client that cannot be built): `source` keeps it for the chain.
+    #[error("unexpected answer from Jira on {operation}: {message}")]
+    Client {
+        operation: &'static str,
+        message: String,
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
 }
 
 impl JiraError {
+    /// A [`JiraError::Client`] described as `context: error` (or the error alone).
+    pub(crate) fn client(
+        operation: &'static str,
+        context: Option<&str>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> JiraError {
+        JiraError::Client {
+            operation,
+            message: match context {
+                Some(context) => format!("{context}: {source}"),
+                None => source.to_string(),
+            },
+            source: Box::new(source),
+        }
+    }
+
     /// Whether retrying the same call later can succeed.
     pub fn is_retryable(&self) -> bool {
         matches!(

@@ -377,6 +377,68 @@ mod tests {
         }
     }
 
+    /// A server that answers every request 200 with an HTML page, as a login page or a
+    /// misrouted proxy does.
+    async fn html_server() -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut buf).await {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => request.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let body = "<html>Log in</html>";
+                let response = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: {}\r\n\
+                     connection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = conn.write_all(response.as_bytes()).await;
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_is_not_json_keeps_the_decoding_error_as_source() {
+        use std::{error::Error as _, sync::Arc, time::Duration};
+
+        use crate::jira::{Flavour, JiraAuth, JiraClientConfig, RetryPolicy};
+
+        let client = JiraClient::new(
+            JiraClientConfig {
+                base_url: html_server().await,
+                flavour: Flavour::Cloud,
+                auth: JiraAuth::Basic {
+                    email: "bridge@example.com".into(),
+                    token: Secret::new("token"),
+                },
+                timeout: Duration::from_secs(10),
+                retry: RetryPolicy::default(),
+            },
+            Arc::new(crate::metrics::Metrics::new()),
+            Arc::new(crate::peers::PeerHealth::default()),
+        )
+        .unwrap();
+
+        let err = client.project("SEC").await.unwrap_err();
+
+        assert!(matches!(err, JiraError::Client { .. }), "{err:?}");
+        let source = err.source().unwrap_or_else(|| panic!("no source: {err:?}"));
+        assert!(source.is::<reqwest::Error>(), "{source:?}");
+        assert_eq!(
+            err.to_string(),
+            format!("unexpected answer from Jira on get_project: body is not JSON: {source}")
+        );
+    }
+
     #[test]
     fn reachability_follows_directed_and_global_transitions() {
         let g = graph();

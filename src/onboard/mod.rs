@@ -78,10 +78,7 @@ pub fn jira_client(jira: &JiraConfig, timeout: Duration) -> Result<JiraClient, J
     };
     let config = jira
         .client_config(timeout, retry)
-        .map_err(|e| JiraError::Unexpected {
-            operation: "configure",
-            message: e.to_string(),
-        })?;
+        .map_err(|e| JiraError::client("configure", None, e))?;
     JiraClient::new(
         config,
         Arc::new(Metrics::new()),

@@ -77,7 +77,7 @@ fn fix_for(error: &JiraError, flavour: Flavour) -> String {
             "Jira is unreachable or busy: check jira_url and this host's network, then run again"
                 .into()
         }
-        (JiraError::TooLarge | JiraError::Unexpected { .. }, _) => {
+        (JiraError::TooLarge | JiraError::Unexpected { .. } | JiraError::Client { .. }, _) => {
             "check that jira_url points at Jira itself (not a login page or proxy), then run \
              again with SIR_JIRA_LOG_LEVEL=debug"
                 .into()

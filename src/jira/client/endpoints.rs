@@ -100,10 +100,8 @@ impl JiraApi for JiraClient {
         let fields = "summary,description,status,resolution,labels,project,issuetype,priority,\
                       created,updated,attachment";
         let v = self.get_issue(key, &[("fields", fields.into())]).await?;
-        let issue = crate::event::jira::issue_from_rest(&v).map_err(|e| JiraError::Unexpected {
-            operation: OP,
-            message: e.to_string(),
-        })?;
+        let issue =
+            crate::event::jira::issue_from_rest(&v).map_err(|e| JiraError::client(OP, None, e))?;
         Ok(IssueDetail {
             issue,
             resolution: str_at(&v, "/fields/resolution/name"),
@@ -322,11 +320,8 @@ impl JiraApi for JiraClient {
             .into_iter()
             .flatten()
         {
-            let issue =
-                crate::event::jira::issue_from_rest(found).map_err(|e| JiraError::Unexpected {
-                    operation: OP,
-                    message: e.to_string(),
-                })?;
+            let issue = crate::event::jira::issue_from_rest(found)
+                .map_err(|e| JiraError::client(OP, None, e))?;
             let listed = found
                 .pointer("/fields/comment/comments")
                 .and_then(Value::as_array);

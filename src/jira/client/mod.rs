@@ -112,10 +112,7 @@ impl JiraClient {
             .timeout(config.timeout)
             .user_agent(concat!("sir-jira-bridge/", env!("CARGO_PKG_VERSION")))
             .build()
-            .map_err(|e| JiraError::Unexpected {
-                operation: "configure",
-                message: e.to_string(),
-            })?;
+            .map_err(|e| JiraError::client("configure", None, e))?;
         Ok(JiraClient {
             http,
             base: config.base_url.trim_end_matches('/').to_owned(),
@@ -287,10 +284,7 @@ impl JiraClient {
         response
             .json::<Value>()
             .await
-            .map_err(|e| JiraError::Unexpected {
-                operation,
-                message: format!("body is not JSON: {e}"),
-            })
+            .map_err(|e| JiraError::client(operation, Some("body is not JSON"), e))
     }
 
     pub(super) fn request(&self, method: Method, path: &str) -> RequestBuilder {
