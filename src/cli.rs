@@ -182,7 +182,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     match cli.command {
         Command::Serve => {
-            crate::telemetry::init(config.log_level, config.log_format);
+            let _log = crate::telemetry::init_buffered(config.log_level, config.log_format);
             let signal = shutdown_signal();
             let app = Application::build(config).await?;
             app.run_until_stopped(signal).await?;

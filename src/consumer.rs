@@ -105,7 +105,7 @@ impl EventConsumer {
                 settle::ignored(Some(&self.metrics), &detail_type, &delivery_id);
                 return Ok(Consumed::Ignored { detail_type });
             }
-            Err(BusError::Decode(error)) => {
+            Err(BusError::Decode { message: error, .. }) => {
                 settle::dead_letter_unreadable(
                     self.store.as_ref(),
                     &delivery_id,

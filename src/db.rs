@@ -369,6 +369,35 @@ CREATE TABLE links (
 ALTER TABLE queue ADD COLUMN subject TEXT;
 CREATE INDEX queue_subject ON queue (subject, seq) WHERE state IN ('ready', 'leased');
 "#,
+    // The ingest path's row costs (docs/benchmarks.md): `AUTOINCREMENT` wrote `sqlite_sequence`
+    // with every insert, and of the three partial indexes a receive now needs one, the
+    // unfinished events in queue order (`bus::embedded::due_events`). A plain rowid may reuse
+    // the number of the newest row after it was purged; nothing keeps a number past its row.
+    r#"
+CREATE TABLE queue_v5 (
+    seq          INTEGER PRIMARY KEY,
+    event_id     TEXT NOT NULL UNIQUE,
+    event_type   TEXT NOT NULL,
+    payload      TEXT NOT NULL,
+    raw          BLOB,
+    state        TEXT NOT NULL CHECK (state IN ('ready', 'leased', 'done', 'dead')),
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    available_at INTEGER NOT NULL,
+    lease_token  TEXT,
+    last_error   TEXT,
+    enqueued_at  INTEGER NOT NULL,
+    finished_at  INTEGER,
+    subject      TEXT
+);
+INSERT INTO queue_v5 (seq, event_id, event_type, payload, raw, state, attempts, available_at,
+    lease_token, last_error, enqueued_at, finished_at, subject)
+  SELECT seq, event_id, event_type, payload, raw, state, attempts, available_at, lease_token,
+    last_error, enqueued_at, finished_at, subject FROM queue;
+DROP TABLE queue;
+ALTER TABLE queue_v5 RENAME TO queue;
+CREATE INDEX queue_pending ON queue (seq) WHERE state IN ('ready', 'leased');
+CREATE INDEX queue_finished ON queue (finished_at) WHERE state = 'done';
+"#,
 ];
 
 fn migrate(conn: &Connection) -> rusqlite::Result<()> {

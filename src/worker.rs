@@ -1,17 +1,27 @@
 //! In-process consumers: take events from an [`EventSource`], hand each to the
 //! [`EventHandler`], and settle it (ack, retry, dead-letter), keeping the lease alive meanwhile.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use async_trait::async_trait;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    bus::{Delivery, EventSource, Failure},
+    bus::{Delivery, EventSource, Failure, Settlement},
     event::{Direction, EventEnvelope},
     metrics::{EventLabels, Metrics, OutcomeLabels},
 };
+
+/// Most events a worker takes at once. Receiving and settling cost one write each, however
+/// many events they carry: per event, they were the workers' whole cost in log-only mode, and
+/// with one subject (where only one worker can hold its events) they capped processing at one
+/// commit pair per event (docs/benchmarks.md).
+const RECEIVE_BATCH: usize = 64;
+/// How long a worker keeps a batch's events from the other workers: after this, what it has
+/// not started goes back to the queue. Slow peers (seconds per event) would otherwise let one
+/// worker sit on a batch while the others idle.
+const BATCH_HOLD: Duration = Duration::from_millis(500);
 
 #[async_trait]
 pub trait EventHandler: Send + Sync {
@@ -117,18 +127,14 @@ impl Worker {
         while !self.shutdown.is_cancelled() {
             let batch = tokio::select! {
                 _ = self.shutdown.cancelled() => break,
-                batch = self.source.receive(1) => batch,
+                batch = self.source.receive(RECEIVE_BATCH) => batch,
             };
             match batch {
                 Ok(batch) if batch.is_empty() => tokio::select! {
                     _ = self.shutdown.cancelled() => break,
                     _ = self.source.wait_for_work(Duration::from_millis(500)) => {}
                 },
-                Ok(batch) => {
-                    for delivery in batch {
-                        self.process(delivery).await;
-                    }
-                }
+                Ok(batch) => self.process_batch(batch).await,
                 Err(e) => {
                     tracing::warn!(worker = self.id, error = %e, "cannot receive events");
                     tokio::select! {
@@ -141,9 +147,48 @@ impl Worker {
         tracing::debug!(worker = self.id, "worker stopped");
     }
 
-    async fn process(&self, delivery: Delivery) {
+    /// Handles a batch in queue order and settles it in one call. The leases of the whole
+    /// batch are kept alive meanwhile: an event handled early is only acknowledged at the end.
+    /// After an event of a subject failed or was handed back, that subject's later events in
+    /// the batch are handed back unprocessed, so its order holds. A batch that has run for
+    /// [`BATCH_HOLD`] hands back what it has not started, for another worker to take.
+    async fn process_batch(&self, batch: Vec<Delivery>) {
+        let started = tokio::time::Instant::now();
+        let mut held: HashSet<String> = HashSet::new();
+        let mut settlements = Vec::with_capacity(batch.len());
+        for (i, delivery) in batch.iter().enumerate() {
+            let subject = delivery.envelope.event.subject();
+            let blocked = subject.as_ref().is_some_and(|s| held.contains(s));
+            let settlement = if blocked
+                || self.shutdown.is_cancelled()
+                || (i > 0 && started.elapsed() >= BATCH_HOLD)
+            {
+                Settlement::Release
+            } else {
+                self.process(delivery, &batch).await
+            };
+            if settlement != Settlement::Ack
+                && let Some(subject) = subject
+            {
+                held.insert(subject);
+            }
+            settlements.push(settlement);
+        }
+        let settled: Vec<(Delivery, Settlement)> = batch.into_iter().zip(settlements).collect();
+        if let Err(e) = self.source.settle(&settled).await {
+            // Their leases run out and the events are handed out again: at-least-once holds.
+            tracing::error!(worker = self.id, error = %e, events = settled.len(), "cannot settle events");
+        }
+    }
+
+    /// Handles `delivery` and says how to settle it. The heartbeat keeps the leases of its
+    /// whole `batch`, which is settled only at the end: an event handled before this one
+    /// must not be handed out again meanwhile, nor one after it be taken out of order.
+    async fn process(&self, delivery: &Delivery, batch: &[Delivery]) -> Settlement {
         let env = &delivery.envelope;
-        let span = tracing::info_span!("event", event_id = %env.id, event_type = env.event.type_name(), attempt = delivery.attempt);
+        // Made only for the lines that need it: a span per event, formatted whether or not
+        // anything is logged in it, was a visible part of the log-only path's cost.
+        let span = || tracing::info_span!("event", event_id = %env.id, event_type = env.event.type_name(), attempt = delivery.attempt);
 
         let work = self.handler.handle(env);
         tokio::pin!(work);
@@ -161,8 +206,8 @@ impl Worker {
             tokio::select! {
                 result = &mut work => break Some(result),
                 _ = heartbeat.tick() => {
-                    if let Err(e) = self.source.extend(&delivery).await {
-                        tracing::warn!(parent: &span, error = %e, "cannot extend lease");
+                    if let Err(e) = self.source.extend_all(batch).await {
+                        tracing::warn!(parent: &span(), error = %e, "cannot extend lease");
                     }
                 }
                 _ = &mut hard_stop => break None,
@@ -170,22 +215,22 @@ impl Worker {
         };
 
         let event_type = env.event.type_name();
-        let (settled, outcome) = match outcome {
+        let (settlement, outcome) = match outcome {
             Some(Ok(())) => {
                 let latency = time::OffsetDateTime::now_utc() - env.received_at;
                 self.metrics
                     .sync_latency
                     .get_or_create(&EventLabels { event_type })
                     .observe(latency.as_seconds_f64().max(0.0));
-                (self.source.ack(&delivery).await, "done")
+                (Settlement::Ack, "done")
             }
             Some(Err(failure)) => {
-                tracing::warn!(parent: &span, error = %failure.error, retryable = failure.retryable, "event failed");
-                (self.source.nack(&delivery, &failure).await, "failed")
+                tracing::warn!(parent: &span(), error = %failure.error, retryable = failure.retryable, "event failed");
+                (Settlement::Nack(failure), "failed")
             }
             None => {
-                tracing::warn!(parent: &span, "shutdown grace over: handing the event back");
-                (self.source.release(&delivery).await, "released")
+                tracing::warn!(parent: &span(), "shutdown grace over: handing the event back");
+                (Settlement::Release, "released")
             }
         };
         self.metrics
@@ -195,9 +240,6 @@ impl Worker {
                 outcome,
             })
             .inc();
-        if let Err(e) = settled {
-            // The lease runs out and the event is handed out again: at-least-once holds.
-            tracing::error!(parent: &span, error = %e, "cannot settle event");
-        }
+        settlement
     }
 }

@@ -149,8 +149,7 @@ impl Components {
         let jira = jira_peer(&config, &metrics, &peers)?;
         let intake = Intake::new(store.clone(), bus.clone(), config.intake.dedupe_ttl)
             .with_claim_ttl(config.intake.claim_ttl);
-        let fetcher =
-            HttpFetcher::new(config.sns.endpoint_url.clone()).map_err(StartupError::HttpClient)?;
+        let fetcher = HttpFetcher::new(config.sns.endpoint_url.clone());
 
         let state = AppState::new(Services {
             intake,

@@ -19,8 +19,6 @@ pub enum StartupError {
     Serve(std::io::Error),
     #[error("{0} needs the AWS SDK, but none was configured")]
     NoAws(&'static str),
-    #[error("cannot build the HTTP client for SNS certificates")]
-    HttpClient(#[source] reqwest::Error),
     #[error("cannot build the Jira client")]
     Jira(#[source] JiraError),
     #[error(

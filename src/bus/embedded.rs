@@ -6,7 +6,7 @@
 //! in the same transaction, keeping the last error.
 
 use crate::retry::Backoff;
-use std::time::Duration;
+use std::{collections::HashSet, time::Duration};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -14,7 +14,8 @@ use rusqlite::{OptionalExtension, params};
 use tokio::sync::Notify;
 
 use super::{
-    BusError, Delivery, EventBus, EventLog, EventSource, Failure, Outgoing, QueueConfig, QueueStats,
+    BusError, Delivery, EventBus, EventLog, EventSource, Failure, Outgoing, QueueConfig,
+    QueueStats, Settlement,
 };
 use crate::{
     db::{Db, DbError, now_ms},
@@ -96,11 +97,16 @@ impl EmbeddedQueue {
                         _ => stats.dead = n,
                     }
                 }
-                let oldest: Option<i64> = c.query_row(
-                    "SELECT min(enqueued_at) FROM queue WHERE state IN ('ready', 'leased')",
-                    [],
-                    |r| r.get(0),
-                )?;
+                // The oldest by `seq`, which grows with `enqueued_at`: one step of the
+                // unfinished events' index instead of a pass over all of them.
+                let oldest: Option<i64> = c
+                    .query_row(
+                        "SELECT enqueued_at FROM queue WHERE state IN ('ready', 'leased')
+                         ORDER BY seq LIMIT 1",
+                        [],
+                        |r| r.get(0),
+                    )
+                    .optional()?;
                 stats.oldest_pending_ms = oldest.map(|t| now_ms() - t);
                 Ok(stats)
             })
@@ -216,7 +222,7 @@ impl EmbeddedQueue {
     }
 
     fn parse(payload: &str) -> Result<EventEnvelope, BusError> {
-        serde_json::from_str(payload).map_err(|e| BusError::Decode(e.to_string()))
+        serde_json::from_str(payload).map_err(BusError::undecodable)
     }
 }
 
@@ -305,8 +311,7 @@ fn queue_rows(events: &[Outgoing]) -> Result<Vec<QueueRow>, BusError> {
     events
         .iter()
         .map(|o| {
-            let payload = serde_json::to_string(&o.envelope)
-                .map_err(|e| BusError::Rejected(e.to_string()))?;
+            let payload = serde_json::to_string(&o.envelope).map_err(BusError::rejected_by)?;
             Ok((
                 o.envelope.id.to_string(),
                 o.envelope.event.type_name(),
@@ -344,43 +349,31 @@ impl EventSource for EmbeddedQueue {
             .db
             .write(move |c| {
                 let now = now_ms();
-                // An event waits while an older one about the same subject is unfinished
-                // (leased elsewhere, or backing off after a failure): one subject's events are
-                // applied one at a time, in order. A dead letter no longer holds the line.
-                let mut due = c.prepare_cached(
-                    "SELECT seq, event_id, event_type, payload, raw, attempts, last_error
-                     FROM queue q
-                     WHERE state IN ('ready', 'leased') AND available_at <= ?1
-                       AND NOT EXISTS (
-                         SELECT 1 FROM queue p
-                         WHERE p.subject = q.subject AND p.seq < q.seq
-                           AND p.state IN ('ready', 'leased'))
-                     ORDER BY available_at, seq LIMIT ?2",
-                )?;
-                let candidates = due
-                    .query_map(params![now, max as i64], |r| {
+                let mut leased = Vec::with_capacity(max.min(64));
+                for (seq, attempts) in due_events(c, now, max)? {
+                    let mut load = c.prepare_cached(
+                        "SELECT event_id, event_type, payload, last_error FROM queue WHERE seq = ?1",
+                    )?;
+                    let (id, kind, payload, last_error) = load.query_row([seq], |r| {
                         Ok((
-                            r.get::<_, i64>(0)?,
+                            r.get::<_, String>(0)?,
                             r.get::<_, String>(1)?,
                             r.get::<_, String>(2)?,
-                            r.get::<_, String>(3)?,
-                            r.get::<_, Option<Vec<u8>>>(4)?,
-                            r.get::<_, u32>(5)?,
-                            r.get::<_, Option<String>>(6)?,
+                            r.get::<_, Option<String>>(3)?,
                         ))
-                    })?
-                    .collect::<Result<Vec<_>, _>>()?;
-                let mut leased = Vec::with_capacity(candidates.len());
-                for (seq, id, kind, payload, raw, attempts, last_error) in candidates {
+                    })?;
                     if attempts >= max_attempts {
                         // Its leases ran out every time (a worker crashed or hung on it).
                         let error = last_error.unwrap_or_else(|| {
                             "lease expired on every attempt (worker crashed or hung)".into()
                         });
+                        let raw: Option<Vec<u8>> = c
+                            .prepare_cached("SELECT raw FROM queue WHERE seq = ?1")?
+                            .query_row([seq], |r| r.get(0))?;
                         dead_letter(c, seq, &id, &kind, &payload, raw, &error, attempts, now)?;
                         continue;
                     }
-                    let token = uuid::Uuid::new_v4().to_string();
+                    let token = uuid::Uuid::new_v4().simple().to_string();
                     c.prepare_cached(
                         "UPDATE queue SET state = 'leased', attempts = attempts + 1,
                          available_at = ?2, lease_token = ?3 WHERE seq = ?1",
@@ -402,57 +395,77 @@ impl EventSource for EmbeddedQueue {
             .collect()
     }
 
-    async fn ack(&self, d: &Delivery) -> Result<(), BusError> {
-        let (seq, token) = receipt(d)?;
-        let updated = self
+    /// One write for the whole batch: the acks, retries, dead letters and hand-backs commit
+    /// together.
+    async fn settle(&self, batch: &[(Delivery, Settlement)]) -> Result<(), BusError> {
+        let mut jobs = Vec::with_capacity(batch.len());
+        for (d, settlement) in batch {
+            let (seq, token) = receipt(d)?;
+            let delay = self.backoff(d.attempt).as_millis() as i64;
+            let settlement = match settlement {
+                Settlement::Nack(failure)
+                    if !failure.retryable || d.attempt >= self.config.max_attempts =>
+                {
+                    Settle::DeadLetter(failure.error.clone())
+                }
+                Settlement::Nack(failure) => Settle::Retry {
+                    delay,
+                    error: failure.error.clone(),
+                },
+                Settlement::Ack => Settle::Ack,
+                Settlement::Release => Settle::Release,
+            };
+            jobs.push((seq, token, settlement, d.envelope.id.to_string()));
+        }
+        let lost = self
             .db
             .write(move |c| {
-                Ok(c.execute(
-                    "UPDATE queue SET state = 'done', finished_at = ?3, lease_token = NULL,
-                     last_error = NULL WHERE seq = ?1 AND lease_token = ?2",
-                    params![seq, token, now_ms()],
-                )?)
+                let now = now_ms();
+                let mut lost = Vec::new();
+                for (seq, token, settlement, event_id) in &jobs {
+                    if !settle_one(c, *seq, token, settlement, now)? {
+                        lost.push(event_id.clone());
+                    }
+                }
+                Ok(lost)
             })
             .await?;
-        if updated == 0 {
+        for event_id in lost {
             // The lease ran out and another worker took the event; it will settle it.
-            tracing::warn!(event_id = %d.envelope.id, "ack after the lease was lost");
+            tracing::warn!(event_id, "settled after the lease was lost");
+        }
+        if batch.iter().any(|(_, s)| *s != Settlement::Ack) {
+            // A hand-back is due at once: a waiting worker may take it.
+            self.wake();
         }
         Ok(())
     }
 
-    async fn nack(&self, d: &Delivery, failure: &Failure) -> Result<(), BusError> {
-        let (seq, token) = receipt(d)?;
-        let give_up = !failure.retryable || d.attempt >= self.config.max_attempts;
-        let delay = self.backoff(d.attempt).as_millis() as i64;
-        let error = failure.error.clone();
+    async fn extend_all(&self, batch: &[Delivery]) -> Result<(), BusError> {
+        let receipts = batch.iter().map(receipt).collect::<Result<Vec<_>, _>>()?;
+        let lease = self.config.lease.as_millis() as i64;
         self.db
             .write(move |c| {
-                let now = now_ms();
-                let row: Option<(String, String, String, Option<Vec<u8>>, u32)> = c
-                    .query_row(
-                        "SELECT event_id, event_type, payload, raw, attempts FROM queue
-                         WHERE seq = ?1 AND lease_token = ?2",
-                        params![seq, token],
-                        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-                    )
-                    .optional()?;
-                let Some((id, kind, payload, raw, attempts)) = row else {
-                    return Ok(());
-                };
-                if give_up {
-                    dead_letter(c, seq, &id, &kind, &payload, raw, &error, attempts, now)?;
-                } else {
-                    c.execute(
-                        "UPDATE queue SET state = 'ready', available_at = ?2, lease_token = NULL,
-                         last_error = ?3 WHERE seq = ?1",
-                        params![seq, now + delay, error],
-                    )?;
+                let until = now_ms() + lease;
+                let mut stmt = c.prepare_cached(
+                    "UPDATE queue SET available_at = ?3 WHERE seq = ?1 AND lease_token = ?2",
+                )?;
+                for (seq, token) in &receipts {
+                    stmt.execute(params![seq, token, until])?;
                 }
                 Ok(())
             })
             .await?;
         Ok(())
+    }
+
+    async fn ack(&self, d: &Delivery) -> Result<(), BusError> {
+        self.settle(&[(d.clone(), Settlement::Ack)]).await
+    }
+
+    async fn nack(&self, d: &Delivery, failure: &Failure) -> Result<(), BusError> {
+        self.settle(&[(d.clone(), Settlement::Nack(failure.clone()))])
+            .await
     }
 
     async fn extend(&self, d: &Delivery) -> Result<(), BusError> {
@@ -471,18 +484,7 @@ impl EventSource for EmbeddedQueue {
     }
 
     async fn release(&self, d: &Delivery) -> Result<(), BusError> {
-        let (seq, token) = receipt(d)?;
-        self.db
-            .write(move |c| {
-                c.execute(
-                    "UPDATE queue SET state = 'ready', available_at = ?3, lease_token = NULL,
-                     attempts = max(attempts - 1, 0) WHERE seq = ?1 AND lease_token = ?2",
-                    params![seq, token, now_ms()],
-                )?;
-                Ok(())
-            })
-            .await?;
-        Ok(())
+        self.settle(&[(d.clone(), Settlement::Release)]).await
     }
 
     async fn wait_for_work(&self, max_wait: Duration) {
@@ -490,14 +492,109 @@ impl EventSource for EmbeddedQueue {
     }
 }
 
+/// Most unfinished events one receive looks at. Bounds the scan when the oldest events all
+/// wait on subjects held by other workers (one busy issue with a deep backlog): events behind
+/// them wait for the next receive, after the head of the line moved.
+const SCAN_LIMIT: i64 = 4096;
+
+/// Up to `max` events that may be handed out now, oldest first, with their attempts so far.
+///
+/// An event waits while an older one about the same subject is unfinished (leased elsewhere,
+/// or backing off after a failure): one subject's events are applied one at a time, in order.
+/// Unfinished events are read in queue order, so when an event is reached, every older
+/// unfinished event of its subject has been seen: its subject is free unless one of them was
+/// held back. Several events of one subject may be taken at once; the worker applies them in
+/// order. A dead letter no longer holds the line.
+fn due_events(c: &rusqlite::Connection, now: i64, max: usize) -> Result<Vec<(i64, u32)>, DbError> {
+    let mut stmt = c.prepare_cached(
+        "SELECT seq, state, available_at, attempts, subject FROM queue
+         WHERE state IN ('ready', 'leased') ORDER BY seq LIMIT ?1",
+    )?;
+    let mut rows = stmt.query([SCAN_LIMIT])?;
+    let mut held: HashSet<String> = HashSet::new();
+    let mut due = Vec::new();
+    while due.len() < max
+        && let Some(row) = rows.next()?
+    {
+        let available_at: i64 = row.get(2)?;
+        let subject: Option<String> = row.get(4)?;
+        if subject.as_ref().is_some_and(|s| held.contains(s)) {
+            continue;
+        }
+        // A lease that ran out makes its event due again, like a retry whose time came.
+        if available_at <= now {
+            due.push((row.get(0)?, row.get(3)?));
+        } else if let Some(subject) = subject {
+            held.insert(subject);
+        }
+    }
+    Ok(due)
+}
+
+/// How one event of a batch is settled, worked out before the write.
+enum Settle {
+    Ack,
+    Retry { delay: i64, error: String },
+    DeadLetter(String),
+    Release,
+}
+
+/// Settles the event leased as `seq` under `token`; false when that lease was lost (the
+/// event was handed out again, and its new holder settles it).
+fn settle_one(
+    c: &rusqlite::Connection,
+    seq: i64,
+    token: &str,
+    settlement: &Settle,
+    now: i64,
+) -> Result<bool, DbError> {
+    let changed = match settlement {
+        Settle::Ack => c
+            .prepare_cached(
+                "UPDATE queue SET state = 'done', finished_at = ?3, lease_token = NULL,
+                 last_error = NULL WHERE seq = ?1 AND lease_token = ?2",
+            )?
+            .execute(params![seq, token, now])?,
+        Settle::Retry { delay, error } => c
+            .prepare_cached(
+                "UPDATE queue SET state = 'ready', available_at = ?3, lease_token = NULL,
+                 last_error = ?4 WHERE seq = ?1 AND lease_token = ?2",
+            )?
+            .execute(params![seq, token, now + delay, error])?,
+        Settle::Release => c
+            .prepare_cached(
+                "UPDATE queue SET state = 'ready', available_at = ?3, lease_token = NULL,
+                 attempts = max(attempts - 1, 0) WHERE seq = ?1 AND lease_token = ?2",
+            )?
+            .execute(params![seq, token, now])?,
+        Settle::DeadLetter(error) => {
+            let row: Option<(String, String, String, Option<Vec<u8>>, u32)> = c
+                .prepare_cached(
+                    "SELECT event_id, event_type, payload, raw, attempts FROM queue
+                     WHERE seq = ?1 AND lease_token = ?2",
+                )?
+                .query_row(params![seq, token], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
+                .optional()?;
+            let Some((id, kind, payload, raw, attempts)) = row else {
+                return Ok(false);
+            };
+            dead_letter(c, seq, &id, &kind, &payload, raw, error, attempts, now)?;
+            1
+        }
+    };
+    Ok(changed > 0)
+}
+
 fn receipt(d: &Delivery) -> Result<(i64, String), BusError> {
     let (seq, token) = d
         .receipt
         .split_once(':')
-        .ok_or_else(|| BusError::Decode("bad receipt".into()))?;
+        .ok_or_else(|| BusError::malformed("bad receipt"))?;
     let seq = seq
         .parse()
-        .map_err(|_| BusError::Decode("bad receipt".into()))?;
+        .map_err(|_| BusError::malformed("bad receipt"))?;
     Ok((seq, token.to_owned()))
 }
 

@@ -147,8 +147,7 @@ impl EventBridgeBus {
                 .await
                 .map_err(|e| BusError::backend(Some("cannot keep the raw delivery".into()), e))?;
         }
-        let mut detail =
-            serde_json::to_string(envelope).map_err(|e| BusError::Rejected(e.to_string()))?;
+        let mut detail = serde_json::to_string(envelope).map_err(BusError::rejected_by)?;
         if self.entry_size(detail_type, &detail) >= MAX_REQUEST_BYTES {
             let key = envelope_key(&id);
             self.store
@@ -197,7 +196,10 @@ impl EventBridgeBus {
                     let message = format!("PutEvents failed: {}", describe(&e));
                     match fault(&e) {
                         Fault::Transient => BusError::Unavailable(message),
-                        Fault::Permanent => BusError::Rejected(message),
+                        Fault::Permanent => BusError::Rejected {
+                            message,
+                            source: Some(Box::new(e)),
+                        },
                     }
                 })?;
             let results = out.entries();
@@ -252,8 +254,7 @@ impl EventBridgeBus {
         let letter = DeadLetter {
             id: envelope.id.to_string(),
             event_type: envelope.event.type_name().to_owned(),
-            payload: serde_json::to_string(envelope)
-                .map_err(|e| BusError::Rejected(e.to_string()))?,
+            payload: serde_json::to_string(envelope).map_err(BusError::rejected_by)?,
             raw: entry.outgoing.raw.as_ref().map(|b| b.to_vec()),
             error,
             attempts,
@@ -288,8 +289,7 @@ fn batches<'e, 'a>(entries: &'e [Entry<'a>]) -> Vec<&'e [Entry<'a>]> {
 /// The detail published for an oversize event: the envelope without `data`, plus where the
 /// whole envelope is kept.
 fn reference(envelope: &EventEnvelope, key: &str, bytes: usize) -> Result<String, BusError> {
-    let mut value =
-        serde_json::to_value(envelope).map_err(|e| BusError::Rejected(e.to_string()))?;
+    let mut value = serde_json::to_value(envelope).map_err(BusError::rejected_by)?;
     if let Value::Object(map) = &mut value {
         map.remove("data");
         map.insert(
@@ -311,14 +311,14 @@ pub async fn resolve_detail(
         .and_then(Value::as_str)
         .map(str::to_owned);
     match key {
-        None => serde_json::from_value(detail).map_err(|e| BusError::Decode(e.to_string())),
+        None => serde_json::from_value(detail).map_err(BusError::undecodable),
         Some(key) => {
             let bytes = store
                 .blob(&key)
                 .await
                 .map_err(|e| BusError::backend(Some(format!("cannot read {key}")), e))?
-                .ok_or_else(|| BusError::Decode(format!("referenced payload {key} is gone")))?;
-            serde_json::from_slice(&bytes).map_err(|e| BusError::Decode(e.to_string()))
+                .ok_or_else(|| BusError::malformed(format!("referenced payload {key} is gone")))?;
+            serde_json::from_slice(&bytes).map_err(BusError::undecodable)
         }
     }
 }
@@ -341,7 +341,7 @@ pub async fn decode_event(mut event: Value, store: &dyn StateStore) -> Result<De
         return match sir::from_native(&event) {
             Ok(Native::Changed(envelope)) => Ok(Decoded::Event(envelope)),
             Ok(Native::Ignored { detail_type }) => Ok(Decoded::Ignored(detail_type)),
-            Err(e) => Err(BusError::Decode(e.to_string())),
+            Err(e) => Err(BusError::undecodable(e)),
         };
     }
     let detail = match event.get_mut("detail") {

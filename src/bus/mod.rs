@@ -38,10 +38,20 @@ pub struct QueueConfig {
 pub enum BusError {
     #[error("event bus unavailable: {0}")]
     Unavailable(String),
-    #[error("event rejected by the bus: {0}")]
-    Rejected(String),
-    #[error("cannot decode a queued event: {0}")]
-    Decode(String),
+    /// No retry helps (a bad entry, a refused call); `source` is the error behind it, if any.
+    #[error("event rejected by the bus: {message}")]
+    Rejected {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// An event that cannot be read back; `source` is the decoder's own error, if any.
+    #[error("cannot decode a queued event: {message}")]
+    Decode {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// What the bus rests on failed (the SQLite file, the state store, an AWS call):
     /// `message` says which and how, `source` is that failure itself, kept for the chain.
     #[error("event bus unavailable: {message}")]
@@ -64,6 +74,30 @@ impl BusError {
                 None => source.to_string(),
             },
             source: Box::new(source),
+        }
+    }
+
+    /// Rejected because of `source`, described by its own message.
+    pub(crate) fn rejected_by(source: impl std::error::Error + Send + Sync + 'static) -> BusError {
+        BusError::Rejected {
+            message: source.to_string(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// Unreadable because of `source`, described by its own message.
+    pub(crate) fn undecodable(source: impl std::error::Error + Send + Sync + 'static) -> BusError {
+        BusError::Decode {
+            message: source.to_string(),
+            source: Some(Box::new(source)),
+        }
+    }
+
+    /// Unreadable for a reason no other error describes.
+    pub(crate) fn malformed(message: impl Into<String>) -> BusError {
+        BusError::Decode {
+            message: message.into(),
+            source: None,
         }
     }
 }
@@ -117,6 +151,17 @@ pub struct Failure {
     pub retryable: bool,
 }
 
+/// What becomes of a received event once its worker is done with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settlement {
+    /// Done: it will not be handed out again.
+    Ack,
+    /// Failed: retried later with backoff, or dead-lettered.
+    Nack(Failure),
+    /// Handed back untouched: due again at once, the attempt not counted.
+    Release,
+}
+
 #[async_trait]
 pub trait EventSource: Send + Sync {
     /// Up to `max` events that are due, each leased to the caller.
@@ -131,6 +176,33 @@ pub trait EventSource: Send + Sync {
     async fn release(&self, delivery: &Delivery) -> Result<(), BusError>;
     /// Resolves when new events may be available, or after `max_wait`.
     async fn wait_for_work(&self, max_wait: std::time::Duration);
+
+    /// Settles a worker's batch. The embedded queue commits the whole batch at once (one
+    /// write instead of one per event); others settle each in turn. The first failure is
+    /// returned after every delivery was tried: an unsettled event's lease runs out and it is
+    /// handed out again, so at-least-once holds either way.
+    async fn settle(&self, batch: &[(Delivery, Settlement)]) -> Result<(), BusError> {
+        let mut first_error = None;
+        for (delivery, settlement) in batch {
+            let result = match settlement {
+                Settlement::Ack => self.ack(delivery).await,
+                Settlement::Nack(failure) => self.nack(delivery, failure).await,
+                Settlement::Release => self.release(delivery).await,
+            };
+            if let Err(e) = result {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
+    /// Keeps the leases of a whole batch (see [`EventSource::extend`]).
+    async fn extend_all(&self, batch: &[Delivery]) -> Result<(), BusError> {
+        for delivery in batch {
+            self.extend(delivery).await?;
+        }
+        Ok(())
+    }
 }
 
 /// What the bus can tell about the events it holds (the admin API and metrics). The embedded
@@ -168,5 +240,29 @@ mod tests {
             "event bus unavailable: cannot read blob/1: the database writer has stopped"
         );
         assert!(std::error::Error::source(&e).is_some());
+    }
+
+    #[test]
+    fn an_unreadable_or_refused_event_keeps_the_decoders_error() {
+        let json = serde_json::from_str::<serde_json::Value>("{").unwrap_err();
+        let text = json.to_string();
+        let e = BusError::undecodable(json);
+        assert_eq!(
+            e.to_string(),
+            format!("cannot decode a queued event: {text}")
+        );
+        let cause = std::error::Error::source(&e).expect("the decoder's error is kept");
+        assert!(cause.downcast_ref::<serde_json::Error>().is_some());
+
+        let e = BusError::rejected_by(crate::db::DbError::Closed);
+        assert_eq!(
+            e.to_string(),
+            "event rejected by the bus: the database writer has stopped"
+        );
+        assert!(std::error::Error::source(&e).is_some());
+
+        let e = BusError::malformed("bad receipt");
+        assert_eq!(e.to_string(), "cannot decode a queued event: bad receipt");
+        assert!(std::error::Error::source(&e).is_none());
     }
 }

@@ -73,8 +73,7 @@ pub async fn dead_letter_event(
         .put_dead_letter(&DeadLetter {
             id: id.clone(),
             event_type: envelope.event.type_name().to_owned(),
-            payload: serde_json::to_string(envelope)
-                .map_err(|e| BusError::Decode(e.to_string()))?,
+            payload: serde_json::to_string(envelope).map_err(BusError::undecodable)?,
             raw,
             error: error.to_owned(),
             attempts,

@@ -134,7 +134,7 @@ impl SqsSource {
         let receipt = message
             .receipt_handle
             .clone()
-            .ok_or_else(|| BusError::Decode("message without a receipt handle".into()))?;
+            .ok_or_else(|| BusError::malformed("message without a receipt handle"))?;
         let attempt = message
             .attributes
             .as_ref()
@@ -157,7 +157,7 @@ impl SqsSource {
                 self.delete(&receipt).await?;
                 Ok(None)
             }
-            Err(BusError::Decode(error)) => {
+            Err(BusError::Decode { message: error, .. }) => {
                 // No retry can make it readable: keep it as a dead letter, off the queue.
                 let id = message.message_id.unwrap_or_else(|| receipt.clone());
                 settle::dead_letter_unreadable(self.store.as_ref(), &id, body, &error, attempt)
@@ -171,8 +171,7 @@ impl SqsSource {
 
     /// Parses an EventBridge event body (see [`eventbridge::decode_event`]).
     async fn decode(&self, body: &str) -> Result<Decoded, BusError> {
-        let value: Value =
-            serde_json::from_str(body).map_err(|e| BusError::Decode(e.to_string()))?;
+        let value: Value = serde_json::from_str(body).map_err(BusError::undecodable)?;
         eventbridge::decode_event(value, self.store.as_ref()).await
     }
 }

@@ -57,7 +57,7 @@ pub struct Parts {
 }
 
 pub fn parts() -> Parts {
-    parts_with(|_| {}, Arc::new(HttpFetcher::new(None).unwrap()))
+    parts_with(|_| {}, Arc::new(HttpFetcher::new(None)))
 }
 
 /// The app's state over a bus that is down until `bus.up` is set; SNS fetches go to `fetcher`.
@@ -67,11 +67,7 @@ pub fn parts_with(customize: impl FnOnce(&mut Settings), fetcher: Arc<dyn Fetche
 
 /// [`parts`] with `store` as the state store (the queue keeps its own file).
 fn parts_with_store(store: Arc<dyn StateStore>) -> Parts {
-    build_parts(
-        |_| {},
-        Arc::new(HttpFetcher::new(None).unwrap()),
-        Some(store),
-    )
+    build_parts(|_| {}, Arc::new(HttpFetcher::new(None)), Some(store))
 }
 
 fn build_parts(

@@ -3,7 +3,7 @@
 use std::{sync::Arc, time::Duration};
 
 use sir_jira_bridge::{
-    bus::{EmbeddedQueue, EventBus, EventSource, Failure, Outgoing},
+    bus::{EmbeddedQueue, EventBus, EventSource, Failure, Outgoing, Settlement},
     config::QueueConfig,
     db::Db,
     event::{Event, EventEnvelope, Origin, jira},
@@ -206,9 +206,11 @@ async fn extend_keeps_the_lease_and_release_does_not_count_an_attempt() {
     assert_eq!(again.attempt, 1);
 }
 
-/// One subject's events go to one worker at a time, oldest first; other subjects go on.
+/// One subject's events go to one worker at a time, oldest first; other subjects go on. A
+/// batch may carry several events of one subject, in order; while any is leased, no newer
+/// event of that subject is handed out.
 #[tokio::test]
-async fn events_about_one_issue_are_handed_out_one_at_a_time_in_order() {
+async fn events_about_one_issue_are_handed_out_one_holder_at_a_time_in_order() {
     let f = queue(|q| q.max_attempts = 2);
     let (a1, a2, a3, b) = (
         event("SEC-1"),
@@ -223,28 +225,171 @@ async fn events_about_one_issue_are_handed_out_one_at_a_time_in_order() {
     let ids = |ds: &[sir_jira_bridge::bus::Delivery]| {
         ds.iter().map(|d| d.envelope.id).collect::<Vec<_>>()
     };
-    let first = f.queue.receive(10).await.unwrap();
-    assert_eq!(ids(&first), [a1.envelope.id, b.envelope.id]);
-    // While SEC-1's oldest is leased, nothing else of SEC-1 is due.
-    assert!(f.queue.receive(10).await.unwrap().is_empty());
-    f.queue.ack(&first[0]).await.unwrap();
-    let second = receive_one(&f.queue).await;
-    assert_eq!(second.envelope.id, a2.envelope.id);
+    let first = f.queue.receive(2).await.unwrap();
+    assert_eq!(ids(&first), [a1.envelope.id, a2.envelope.id]);
+    // While SEC-1's oldest are leased, nothing else of SEC-1 is due; SEC-2 is.
+    let a4 = event("SEC-1");
+    f.queue.publish(std::slice::from_ref(&a4)).await.unwrap();
+    let other = f.queue.receive(10).await.unwrap();
+    assert_eq!(ids(&other), [b.envelope.id]);
+    f.queue.ack(&other[0]).await.unwrap();
 
-    // A failure that will be retried keeps the line: a3 waits for a2's retry.
+    // a1 done, a2 failed (retried later), in one settle: a3 and a4 wait for a2's retry.
     let retry = Failure {
         error: "Jira 503".into(),
         retryable: true,
     };
-    f.queue.nack(&second, &retry).await.unwrap();
+    f.queue
+        .settle(&[
+            (first[0].clone(), Settlement::Ack),
+            (first[1].clone(), Settlement::Nack(retry.clone())),
+        ])
+        .await
+        .unwrap();
     let again = receive_one(&f.queue).await;
     assert_eq!(again.envelope.id, a2.envelope.id);
     assert_eq!(again.attempt, 2);
-    // Out of attempts: a2 becomes a dead letter and a3 is free to go.
+    // Out of attempts: a2 becomes a dead letter and a3, then a4, are free to go.
     f.queue.nack(&again, &retry).await.unwrap();
-    let third = receive_one(&f.queue).await;
-    assert_eq!(third.envelope.id, a3.envelope.id);
+    let rest = f.queue.receive(10).await.unwrap();
+    assert_eq!(ids(&rest), [a3.envelope.id, a4.envelope.id]);
     assert_eq!(f.queue.stats().await.unwrap().dead, 1);
+    // A hand-back is due at once and does not count the attempt.
+    f.queue
+        .settle(&[
+            (rest[0].clone(), Settlement::Release),
+            (rest[1].clone(), Settlement::Release),
+        ])
+        .await
+        .unwrap();
+    let back = f.queue.receive(10).await.unwrap();
+    assert_eq!(ids(&back), [a3.envelope.id, a4.envelope.id]);
+    assert!(back.iter().all(|d| d.attempt == 1));
+}
+
+/// A settle whose lease was lost (the event was handed out again) changes nothing: the new
+/// holder's settle counts.
+#[tokio::test]
+async fn a_settle_after_the_lease_was_lost_leaves_the_new_holders_lease_alone() {
+    let f = queue(|q| q.lease = Duration::from_millis(50));
+    f.queue.publish(&[event("SEC-1")]).await.unwrap();
+    let stale = receive_one(&f.queue).await;
+    tokio::time::sleep(Duration::from_millis(80)).await;
+    let current = receive_one(&f.queue).await;
+    assert_eq!(current.attempt, 2);
+    f.queue.settle(&[(stale, Settlement::Ack)]).await.unwrap();
+    let stats = f.queue.stats().await.unwrap();
+    assert_eq!((stats.done, stats.leased), (0, 1));
+    f.queue.ack(&current).await.unwrap();
+    assert_eq!(f.queue.stats().await.unwrap().done, 1);
+}
+
+/// Workers take events in batches and settle a batch at once. Under random failures and
+/// several workers, each subject's events are still applied one at a time, in publish order,
+/// and every event is applied successfully exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_workers_apply_each_subjects_events_once_in_order_despite_failures() {
+    use rand::{Rng, SeedableRng};
+    use sir_jira_bridge::{metrics::Metrics, worker::EventHandler, worker::WorkerPool};
+    use std::{collections::HashMap, sync::Mutex};
+
+    /// Fails about one attempt in five; records every successful application and every overlap.
+    struct Flaky {
+        state: Mutex<(
+            rand::rngs::StdRng,
+            HashMap<String, Vec<String>>,
+            HashMap<String, bool>,
+        )>,
+        overlaps: std::sync::atomic::AtomicUsize,
+    }
+
+    #[async_trait::async_trait]
+    impl EventHandler for Flaky {
+        async fn handle(&self, envelope: &EventEnvelope) -> Result<(), Failure> {
+            let subject = envelope.event.subject().unwrap();
+            let fail = {
+                let mut state = self.state.lock().unwrap();
+                if state.2.insert(subject.clone(), true) == Some(true) {
+                    self.overlaps
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                }
+                state.0.random_bool(0.2)
+            };
+            tokio::time::sleep(Duration::from_micros(200)).await;
+            let mut state = self.state.lock().unwrap();
+            state.2.insert(subject.clone(), false);
+            if fail {
+                return Err(Failure {
+                    error: "Jira 503".into(),
+                    retryable: true,
+                });
+            }
+            state
+                .1
+                .entry(subject)
+                .or_default()
+                .push(envelope.delivery_id.clone());
+            Ok(())
+        }
+    }
+
+    let f = queue(|q| q.max_attempts = 1_000);
+    let mut published: HashMap<String, Vec<String>> = HashMap::new();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    let mut events = Vec::new();
+    for n in 0..400 {
+        let key = format!("SEC-{}", rng.random_range(1..=5));
+        let mut e = event(&key);
+        e.envelope.delivery_id = format!("d-{n}");
+        published
+            .entry(format!("issue:{key}"))
+            .or_default()
+            .push(e.envelope.delivery_id.clone());
+        events.push(e);
+    }
+    let handler = Arc::new(Flaky {
+        state: Mutex::new((
+            rand::rngs::StdRng::seed_from_u64(11),
+            HashMap::new(),
+            HashMap::new(),
+        )),
+        overlaps: Default::default(),
+    });
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let pool = WorkerPool::spawn(
+        3,
+        f.queue.clone(),
+        handler.clone(),
+        Arc::new(Metrics::default()),
+        Duration::from_secs(60),
+        Duration::from_secs(1),
+        shutdown.clone(),
+    );
+    // Published in several commits while the workers run.
+    for chunk in events.chunks(37) {
+        f.queue.publish(chunk).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(3)).await;
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while f.queue.stats().await.unwrap().done < 400 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "events were not all applied"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    shutdown.cancel();
+    pool.join().await;
+    let state = handler.state.lock().unwrap();
+    assert_eq!(
+        state.1, published,
+        "each subject's events, once each, in publish order"
+    );
+    assert_eq!(
+        handler.overlaps.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "two events of one subject were applied at once"
+    );
 }
 
 /// A worker that found the queue empty and has not started waiting yet when an event is
@@ -259,4 +404,58 @@ async fn an_event_published_before_a_worker_waits_wakes_it_at_once() {
     let waited = started.elapsed();
     assert!(waited < Duration::from_secs(5), "waited {waited:?}");
     assert_eq!(f.queue.receive(1).await.unwrap().len(), 1);
+}
+
+/// A batch is acknowledged at its end, so the heartbeat keeps every lease of the batch: an
+/// event handled early is not handed out again while a slow one after it runs past the lease.
+#[tokio::test]
+async fn a_slow_event_keeps_the_leases_of_its_whole_batch() {
+    use sir_jira_bridge::{metrics::Metrics, worker::EventHandler, worker::WorkerPool};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct SlowSecond(AtomicUsize);
+
+    #[async_trait::async_trait]
+    impl EventHandler for SlowSecond {
+        async fn handle(&self, envelope: &EventEnvelope) -> Result<(), Failure> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            if envelope.delivery_id == "d-SEC-2" {
+                tokio::time::sleep(Duration::from_millis(900)).await;
+            }
+            Ok(())
+        }
+    }
+
+    let f = queue(|q| q.lease = Duration::from_millis(300));
+    f.queue
+        .publish(&[event("SEC-1"), event("SEC-2")])
+        .await
+        .unwrap();
+    let handler = Arc::new(SlowSecond(AtomicUsize::new(0)));
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    // Two workers: the idle one would take SEC-1 again if its lease ran out.
+    let pool = WorkerPool::spawn(
+        2,
+        f.queue.clone(),
+        handler.clone(),
+        Arc::new(Metrics::default()),
+        Duration::from_millis(300),
+        Duration::from_secs(1),
+        shutdown.clone(),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while f.queue.stats().await.unwrap().done < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the batch was not settled"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    shutdown.cancel();
+    pool.join().await;
+    assert_eq!(
+        handler.0.load(Ordering::SeqCst),
+        2,
+        "an event was handled twice"
+    );
 }

@@ -43,22 +43,46 @@ pub trait Fetcher: Send + Sync {
 }
 
 pub struct HttpFetcher {
-    client: reqwest::Client,
+    /// Built at the first fetch: building it loads the system's root certificates, which took
+    /// longer than the rest of start-up together (docs/benchmarks.md), and most deployments
+    /// of the embedded default never receive an SNS message.
+    client: tokio::sync::OnceCell<reqwest::Client>,
     /// Origin to send requests to instead of the URL's own: an emulator such as moto, which
     /// serves the certificate path of its own messages.
     endpoint: Option<Url>,
 }
 
 impl HttpFetcher {
-    pub fn new(endpoint: Option<Url>) -> Result<HttpFetcher, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .https_only(endpoint.is_none())
-            .connect_timeout(Duration::from_secs(3))
-            .timeout(Duration::from_secs(10))
-            .user_agent(concat!("sir-jira-bridge/", env!("CARGO_PKG_VERSION")))
-            .build()?;
-        Ok(HttpFetcher { client, endpoint })
+    pub fn new(endpoint: Option<Url>) -> HttpFetcher {
+        HttpFetcher {
+            client: tokio::sync::OnceCell::new(),
+            endpoint,
+        }
+    }
+
+    async fn client(&self) -> Result<&reqwest::Client, FetchError> {
+        let https_only = self.endpoint.is_none();
+        self.client
+            .get_or_try_init(|| async move {
+                let build = move || {
+                    reqwest::Client::builder()
+                        .redirect(reqwest::redirect::Policy::none())
+                        .https_only(https_only)
+                        .connect_timeout(Duration::from_secs(3))
+                        .timeout(Duration::from_secs(10))
+                        .user_agent(concat!("sir-jira-bridge/", env!("CARGO_PKG_VERSION")))
+                        .build()
+                };
+                // Reading the certificate store blocks.
+                let failed = |e: &dyn std::fmt::Display| {
+                    FetchError::Transport(format!("cannot build the HTTPS client: {e}"))
+                };
+                match tokio::task::spawn_blocking(build).await {
+                    Ok(built) => built.map_err(|e| failed(&e)),
+                    Err(e) => Err(failed(&e)),
+                }
+            })
+            .await
     }
 
     fn target(&self, url: &Url) -> Url {
@@ -78,7 +102,7 @@ impl HttpFetcher {
 impl Fetcher for HttpFetcher {
     async fn get(&self, url: &AllowedUrl, max_bytes: usize) -> Result<Bytes, FetchError> {
         let transport = |e: reqwest::Error| FetchError::Transport(e.without_url().to_string());
-        let mut request = self.client.get(self.target(url.url()));
+        let mut request = self.client().await?.get(self.target(url.url()));
         if self.endpoint.is_some() {
             request = request.header(header::AUTHORIZATION, emulator_authorization(url.url()));
         }
@@ -125,10 +149,10 @@ mod tests {
 
     #[test]
     fn an_endpoint_override_keeps_path_and_query() {
-        let f = HttpFetcher::new(Some(Url::parse("http://127.0.0.1:5000").unwrap())).unwrap();
+        let f = HttpFetcher::new(Some(Url::parse("http://127.0.0.1:5000").unwrap()));
         let url = Url::parse("https://sns.us-east-1.amazonaws.com/a/b.pem?x=1").unwrap();
         assert_eq!(f.target(&url).as_str(), "http://127.0.0.1:5000/a/b.pem?x=1");
-        let f = HttpFetcher::new(None).unwrap();
+        let f = HttpFetcher::new(None);
         assert_eq!(f.target(&url), url);
         assert!(emulator_authorization(&url).contains("/us-east-1/sns/aws4_request"));
     }
