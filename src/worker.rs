@@ -192,8 +192,12 @@ impl Worker {
 
         let work = self.handler.handle(env);
         tokio::pin!(work);
-        let mut heartbeat = tokio::time::interval(self.heartbeat.max(Duration::from_millis(100)));
-        heartbeat.tick().await;
+        // First beat one period from now. An interval's immediate first tick is not free: the
+        // timer rounds its deadline up to its next millisecond, which made every event wait
+        // about a millisecond and capped log-only processing near 1,000 events per second
+        // per worker (docs/benchmarks.md).
+        let period = self.heartbeat.max(Duration::from_millis(100));
+        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         let shutdown = self.shutdown.clone();
         let grace = self.grace;
         let hard_stop = async move {
