@@ -151,6 +151,31 @@ impl Harness {
             .issue_key
     }
 
+    /// Another case → issue sync on the harness's SIR, store and settings, calling Jira
+    /// through `jira`: a new process, as far as what a sync learns goes.
+    pub fn sync_through(&self, jira: Arc<dyn JiraApi>) -> CaseToIssueSync {
+        CaseToIssueSync::new(
+            jira,
+            self.sir_api.clone(),
+            self.store.clone(),
+            self.sync.settings().clone(),
+        )
+    }
+
+    /// Syncing the case again through `sync` costs no Jira call: its issue is in step.
+    pub async fn in_step(&self, sync: &CaseToIssueSync, case_id: &str) {
+        self.jira.requests().reset();
+        sync.handle(&changed(case_id)).await.unwrap();
+        let calls: Vec<String> = self
+            .jira
+            .requests()
+            .all()
+            .iter()
+            .map(|r| r.line())
+            .collect();
+        assert_eq!(calls, Vec::<String>::new(), "case {case_id}");
+    }
+
     pub fn writes(&self) -> Vec<String> {
         self.jira
             .requests()
@@ -308,8 +333,10 @@ async fn a_new_case_becomes_one_issue_with_everything() {
         "create: {create_calls} calls, {} writes: {create_writes:#?}",
         create_writes.len()
     );
-    // create, property, 2 comments, 1 attachment; status read only.
-    assert_eq!(create_writes.len(), 5, "{create_writes:#?}");
+    // create (carrying the `sir` property), 2 comments, 1 attachment; and the status walk's
+    // one read.
+    assert_eq!(create_writes.len(), 4, "{create_writes:#?}");
+    assert_eq!(create_calls, 5);
 
     // The same event again: nothing to do, not a single Jira call.
     h.jira.requests().reset();
@@ -612,15 +639,38 @@ async fn ten_concurrent_case_created_events_make_one_issue() {
     assert_eq!(h.jira.comments(&key).len(), 3);
 }
 
-/// A JiraApi that loses the answer to the first create (the issue is created; the caller sees
-/// a time-out), as a crash between create and record would.
-struct LoseFirstCreate {
+/// What goes wrong, once, around the production client.
+enum Fault {
+    /// The first create's answer is lost: the issue is created, the caller sees a time-out.
+    LoseCreateAnswer,
+    /// The process dies as the first create answers: the call never returns (the test drops
+    /// the sync at that point).
+    DieAfterCreate,
+}
+
+struct Faulty {
     inner: Arc<JiraClient>,
-    lost: std::sync::atomic::AtomicBool,
+    fault: Fault,
+    fired: std::sync::atomic::AtomicBool,
+}
+
+impl Faulty {
+    fn new(inner: Arc<JiraClient>, fault: Fault) -> Arc<Faulty> {
+        Arc::new(Faulty {
+            inner,
+            fault,
+            fired: Default::default(),
+        })
+    }
+
+    /// True the first time only.
+    fn fire(&self) -> bool {
+        !self.fired.swap(true, std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 #[async_trait::async_trait]
-impl JiraApi for LoseFirstCreate {
+impl JiraApi for Faulty {
     fn flavour(&self) -> Flavour {
         self.inner.flavour()
     }
@@ -629,13 +679,14 @@ impl JiraApi for LoseFirstCreate {
     }
     async fn create_issue(&self, i: &api::NewIssue) -> Result<api::IssueIds, api::JiraError> {
         let created = self.inner.create_issue(i).await?;
-        if !self.lost.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            return Err(api::JiraError::Unavailable {
+        match &self.fault {
+            Fault::LoseCreateAnswer if self.fire() => Err(api::JiraError::Unavailable {
                 operation: "create_issue",
                 message: format!("timed out (really created {})", created.key),
-            });
+            }),
+            Fault::DieAfterCreate if self.fire() => std::future::pending().await,
+            _ => Ok(created),
         }
-        Ok(created)
     }
     async fn edit_issue(&self, k: &str, e: &api::IssueEdit) -> Result<(), api::JiraError> {
         self.inner.edit_issue(k, e).await
@@ -728,16 +779,7 @@ impl JiraApi for LoseFirstCreate {
 async fn a_crash_between_create_and_record_is_recovered_by_the_label_not_a_second_issue() {
     let h = Harness::start(Flavour::Cloud).await;
     let case_id = full_case(&h.sir, "Lost answer");
-    let flaky = Arc::new(LoseFirstCreate {
-        inner: h.client.clone(),
-        lost: Default::default(),
-    });
-    let sync = CaseToIssueSync::new(
-        flaky,
-        h.sir_api.clone(),
-        h.store.clone(),
-        h.sync.settings().clone(),
-    );
+    let sync = h.sync_through(Faulty::new(h.client.clone(), Fault::LoseCreateAnswer));
     let failure = sync.handle(&changed(&case_id)).await.unwrap_err();
     assert!(failure.retryable, "{failure:?}");
     assert!(h.store.mapping_by_case(&case_id).await.unwrap().is_none());
@@ -814,6 +856,65 @@ async fn a_crash_between_create_and_record_is_recovered_by_the_label_not_a_secon
         h.jira.issues_with_label(&format!("aws-sir-{other}")).len(),
         1
     );
+}
+
+/// `METHOD path` of every Jira call since the log was last reset.
+fn calls(h: &Harness) -> Vec<String> {
+    h.jira
+        .requests()
+        .all()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+/// The process dies as Jira answers the create: nothing is recorded but the claim. The issue
+/// already carries its label and `sir` property (they were part of the create), so the next
+/// process finds it and creates nothing.
+#[tokio::test]
+async fn a_crash_right_after_the_create_never_duplicates_the_issue() {
+    let h = Harness::start(Flavour::Cloud).await;
+    let case_id = full_case(&h.sir, "Died as Jira answered");
+    h.sir
+        .analyst()
+        .set_status(&case_id, SirStatus::PostIncidentActivities)
+        .unwrap();
+    let dying = h.sync_through(Faulty::new(h.client.clone(), Fault::DieAfterCreate));
+    let event = changed(&case_id);
+    tokio::select! {
+        _ = dying.handle(&event) => panic!("the create never answers"),
+        _ = async {
+            while h.jira.issues().is_empty() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        } => {}
+    }
+    drop(dying);
+    let orphan = h.jira.issues().remove(0);
+    assert!(orphan.labels.contains(&format!("aws-sir-{case_id}")));
+    assert_eq!(
+        h.jira.issue_property(&orphan.key, "sir").unwrap()["caseId"],
+        json!(case_id),
+        "the property came with the create"
+    );
+    assert!(h.store.mapping_by_case(&case_id).await.unwrap().is_none());
+
+    // The restarted process (a new sync, nothing learned yet) takes it over.
+    let restarted = h.sync_through(h.client.clone());
+    h.jira.requests().reset();
+    restarted.handle(&changed(&case_id)).await.unwrap();
+    assert_eq!(h.jira.issues().len(), 1);
+    assert_eq!(h.issue_key(&case_id).await, orphan.key);
+    assert!(
+        h.jira
+            .requests()
+            .filter(|r| r.method == "POST" && r.path == "/rest/api/3/issue")
+            .is_empty(),
+        "{:#?}",
+        calls(&h)
+    );
+    assert_eq!(h.jira.status_of(&orphan.key).as_deref(), Some("In Review"));
+    h.in_step(&restarted, &case_id).await;
 }
 
 #[tokio::test]

@@ -8,8 +8,13 @@
 //! Why a separate claim rather than a placeholder mapping: the issue key is unknown until Jira
 //! creates the issue, and a placeholder would leak into the admin API and into the issue → case
 //! lookups.
+//!
+//! The label and the `sir` issue property that tell the case's issue apart go in the create
+//! request itself: the issue never exists without them, and tagging it costs no second call.
 
-use super::{CaseToIssueSync, IssueLedger, Mapped, SyncError, ledger::Written};
+use super::{
+    CASE_PROPERTY, CaseToIssueSync, IssueLedger, Mapped, SyncError, case_property, ledger::Written,
+};
 use crate::{
     db::now_ms,
     jira::api::{IssueIds, NewIssue},
@@ -120,6 +125,7 @@ impl CaseToIssueSync {
                 &self.settings.mappings.custom_fields,
                 region,
             ),
+            properties: [(CASE_PROPERTY.to_owned(), case_property(case))].into(),
         };
         let created = match self.jira.create_issue(&issue).await {
             Ok(created) => created,
@@ -157,6 +163,7 @@ impl CaseToIssueSync {
             details_at_ms: Some(now_ms()),
             labels: issue.labels,
             custom_fields: issue.custom_fields,
+            tagged: true,
             ..IssueLedger::default()
         };
         self.record(case, created, ledger).await
