@@ -9,8 +9,10 @@
 //! creates the issue, and a placeholder would leak into the admin API and into the issue → case
 //! lookups.
 //!
-//! The label and the `sir` issue property that tell the case's issue apart go in the create
-//! request itself: the issue never exists without them, and tagging it costs no second call.
+//! The create is one Jira call: the label and the `sir` issue property that tell the case's
+//! issue apart go in the create request itself (so the issue never exists without them), the
+//! answer gives the id and key, and the ledger takes what the request wrote, with the status
+//! the workflow starts new issues in once the sync has learned it; nothing is read back.
 
 use super::{
     CASE_PROPERTY, CaseToIssueSync, IssueLedger, Mapped, SyncError, case_property, ledger::Written,
@@ -79,7 +81,10 @@ impl CaseToIssueSync {
         };
         if let Some(found) = found {
             tracing::info!(case_id = %case.id, issue_key = %found.key, "found the case's issue by its label: recording it, creating nothing");
-            return self.record(case, found, IssueLedger::default()).await;
+            // Not `created`: it may have been moved since, and what it holds is unknown.
+            return self
+                .record(case, found, IssueLedger::default(), false)
+                .await;
         }
         // We hold the case's lease, so the claimant is gone; take its claim over.
         if !links::put(
@@ -111,12 +116,7 @@ impl CaseToIssueSync {
         let doc = description::render(case, region);
         let issue = NewIssue {
             project_key: self.settings.project_key.clone(),
-            issue_type: self
-                .settings
-                .mappings
-                .issue_type
-                .clone()
-                .unwrap_or_else(|| self.settings.issue_type.clone()),
+            issue_type: self.issue_type(),
             summary: fields::summary(&case.title),
             description: doc.clone(),
             labels: self.labels(case),
@@ -164,9 +164,11 @@ impl CaseToIssueSync {
             labels: issue.labels,
             custom_fields: issue.custom_fields,
             tagged: true,
+            // Unknown until the first create has been read once (see `update_status`).
+            status: self.workflow.initial(&self.workflow_scope()),
             ..IssueLedger::default()
         };
-        self.record(case, created, ledger).await
+        self.record(case, created, ledger, true).await
     }
 
     async fn record(
@@ -174,6 +176,7 @@ impl CaseToIssueSync {
         case: &Case,
         issue: IssueIds,
         mut ledger: IssueLedger,
+        created: bool,
     ) -> Result<Mapped, SyncError> {
         let mapping = Mapping {
             case_id: case.id.to_string(),
@@ -200,6 +203,10 @@ impl CaseToIssueSync {
         };
         ledger.case_id = case.id.to_string();
         ledger.save(self.store.as_ref(), &mapping.issue_key).await?;
-        Ok((mapping, ledger))
+        Ok(Mapped {
+            created: created && mapping.issue_key == issue.key,
+            mapping,
+            ledger,
+        })
     }
 }
