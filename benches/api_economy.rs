@@ -7,7 +7,8 @@
 //! Scenarios: the first poll over 1,000 cases (a backfill creating 1,000 issues); a poll cycle
 //! over 1,000 cases with 10 changed, compared with the seed integration's five calls per active
 //! case per poll; an echo of our own write, each way; a no-op update, each way; a status change
-//! needing two Jira transitions.
+//! needing two Jira transitions; a SIR comment mirrored to Jira; a new case once the service
+//! runs, at the workflow's initial status and two transitions further.
 //!
 //! The counts are deterministic: each scenario runs until Jira has delivered every webhook,
 //! SIR's events are forwarded and the queue is empty, so timing changes nothing but how long it
@@ -312,6 +313,45 @@ async fn main() {
         &counts(&stack),
         "2 transitions, 0 SIR writes",
     );
+    // A SIR comment mirrored to Jira; its webhook (the integration's account) comes back.
+    let case = &ids[3 + CASES / 10 * 5];
+    reset(&stack);
+    analyst.add_comment(case, "From SIR").unwrap();
+    pump(&stack, &mut seen).await;
+    row(
+        "SIR comment → Jira comment; its webhook echo",
+        &counts(&stack),
+        "1 Jira write, 0 SIR writes",
+    );
+
+    // New cases once the service runs, the workflow learned: the issue's create carries its
+    // `sir` property and nothing is read back.
+    for (status, target) in [
+        (CaseStatus::Submitted, "1 Jira call"),
+        (
+            CaseStatus::PostIncidentActivities,
+            "3 Jira calls (create, 2 transitions)",
+        ),
+    ] {
+        let case = stack.sir.seed_case(SeedCase {
+            status,
+            ..SeedCase::default()
+        });
+        reset(&stack);
+        stack
+            .case_changed(&case, sir_jira_bridge::event::sir::CaseChange::Created)
+            .await;
+        pump(&stack, &mut seen).await;
+        let key = stack.issue_key(&case).await.expect("mapped");
+        row(
+            &format!(
+                "new case → issue in {}",
+                stack.jira.status_of(&key).unwrap_or_default()
+            ),
+            &counts(&stack),
+            target,
+        );
+    }
     println!(
         "<!-- dead letters: {}, failed handler runs: {} -->",
         stack.queue.stats().await.unwrap().dead,

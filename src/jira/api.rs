@@ -42,6 +42,8 @@ pub struct NewIssue {
     pub labels: Vec<String>,
     /// Custom field id → value, sent as given.
     pub custom_fields: BTreeMap<String, Value>,
+    /// Entity properties (key → JSON value) set by the create itself, in the same request.
+    pub properties: BTreeMap<String, Value>,
 }
 
 /// An edit: `None` and empty collections leave a field alone.

@@ -4,6 +4,10 @@
 //! next hop, and where the known map has no path the walk explores the nearest status whose
 //! transitions it has not seen yet. The map is kept for the process's life, so after the first
 //! walks a path is direct.
+//!
+//! The map also keeps the status new issues start in (per project and issue type), learned by
+//! one read of the first issue the process creates: a walk that starts on an issue created a
+//! moment ago ([`Trust::Known`]) then needs no read at all while the map knows the path.
 
 use std::{
     collections::{HashMap, HashSet, VecDeque},
@@ -23,10 +27,13 @@ pub enum WorkflowError {
     Jira(#[from] JiraError),
 }
 
-/// What the integration has learned of the workflow: the transitions each status offers.
+/// What the integration has learned of the workflow: the transitions each status offers, and
+/// the status new issues start in.
 #[derive(Debug, Default)]
 pub struct WorkflowMap {
     offered: Mutex<HashMap<String, Vec<Transition>>>,
+    /// Scope (project and issue type, as the caller names them) → initial status.
+    initial: Mutex<HashMap<String, String>>,
 }
 
 /// The next transition to take.
@@ -49,6 +56,30 @@ impl WorkflowMap {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .insert(norm(status), transitions);
+    }
+
+    /// The status an issue created in `scope` starts in, once learned.
+    pub fn initial(&self, scope: &str) -> Option<String> {
+        self.initial
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(scope)
+            .cloned()
+    }
+
+    pub fn learn_initial(&self, scope: &str, status: &str) {
+        self.initial
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(scope.to_owned(), status.to_owned());
+    }
+
+    /// Drops what was learned of `scope`'s initial status (the next create reads it again).
+    pub fn forget_initial(&self, scope: &str) {
+        self.initial
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(scope);
     }
 
     /// Breadth-first over the known map from `from`: the first hop of a shortest known path to
@@ -94,13 +125,27 @@ pub enum Walked {
     Moved { found: String },
 }
 
+/// How far a walk may trust where its caller says the issue is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// `at` is where the caller last left the issue, and a person may have moved it since:
+    /// every hop reads the issue first.
+    ReadFirst,
+    /// `at` is where the issue is now: the caller created it there a moment ago, so nobody else
+    /// has had it yet. Hops along a path the map knows are taken without reading; a refused
+    /// hop, or a path the map does not know, turns the walk back to reading.
+    Known,
+}
+
 /// Moves the issue to `target`, setting `resolution` on the last transition when its screen
 /// takes one. `at` is where the caller last left the issue (`None`: unknown, take it as found);
 /// the walk updates it after each transition it takes, so a failed walk says how far it got.
 ///
-/// Every hop reads the issue's status and its offered transitions in one answer
+/// A reading hop reads the issue's status and its offered transitions in one answer
 /// ([`JiraApi::position`]): what the map learns always belongs to the status it was offered
 /// from, even when a person moves the issue between two reads or a read is retried after a 429.
+/// A blind hop ([`Trust::Known`]) learns nothing, so it cannot file anything under the wrong
+/// status either.
 pub async fn walk(
     jira: &dyn JiraApi,
     map: &WorkflowMap,
@@ -108,17 +153,25 @@ pub async fn walk(
     at: &mut Option<String>,
     target: &str,
     resolution: Option<&str>,
+    trust: Trust,
 ) -> Result<Walked, WorkflowError> {
     let mut taken = Vec::new();
     let mut visited = HashSet::new();
     let mut refused = 0;
+    let mut blind = trust == Trust::Known;
     loop {
-        let position = jira.position(key).await?;
-        let status = position.status;
-        if at.as_deref().is_some_and(|a| norm(a) != norm(&status)) {
-            return Ok(Walked::Moved { found: status });
-        }
-        map.learn(&status, position.transitions);
+        let status = match at.as_ref().filter(|_| blind) {
+            Some(known) => known.clone(),
+            None => {
+                let position = jira.position(key).await?;
+                let status = position.status;
+                if at.as_deref().is_some_and(|a| norm(a) != norm(&status)) {
+                    return Ok(Walked::Moved { found: status });
+                }
+                map.learn(&status, position.transitions);
+                status
+            }
+        };
         if norm(&status) == norm(target) {
             *at = Some(status);
             return Ok(Walked::Reached(taken));
@@ -131,7 +184,13 @@ pub async fn walk(
         }
         visited.insert(norm(&status));
         let t = match map.next_hop(&status, target, &visited) {
-            Hop::Toward(t) | Hop::Explore(t) => t,
+            Hop::Toward(t) => t,
+            // Exploring, or finding no path, needs what Jira offers the issue now.
+            Hop::Explore(_) | Hop::Unreachable if blind => {
+                blind = false;
+                continue;
+            }
+            Hop::Explore(t) => t,
             Hop::Unreachable => {
                 return Err(WorkflowError::Unreachable {
                     from: status,
@@ -140,13 +199,17 @@ pub async fn walk(
             }
         };
         let resolution = resolution.filter(|_| t.takes_resolution && norm(&t.to) == norm(target));
-        tracing::debug!(issue_key = key, from = %status, to = %t.to, transition = %t.id, "transitioning");
+        tracing::debug!(issue_key = key, from = %status, to = %t.to, transition = %t.id, blind, "transitioning");
         *at = Some(status);
         match jira.transition(key, &t.id, resolution).await {
             Ok(()) => {
                 taken.push(t.id.clone());
                 *at = Some(t.to);
             }
+            // The map is out of date (the workflow changed) or, unlikely on an issue created a
+            // moment ago, someone moved it: the next read tells which. Not counted as a refusal
+            // of a reading walk: it is the walk's own knowledge that failed.
+            Err(JiraError::Rejected { .. }) if blind => blind = false,
             // No longer offered: the issue moved under the walk, which the next read tells.
             Err(JiraError::Rejected { .. }) => refused += 1,
             Err(e) => return Err(e.into()),

@@ -151,6 +151,31 @@ impl Harness {
             .issue_key
     }
 
+    /// Another case → issue sync on the harness's SIR, store and settings, calling Jira
+    /// through `jira`: a new process, as far as what a sync learns goes.
+    pub fn sync_through(&self, jira: Arc<dyn JiraApi>) -> CaseToIssueSync {
+        CaseToIssueSync::new(
+            jira,
+            self.sir_api.clone(),
+            self.store.clone(),
+            self.sync.settings().clone(),
+        )
+    }
+
+    /// Syncing the case again through `sync` costs no Jira call: its issue is in step.
+    pub async fn in_step(&self, sync: &CaseToIssueSync, case_id: &str) {
+        self.jira.requests().reset();
+        sync.handle(&changed(case_id)).await.unwrap();
+        let calls: Vec<String> = self
+            .jira
+            .requests()
+            .all()
+            .iter()
+            .map(|r| r.line())
+            .collect();
+        assert_eq!(calls, Vec::<String>::new(), "case {case_id}");
+    }
+
     pub fn writes(&self) -> Vec<String> {
         self.jira
             .requests()
@@ -308,8 +333,10 @@ async fn a_new_case_becomes_one_issue_with_everything() {
         "create: {create_calls} calls, {} writes: {create_writes:#?}",
         create_writes.len()
     );
-    // create, property, 2 comments, 1 attachment; status read only.
-    assert_eq!(create_writes.len(), 5, "{create_writes:#?}");
+    // create (carrying the `sir` property), 2 comments, 1 attachment; and one read of the
+    // issue, the process's first create, to learn the status the workflow starts in.
+    assert_eq!(create_writes.len(), 4, "{create_writes:#?}");
+    assert_eq!(create_calls, 5);
 
     // The same event again: nothing to do, not a single Jira call.
     h.jira.requests().reset();
@@ -612,15 +639,48 @@ async fn ten_concurrent_case_created_events_make_one_issue() {
     assert_eq!(h.jira.comments(&key).len(), 3);
 }
 
-/// A JiraApi that loses the answer to the first create (the issue is created; the caller sees
-/// a time-out), as a crash between create and record would.
-struct LoseFirstCreate {
+/// What goes wrong, once, around the production client.
+enum Fault {
+    /// The first create's answer is lost: the issue is created, the caller sees a time-out.
+    LoseCreateAnswer,
+    /// The process dies as the first create answers: the call never returns (the test drops
+    /// the sync at that point).
+    DieAfterCreate,
+    /// The first transition fails as Jira unavailable.
+    FailFirstTransition,
+    /// A person moves the issue with this summary (`transition`) as soon as it exists, before
+    /// the create answers.
+    PersonMoves {
+        summary: &'static str,
+        base_url: String,
+        auth: String,
+        transition: &'static str,
+    },
+}
+
+struct Faulty {
     inner: Arc<JiraClient>,
-    lost: std::sync::atomic::AtomicBool,
+    fault: Fault,
+    fired: std::sync::atomic::AtomicBool,
+}
+
+impl Faulty {
+    fn new(inner: Arc<JiraClient>, fault: Fault) -> Arc<Faulty> {
+        Arc::new(Faulty {
+            inner,
+            fault,
+            fired: Default::default(),
+        })
+    }
+
+    /// True the first time only.
+    fn fire(&self) -> bool {
+        !self.fired.swap(true, std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 #[async_trait::async_trait]
-impl JiraApi for LoseFirstCreate {
+impl JiraApi for Faulty {
     fn flavour(&self) -> Flavour {
         self.inner.flavour()
     }
@@ -629,13 +689,33 @@ impl JiraApi for LoseFirstCreate {
     }
     async fn create_issue(&self, i: &api::NewIssue) -> Result<api::IssueIds, api::JiraError> {
         let created = self.inner.create_issue(i).await?;
-        if !self.lost.swap(true, std::sync::atomic::Ordering::SeqCst) {
-            return Err(api::JiraError::Unavailable {
+        match &self.fault {
+            Fault::LoseCreateAnswer if self.fire() => Err(api::JiraError::Unavailable {
                 operation: "create_issue",
                 message: format!("timed out (really created {})", created.key),
-            });
+            }),
+            Fault::DieAfterCreate if self.fire() => std::future::pending().await,
+            Fault::PersonMoves {
+                summary,
+                base_url,
+                auth,
+                transition,
+            } if i.summary == *summary && self.fire() => {
+                let moved = reqwest::Client::new()
+                    .post(format!(
+                        "{base_url}/rest/api/3/issue/{}/transitions",
+                        created.key
+                    ))
+                    .header("authorization", auth)
+                    .json(&json!({"transition": {"id": transition}}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(moved.status(), 204);
+                Ok(created)
+            }
+            _ => Ok(created),
         }
-        Ok(created)
     }
     async fn edit_issue(&self, k: &str, e: &api::IssueEdit) -> Result<(), api::JiraError> {
         self.inner.edit_issue(k, e).await
@@ -682,6 +762,12 @@ impl JiraApi for LoseFirstCreate {
         self.inner.status_changed_at(k).await
     }
     async fn transition(&self, k: &str, id: &str, r: Option<&str>) -> Result<(), api::JiraError> {
+        if matches!(self.fault, Fault::FailFirstTransition) && self.fire() {
+            return Err(api::JiraError::Unavailable {
+                operation: "transition_issue",
+                message: "connection reset".into(),
+            });
+        }
         self.inner.transition(k, id, r).await
     }
     async fn comments(&self, k: &str) -> Result<Vec<api::JiraComment>, api::JiraError> {
@@ -728,16 +814,7 @@ impl JiraApi for LoseFirstCreate {
 async fn a_crash_between_create_and_record_is_recovered_by_the_label_not_a_second_issue() {
     let h = Harness::start(Flavour::Cloud).await;
     let case_id = full_case(&h.sir, "Lost answer");
-    let flaky = Arc::new(LoseFirstCreate {
-        inner: h.client.clone(),
-        lost: Default::default(),
-    });
-    let sync = CaseToIssueSync::new(
-        flaky,
-        h.sir_api.clone(),
-        h.store.clone(),
-        h.sync.settings().clone(),
-    );
+    let sync = h.sync_through(Faulty::new(h.client.clone(), Fault::LoseCreateAnswer));
     let failure = sync.handle(&changed(&case_id)).await.unwrap_err();
     assert!(failure.retryable, "{failure:?}");
     assert!(h.store.mapping_by_case(&case_id).await.unwrap().is_none());
@@ -813,6 +890,278 @@ async fn a_crash_between_create_and_record_is_recovered_by_the_label_not_a_secon
     assert_eq!(
         h.jira.issues_with_label(&format!("aws-sir-{other}")).len(),
         1
+    );
+}
+
+/// `METHOD path` of every Jira call since the log was last reset.
+fn calls(h: &Harness) -> Vec<String> {
+    h.jira
+        .requests()
+        .all()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+fn api_version(flavour: Flavour) -> u8 {
+    match flavour {
+        Flavour::Cloud => 3,
+        Flavour::DataCenter => 2,
+    }
+}
+
+/// Issue 16's API economy. A new case's issue is one Jira call when the case's status maps to
+/// the status the workflow starts in, and one call per transition more otherwise: the `sir`
+/// property goes with the create, nothing is read back. What the sync needs to know of the
+/// workflow is learned once per process: the initial status by one read of the first issue it
+/// creates, a path by the first walk along it.
+#[tokio::test]
+async fn a_new_issue_costs_one_call_plus_its_transitions() {
+    for flavour in [Flavour::Cloud, Flavour::DataCenter] {
+        let h = Harness::start(flavour).await;
+        let v = api_version(flavour);
+        let first = full_case(&h.sir, "First of the process");
+        h.changed(&first).await.unwrap();
+        assert_eq!(
+            calls(&h),
+            [
+                format!("POST /rest/api/{v}/issue"),
+                format!("GET /rest/api/{v}/issue/{}", h.issue_key(&first).await),
+            ],
+            "{flavour:?}: the create, and one read to learn the initial status"
+        );
+
+        h.jira.requests().reset();
+        let case_id = full_case(&h.sir, "One call");
+        h.changed(&case_id).await.unwrap();
+        assert_eq!(
+            calls(&h),
+            [format!("POST /rest/api/{v}/issue")],
+            "{flavour:?}"
+        );
+        let key = h.issue_key(&case_id).await;
+        assert_eq!(
+            h.jira.issue_property(&key, "sir").unwrap()["caseId"],
+            json!(case_id),
+            "{flavour:?}: tagged by the create itself"
+        );
+        assert_eq!(h.jira.status_of(&key).as_deref(), Some("To Do"));
+        let ledger = IssueLedger::load(h.store.as_ref(), &key)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(ledger.status.as_deref(), Some("To Do"), "{flavour:?}");
+        assert_eq!(
+            ledger.case_status,
+            Some(sir_jira_bridge::sir::CaseStatus::Submitted)
+        );
+        assert!(ledger.tagged);
+        h.in_step(&h.sync, &case_id).await;
+
+        // Further on: the first walk to In Review explores, reading as it goes (and sees In
+        // Review's way to Done); after that, a new case's issue costs its create and its
+        // transitions only, the closing one carrying the resolution.
+        for (status, transitions) in [
+            (SirStatus::PostIncidentActivities, ["11", "21"].as_slice()),
+            (SirStatus::Closed, ["11", "21", "31"].as_slice()),
+        ] {
+            for round in ["first", "again"] {
+                let case_id = full_case(&h.sir, &format!("{status:?}, {round}"));
+                let analyst = h.sir.analyst();
+                match status {
+                    SirStatus::Closed => analyst.close(&case_id, SirClosure::Duplicate).map(drop),
+                    _ => analyst.set_status(&case_id, status).map(drop),
+                }
+                .unwrap();
+                h.jira.requests().reset();
+                h.changed(&case_id).await.unwrap();
+                let key = h.issue_key(&case_id).await;
+                let posted: Vec<String> = h
+                    .jira
+                    .status_history(&key)
+                    .iter()
+                    .filter_map(|c| c.transition_id.clone())
+                    .collect();
+                assert_eq!(posted, transitions, "{flavour:?} {status:?} {round}");
+                if round == "again" || status == SirStatus::Closed {
+                    let mut expected = vec![format!("POST /rest/api/{v}/issue")];
+                    expected.extend(
+                        transitions
+                            .iter()
+                            .map(|_| format!("POST /rest/api/{v}/issue/{key}/transitions")),
+                    );
+                    assert_eq!(calls(&h), expected, "{flavour:?} {status:?}");
+                }
+                if status == SirStatus::Closed {
+                    assert_eq!(h.jira.resolution_of(&key).as_deref(), Some("Duplicate"));
+                }
+                h.in_step(&h.sync, &case_id).await;
+            }
+        }
+    }
+}
+
+/// The process dies as Jira answers the create: nothing is recorded but the claim. The issue
+/// already carries its label and `sir` property (they were part of the create), so the next
+/// process finds it and creates nothing.
+#[tokio::test]
+async fn a_crash_right_after_the_create_never_duplicates_the_issue() {
+    let h = Harness::start(Flavour::Cloud).await;
+    let case_id = full_case(&h.sir, "Died as Jira answered");
+    h.sir
+        .analyst()
+        .set_status(&case_id, SirStatus::PostIncidentActivities)
+        .unwrap();
+    let dying = h.sync_through(Faulty::new(h.client.clone(), Fault::DieAfterCreate));
+    let event = changed(&case_id);
+    tokio::select! {
+        _ = dying.handle(&event) => panic!("the create never answers"),
+        _ = async {
+            while h.jira.issues().is_empty() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        } => {}
+    }
+    drop(dying);
+    let orphan = h.jira.issues().remove(0);
+    assert!(orphan.labels.contains(&format!("aws-sir-{case_id}")));
+    assert_eq!(
+        h.jira.issue_property(&orphan.key, "sir").unwrap()["caseId"],
+        json!(case_id),
+        "the property came with the create"
+    );
+    assert!(h.store.mapping_by_case(&case_id).await.unwrap().is_none());
+
+    // The restarted process (a new sync, nothing learned yet) takes it over.
+    let restarted = h.sync_through(h.client.clone());
+    h.jira.requests().reset();
+    restarted.handle(&changed(&case_id)).await.unwrap();
+    assert_eq!(h.jira.issues().len(), 1);
+    assert_eq!(h.issue_key(&case_id).await, orphan.key);
+    assert!(
+        h.jira
+            .requests()
+            .filter(|r| r.method == "POST" && r.path == "/rest/api/3/issue")
+            .is_empty(),
+        "{:#?}",
+        calls(&h)
+    );
+    assert_eq!(h.jira.status_of(&orphan.key).as_deref(), Some("In Review"));
+    h.in_step(&restarted, &case_id).await;
+}
+
+/// The create went through and was recorded; the transitions after it failed. The retry walks
+/// on from where the create left the issue, on the same issue.
+#[tokio::test]
+async fn a_failure_between_the_create_and_its_transitions_is_finished_by_the_retry() {
+    let h = Harness::start(Flavour::Cloud).await;
+    let sync = h.sync_through(Faulty::new(h.client.clone(), Fault::FailFirstTransition));
+    // Once the initial status (and so its transitions) is learned, the transition to In
+    // Progress is taken without a read.
+    sync.handle(&changed(&full_case(&h.sir, "Learning")))
+        .await
+        .unwrap();
+    let case_id = full_case(&h.sir, "Transition failed");
+    h.sir
+        .analyst()
+        .set_status(&case_id, SirStatus::ContainmentEradicationAndRecovery)
+        .unwrap();
+    h.jira.requests().reset();
+    let failure = sync.handle(&changed(&case_id)).await.unwrap_err();
+    assert!(failure.retryable, "{failure:?}");
+    assert_eq!(
+        calls(&h),
+        ["POST /rest/api/3/issue"],
+        "the failed transition never reached Jira"
+    );
+    let key = h.issue_key(&case_id).await;
+    assert_eq!(h.jira.status_of(&key).as_deref(), Some("To Do"));
+    let ledger = IssueLedger::load(h.store.as_ref(), &key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ledger.status.as_deref(), Some("To Do"));
+    assert_eq!(ledger.case_status, None, "not in step yet");
+
+    sync.handle(&changed(&case_id)).await.unwrap();
+    assert_eq!(
+        h.jira
+            .issues_with_label(&format!("aws-sir-{case_id}"))
+            .len(),
+        1
+    );
+    assert_eq!(h.jira.status_of(&key).as_deref(), Some("In Progress"));
+    h.in_step(&sync, &case_id).await;
+}
+
+/// A person moves a new issue before the sync's first transition: the walk, which took the
+/// issue to be where it was created, is refused, reads, and leaves the person's move alone (it
+/// is newer than the case's change). The sync no longer trusts the initial status it had
+/// learned: the next create reads it again.
+#[tokio::test]
+async fn a_person_moving_a_new_issue_first_is_not_overridden() {
+    let h = Harness::start(Flavour::Cloud).await;
+    let human = h.jira.human_account();
+    let sync = h.sync_through(Faulty::new(
+        h.client.clone(),
+        Fault::PersonMoves {
+            summary: "Moved first",
+            base_url: h.jira.base_url().to_owned(),
+            auth: h.jira.auth_header_for(&human.account_id),
+            transition: "11",
+        },
+    ));
+    let in_review = |title: &str| {
+        let case_id = full_case(&h.sir, title);
+        h.sir
+            .analyst()
+            .set_status(&case_id, SirStatus::PostIncidentActivities)
+            .unwrap();
+        case_id
+    };
+    // The sync learns the initial status and the way to In Review.
+    sync.handle(&changed(&in_review("Learning"))).await.unwrap();
+
+    let case_id = in_review("Moved first");
+    h.jira.requests().reset();
+    sync.handle(&changed(&case_id)).await.unwrap();
+    let key = h.issue_key(&case_id).await;
+    assert_eq!(h.jira.status_of(&key).as_deref(), Some("In Progress"));
+    let ours = h
+        .jira
+        .requests()
+        .filter(|r| r.account.as_deref() != Some(human.account_id.as_str()));
+    assert_eq!(
+        ours.iter()
+            .map(|r| format!("{} {} -> {}", r.method, r.path, r.status))
+            .collect::<Vec<_>>(),
+        [
+            "POST /rest/api/3/issue -> 201".to_owned(),
+            format!("POST /rest/api/3/issue/{key}/transitions -> 400"),
+            format!("GET /rest/api/3/issue/{key} -> 200"),
+            format!("GET /rest/api/3/issue/{key} -> 200"),
+        ],
+        "create, the refused blind hop, where the issue is, when it moved"
+    );
+    assert!(
+        h.jira
+            .status_history(&key)
+            .iter()
+            .filter(|c| c.transition_id.is_some())
+            .all(|c| c.author != h.sync.settings().own_account),
+        "the integration moved nothing"
+    );
+
+    h.jira.requests().reset();
+    let next = full_case(&h.sir, "After the surprise");
+    sync.handle(&changed(&next)).await.unwrap();
+    assert_eq!(
+        calls(&h),
+        [
+            "POST /rest/api/3/issue".to_owned(),
+            format!("GET /rest/api/3/issue/{}", h.issue_key(&next).await),
+        ],
+        "the initial status is read again"
     );
 }
 

@@ -37,7 +37,22 @@ impl JiraApi for JiraClient {
         for (id, value) in &issue.custom_fields {
             fields[id] = value.clone();
         }
-        let body = json!({ "fields": fields });
+        let mut body = json!({ "fields": fields });
+        // Both create endpoints take entity properties beside the fields, so an issue is never
+        // seen without them and tagging it costs no second call: Cloud's `POST /rest/api/3/issue`
+        // body (`IssueUpdateDetails`) has "properties: Details of issue properties to be add or
+        // update", an array of `EntityProperty {key, value}`; Data Center's `POST
+        // /rest/api/2/issue` body (`IssueUpdateBean`) has `properties: EntityPropertyBean[]`.
+        // Limits as for `PUT …/properties/{key}`: key ≤ 255 characters, value JSON ≤ 32 KB
+        // (developer.atlassian.com/server/jira/platform/entity-properties).
+        if !issue.properties.is_empty() {
+            let properties: Vec<Value> = issue
+                .properties
+                .iter()
+                .map(|(key, value)| json!({"key": key, "value": value}))
+                .collect();
+            body["properties"] = Value::Array(properties);
+        }
         let r = self
             .send(OP, || self.request(Method::POST, "/issue").json(&body))
             .await?;

@@ -8,8 +8,15 @@
 //! Why a separate claim rather than a placeholder mapping: the issue key is unknown until Jira
 //! creates the issue, and a placeholder would leak into the admin API and into the issue → case
 //! lookups.
+//!
+//! The create is one Jira call: the label and the `sir` issue property that tell the case's
+//! issue apart go in the create request itself (so the issue never exists without them), the
+//! answer gives the id and key, and the ledger takes what the request wrote, with the status
+//! the workflow starts new issues in once the sync has learned it; nothing is read back.
 
-use super::{CaseToIssueSync, IssueLedger, Mapped, SyncError, ledger::Written};
+use super::{
+    CASE_PROPERTY, CaseToIssueSync, IssueLedger, Mapped, SyncError, case_property, ledger::Written,
+};
 use crate::{
     db::now_ms,
     jira::api::{IssueIds, NewIssue},
@@ -74,7 +81,10 @@ impl CaseToIssueSync {
         };
         if let Some(found) = found {
             tracing::info!(case_id = %case.id, issue_key = %found.key, "found the case's issue by its label: recording it, creating nothing");
-            return self.record(case, found, IssueLedger::default()).await;
+            // Not `created`: it may have been moved since, and what it holds is unknown.
+            return self
+                .record(case, found, IssueLedger::default(), false)
+                .await;
         }
         // We hold the case's lease, so the claimant is gone; take its claim over.
         if !links::put(
@@ -106,12 +116,7 @@ impl CaseToIssueSync {
         let doc = description::render(case, region);
         let issue = NewIssue {
             project_key: self.settings.project_key.clone(),
-            issue_type: self
-                .settings
-                .mappings
-                .issue_type
-                .clone()
-                .unwrap_or_else(|| self.settings.issue_type.clone()),
+            issue_type: self.issue_type(),
             summary: fields::summary(&case.title),
             description: doc.clone(),
             labels: self.labels(case),
@@ -120,6 +125,7 @@ impl CaseToIssueSync {
                 &self.settings.mappings.custom_fields,
                 region,
             ),
+            properties: [(CASE_PROPERTY.to_owned(), case_property(case))].into(),
         };
         let created = match self.jira.create_issue(&issue).await {
             Ok(created) => created,
@@ -157,9 +163,12 @@ impl CaseToIssueSync {
             details_at_ms: Some(now_ms()),
             labels: issue.labels,
             custom_fields: issue.custom_fields,
+            tagged: true,
+            // Unknown until the first create has been read once (see `update_status`).
+            status: self.workflow.initial(&self.workflow_scope()),
             ..IssueLedger::default()
         };
-        self.record(case, created, ledger).await
+        self.record(case, created, ledger, true).await
     }
 
     async fn record(
@@ -167,6 +176,7 @@ impl CaseToIssueSync {
         case: &Case,
         issue: IssueIds,
         mut ledger: IssueLedger,
+        created: bool,
     ) -> Result<Mapped, SyncError> {
         let mapping = Mapping {
             case_id: case.id.to_string(),
@@ -193,6 +203,10 @@ impl CaseToIssueSync {
         };
         ledger.case_id = case.id.to_string();
         ledger.save(self.store.as_ref(), &mapping.issue_key).await?;
-        Ok((mapping, ledger))
+        Ok(Mapped {
+            created: created && mapping.issue_key == issue.key,
+            mapping,
+            ledger,
+        })
     }
 }

@@ -33,7 +33,7 @@ use crate::{
     event::{EventEnvelope, jira::RichText},
     jira::{
         api::{IssueEdit, IssueType, JiraApi},
-        workflow::{Walked, WorkflowMap, walk},
+        workflow::{Trust, Walked, WorkflowMap, walk},
     },
     sir::{Case, CaseId, CaseStatus, SirApi},
     store::{Mapping, StateStore},
@@ -128,7 +128,11 @@ impl CaseToIssueSync {
     async fn sync_locked(&self, case_id: &CaseId) -> Result<(), SyncError> {
         let case = self.sir.get_case(case_id).await?;
         let comments = self.sir.list_comments(case_id).await?;
-        let (mapping, mut ledger) = match self.store.mapping_by_case(case_id.as_str()).await? {
+        let Mapped {
+            mapping,
+            mut ledger,
+            created,
+        } = match self.store.mapping_by_case(case_id.as_str()).await? {
             Some(m) => {
                 let ledger = IssueLedger::load(self.store.as_ref(), &m.issue_key)
                     .await?
@@ -136,13 +140,17 @@ impl CaseToIssueSync {
                         case_id: case_id.to_string(),
                         ..IssueLedger::default()
                     });
-                (m, ledger)
+                Mapped {
+                    mapping: m,
+                    ledger,
+                    created: false,
+                }
             }
             None => self.ensure_issue(&case).await?,
         };
         let key = mapping.issue_key.as_str();
         self.update_fields(&case, key, &mut ledger).await?;
-        self.update_status(&case, key, &mut ledger).await?;
+        self.update_status(&case, key, &mut ledger, created).await?;
         self.sync_comments(&case, &comments, key).await?;
         self.sync_attachments(&case, key).await?;
         tracing::info!(case_id = %case_id, issue_key = key, status = case.status.as_str(), "case synced to its issue");
@@ -284,6 +292,21 @@ impl CaseToIssueSync {
         case_labels(&self.settings, case.id.as_str())
     }
 
+    /// The issue type the sync creates issues of: the mappings file's, else the setting.
+    fn issue_type(&self) -> IssueType {
+        self.settings
+            .mappings
+            .issue_type
+            .clone()
+            .unwrap_or_else(|| self.settings.issue_type.clone())
+    }
+
+    /// What the initial status of the sync's new issues is kept under in the workflow map:
+    /// Jira gives each project and issue type its own workflow.
+    fn workflow_scope(&self) -> String {
+        format!("{}/{:?}", self.settings.project_key, self.issue_type())
+    }
+
     /// Moves the issue to the status its case's status maps to, by a path through the
     /// workflow; a closed case also gets its resolution.
     ///
@@ -292,11 +315,17 @@ impl CaseToIssueSync {
     /// which the issue → case sync carries to the case. And the walk stops as soon as the issue
     /// is found where the ledger did not leave it (a person moved it meanwhile): a status never
     /// moves back because of an older read.
+    ///
+    /// An issue this run `created` is where the create put it (the workflow's initial status),
+    /// so its walk reads nothing while the map knows the path: a case whose status maps to the
+    /// initial status costs no call here, another one only its transitions. The initial status
+    /// is learned by one read of the first issue the process creates.
     async fn update_status(
         &self,
         case: &Case,
         key: &str,
         ledger: &mut IssueLedger,
+        created: bool,
     ) -> Result<(), SyncError> {
         let Some(target) = self.settings.mappings.status.get(&case.status).cloned() else {
             return Ok(());
@@ -308,10 +337,31 @@ impl CaseToIssueSync {
             .closure_code
             .and_then(|c| self.settings.mappings.resolution.get(&c).cloned());
         let mut at = ledger.status.clone();
+        let trust = match created {
+            true => Trust::Known,
+            false => Trust::ReadFirst,
+        };
+        if created && at.is_none() {
+            let position = self.jira.position(key).await?;
+            tracing::info!(issue_key = key, project = %self.settings.project_key, issue_type = ?self.issue_type(), initial = %position.status, "learned the status new issues start in");
+            self.workflow
+                .learn_initial(&self.workflow_scope(), &position.status);
+            self.workflow.learn(&position.status, position.transitions);
+            // Recorded now: a failed walk records only how far it moved the issue.
+            ledger.status = Some(position.status.clone());
+            ledger.save(self.store.as_ref(), key).await?;
+            at = Some(position.status);
+        }
         let mut walked = self
-            .walk_to(key, &mut at, &target, resolution.as_deref(), ledger)
+            .walk_to(key, &mut at, &target, resolution.as_deref(), ledger, trust)
             .await?;
         if let Walked::Moved { found } = &walked {
+            if created {
+                // Not where what the sync knows of the workflow put it: that knowledge may be
+                // out of date (the workflow changed), so the next create reads it again.
+                tracing::warn!(issue_key = key, found = %found, created_in = ?ledger.status, "a new issue is not where the workflow was thought to put it: the initial status will be read again");
+                self.workflow.forget_initial(&self.workflow_scope());
+            }
             // Both sides moved since they last agreed. The later move wins: Jira's if its
             // status changed after the case did (the issue → case sync carries it to the case),
             // else the case's, walked from where the issue now is.
@@ -328,7 +378,14 @@ impl CaseToIssueSync {
             }
             let mut from = Some(found.clone());
             walked = self
-                .walk_to(key, &mut from, &target, resolution.as_deref(), ledger)
+                .walk_to(
+                    key,
+                    &mut from,
+                    &target,
+                    resolution.as_deref(),
+                    ledger,
+                    Trust::ReadFirst,
+                )
                 .await?;
         }
         match walked {
@@ -357,6 +414,7 @@ impl CaseToIssueSync {
         target: &str,
         resolution: Option<&str>,
         ledger: &mut IssueLedger,
+        trust: Trust,
     ) -> Result<Walked, SyncError> {
         let start = at.clone();
         let walked = walk(
@@ -366,6 +424,7 @@ impl CaseToIssueSync {
             at,
             target,
             resolution,
+            trust,
         )
         .await;
         if *at != start && walked.is_err() {
@@ -420,5 +479,11 @@ pub(crate) fn case_labels(settings: &SyncSettings, case_id: &str) -> Vec<String>
     labels
 }
 
-/// Used by the create step to hand a fresh mapping and ledger back.
-pub(crate) type Mapped = (Mapping, IssueLedger);
+/// The case's issue and what it holds, as the sync starts on it.
+pub(crate) struct Mapped {
+    mapping: Mapping,
+    ledger: IssueLedger,
+    /// This run created the issue: nobody else has had it yet, so it is where the create put
+    /// it (see [`Trust::Known`]).
+    created: bool,
+}

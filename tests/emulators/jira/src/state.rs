@@ -48,6 +48,8 @@ pub struct NewIssue {
     pub assignee: Option<String>,
     pub reporter: Option<String>,
     pub custom_fields: BTreeMap<String, Value>,
+    /// Entity properties set by the create itself (its `properties` array).
+    pub properties: BTreeMap<String, Value>,
 }
 
 pub struct State {
@@ -250,7 +252,7 @@ impl State {
             custom_fields: new.custom_fields,
             comment_ids: Vec::new(),
             attachment_ids: Vec::new(),
-            properties: BTreeMap::new(),
+            properties: new.properties,
             changelog: Vec::new(),
             status_history: vec![StatusChange {
                 from: String::new(),

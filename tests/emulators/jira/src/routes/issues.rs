@@ -25,7 +25,8 @@ pub async fn create(
 ) -> JiraResult<Response> {
     let body = json_body(&headers, &body)?;
     let mut state = app.state();
-    let new = fields::parse_create(&state, &body, api)?;
+    let mut new = fields::parse_create(&state, &body, api)?;
+    new.properties = super::properties::from_create(&body)?;
     let issue = state.create_issue(&caller.account_id, new)?;
     let repr = Repr::for_api(api);
     Ok((

@@ -1,5 +1,8 @@
 //! Entity properties on issues and comments: hidden JSON the integration uses to tag what it
-//! wrote. PUT answers 201 when it creates a property and 200 when it replaces one.
+//! wrote. PUT answers 201 when it creates a property and 200 when it replaces one; a create can
+//! carry them too (`properties` beside `fields`).
+
+use std::collections::BTreeMap;
 
 use axum::{
     Extension, Json,
@@ -17,22 +20,65 @@ use crate::{
     state::property_not_found,
 };
 
-/// Jira's limit on a property value.
+/// Jira's limits on a property (developer.atlassian.com/server/jira/platform/entity-properties:
+/// "The key has a maximum length of 255 characters. The value must be a valid JSON Object and
+/// have a maximum size of 32 KB"; the REST reference gives 32768 characters).
 const MAX_VALUE_BYTES: usize = 32_768;
 const MAX_KEY_CHARS: usize = 255;
 
-fn check(key: &str, body: &Bytes) -> JiraResult<()> {
+fn check_key(key: &str) -> JiraResult<()> {
     if key.is_empty() || key.chars().count() > MAX_KEY_CHARS {
         return Err(JiraError::bad_request(format!(
             "The property key can not be longer than {MAX_KEY_CHARS} characters."
         )));
     }
-    if body.len() > MAX_VALUE_BYTES {
+    Ok(())
+}
+
+fn check_size(value_bytes: usize) -> JiraResult<()> {
+    if value_bytes > MAX_VALUE_BYTES {
         return Err(JiraError::bad_request(format!(
             "The property value can not be longer than {MAX_VALUE_BYTES} characters."
         )));
     }
     Ok(())
+}
+
+fn check(key: &str, body: &Bytes) -> JiraResult<()> {
+    check_key(key)?;
+    check_size(body.len())
+}
+
+/// The `properties` of a create request (`[{key, value}]`, Cloud's `IssueUpdateDetails` and
+/// Data Center's `IssueUpdateBean` alike), under the same limits as a PUT of each one. Checked
+/// before anything is created: a bad property refuses the whole create, so an issue never
+/// exists without the properties it was created with.
+pub fn from_create(body: &Value) -> JiraResult<BTreeMap<String, Value>> {
+    let list = match body.get("properties") {
+        None | Some(Value::Null) => return Ok(BTreeMap::new()),
+        Some(Value::Array(list)) => list,
+        Some(_) => {
+            return Err(JiraError::bad_request(
+                "properties must be an array of {key, value} objects",
+            ));
+        }
+    };
+    let mut properties = BTreeMap::new();
+    for p in list {
+        let key = p
+            .get("key")
+            .and_then(Value::as_str)
+            .ok_or_else(|| JiraError::bad_request("The property key must be specified."))?;
+        let value = p.get("value").ok_or_else(|| {
+            JiraError::bad_request(format!(
+                "The value of the property '{key}' must be specified."
+            ))
+        })?;
+        check_key(key)?;
+        check_size(value.to_string().len())?;
+        properties.insert(key.to_owned(), value.clone());
+    }
+    Ok(properties)
 }
 
 fn keys_json(base: &str, keys: impl Iterator<Item = String>) -> Value {

@@ -1,4 +1,5 @@
-use serde_json::json;
+use jira_emulator::EmulatorConfig;
+use serde_json::{Value, json};
 
 use crate::helpers::*;
 
@@ -81,4 +82,76 @@ async fn comment_properties() {
             .status,
         404
     );
+}
+
+/// A create carries its properties (Cloud v3 and Data Center v2 alike); a malformed one refuses
+/// the whole create, so no issue exists without them.
+#[tokio::test]
+async fn a_create_sets_its_properties_or_creates_nothing() {
+    for (config, api) in [
+        (EmulatorConfig::default(), 3),
+        (EmulatorConfig::data_center(), 2),
+    ] {
+        let (jira, client) = start_with(config).await;
+        let create = |properties: Value| {
+            let description = match api {
+                3 => adf("with properties"),
+                _ => json!("with properties"),
+            };
+            json!({
+                "fields": {
+                    "project": {"key": "SEC"},
+                    "issuetype": {"name": "Task"},
+                    "summary": "tagged at birth",
+                    "description": description,
+                },
+                "properties": properties,
+            })
+        };
+        let path = format!("/rest/api/{api}/issue");
+        let r = client
+            .post(
+                &path,
+                create(json!([
+                    {"key": "sir", "value": {"caseId": "1234567890"}},
+                    {"key": "flag", "value": true},
+                ])),
+            )
+            .await;
+        assert_eq!(r.status, 201, "v{api}: {}", r.body);
+        let key = r.body["key"].as_str().unwrap();
+        assert_eq!(
+            jira.issue_property(key, "sir"),
+            Some(json!({"caseId": "1234567890"}))
+        );
+        assert_eq!(jira.issue_property(key, "flag"), Some(json!(true)));
+        let read = client
+            .get(&format!("/rest/api/{api}/issue/{key}/properties/sir"))
+            .await;
+        assert_eq!(read.body["value"]["caseId"], "1234567890");
+
+        let refused = [
+            json!({"key": "sir", "value": 1}),
+            json!([{"key": "", "value": 1}]),
+            json!([{"key": "k".repeat(256), "value": 1}]),
+            json!([{"value": 1}]),
+            json!([{"key": "sir"}]),
+            json!([{"key": "sir", "value": "x".repeat(40_000)}]),
+            json!([{"key": "ok", "value": 1}, {"key": "big", "value": "x".repeat(40_000)}]),
+        ];
+        let before = jira.issues().len();
+        for (i, properties) in refused.into_iter().enumerate() {
+            let r = client.post(&path, create(properties)).await;
+            assert_eq!(r.status, 400, "v{api}, refusal #{i}: {}", r.body);
+        }
+        assert_eq!(
+            jira.issues().len(),
+            before,
+            "v{api}: a refusal creates nothing"
+        );
+        // At the limits: accepted.
+        let at_limit = json!([{"key": "k".repeat(255), "value": "x".repeat(32_766)}]);
+        let r = client.post(&path, create(at_limit)).await;
+        assert_eq!(r.status, 201, "v{api}: {}", r.body);
+    }
 }
