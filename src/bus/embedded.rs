@@ -531,6 +531,9 @@ fn due_events(c: &rusqlite::Connection, now: i64, max: usize) -> Result<Vec<(i64
     Ok(due)
 }
 
+/// What a dead letter keeps of a queued event: id, type, payload, raw delivery, attempts.
+type DeadLetterRow = (String, String, String, Option<Vec<u8>>, u32);
+
 /// How one event of a batch is settled, worked out before the write.
 enum Settle {
     Ack,
@@ -568,7 +571,7 @@ fn settle_one(
             )?
             .execute(params![seq, token, now])?,
         Settle::DeadLetter(error) => {
-            let row: Option<(String, String, String, Option<Vec<u8>>, u32)> = c
+            let row: Option<DeadLetterRow> = c
                 .prepare_cached(
                     "SELECT event_id, event_type, payload, raw, attempts FROM queue
                      WHERE seq = ?1 AND lease_token = ?2",

@@ -290,17 +290,21 @@ async fn a_settle_after_the_lease_was_lost_leaves_the_new_holders_lease_alone() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batched_workers_apply_each_subjects_events_once_in_order_despite_failures() {
     use rand::{Rng, SeedableRng};
-    use sir_jira_bridge::{metrics::Metrics, worker::EventHandler, worker::WorkerPool};
+    use sir_jira_bridge::worker::EventHandler;
     use std::{collections::HashMap, sync::Mutex};
 
     /// Fails about one attempt in five; records every successful application and every overlap.
     struct Flaky {
-        state: Mutex<(
-            rand::rngs::StdRng,
-            HashMap<String, Vec<String>>,
-            HashMap<String, bool>,
-        )>,
+        state: Mutex<Seen>,
         overlaps: std::sync::atomic::AtomicUsize,
+    }
+
+    struct Seen {
+        rng: rand::rngs::StdRng,
+        /// Per subject, the delivery ids applied successfully, in order.
+        applied: HashMap<String, Vec<String>>,
+        /// Per subject, whether an event of it is being applied now.
+        busy: HashMap<String, bool>,
     }
 
     #[async_trait::async_trait]
@@ -309,15 +313,15 @@ async fn batched_workers_apply_each_subjects_events_once_in_order_despite_failur
             let subject = envelope.event.subject().unwrap();
             let fail = {
                 let mut state = self.state.lock().unwrap();
-                if state.2.insert(subject.clone(), true) == Some(true) {
+                if state.busy.insert(subject.clone(), true) == Some(true) {
                     self.overlaps
                         .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 }
-                state.0.random_bool(0.2)
+                state.rng.random_bool(0.2)
             };
             tokio::time::sleep(Duration::from_micros(200)).await;
             let mut state = self.state.lock().unwrap();
-            state.2.insert(subject.clone(), false);
+            state.busy.insert(subject.clone(), false);
             if fail {
                 return Err(Failure {
                     error: "Jira 503".into(),
@@ -325,7 +329,7 @@ async fn batched_workers_apply_each_subjects_events_once_in_order_despite_failur
                 });
             }
             state
-                .1
+                .applied
                 .entry(subject)
                 .or_default()
                 .push(envelope.delivery_id.clone());
@@ -348,41 +352,23 @@ async fn batched_workers_apply_each_subjects_events_once_in_order_despite_failur
         events.push(e);
     }
     let handler = Arc::new(Flaky {
-        state: Mutex::new((
-            rand::rngs::StdRng::seed_from_u64(11),
-            HashMap::new(),
-            HashMap::new(),
-        )),
+        state: Mutex::new(Seen {
+            rng: rand::rngs::StdRng::seed_from_u64(11),
+            applied: HashMap::new(),
+            busy: HashMap::new(),
+        }),
         overlaps: Default::default(),
     });
-    let shutdown = tokio_util::sync::CancellationToken::new();
-    let pool = WorkerPool::spawn(
-        3,
-        f.queue.clone(),
-        handler.clone(),
-        Arc::new(Metrics::default()),
-        Duration::from_secs(60),
-        Duration::from_secs(1),
-        shutdown.clone(),
-    );
+    let workers = Workers::start(&f, 3, handler.clone(), Duration::from_secs(60));
     // Published in several commits while the workers run.
     for chunk in events.chunks(37) {
         f.queue.publish(chunk).await.unwrap();
         tokio::time::sleep(Duration::from_millis(3)).await;
     }
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while f.queue.stats().await.unwrap().done < 400 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "events were not all applied"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    shutdown.cancel();
-    pool.join().await;
+    workers.stop_when_done(&f, 400).await;
     let state = handler.state.lock().unwrap();
     assert_eq!(
-        state.1, published,
+        state.applied, published,
         "each subject's events, once each, in publish order"
     );
     assert_eq!(
@@ -410,7 +396,7 @@ async fn an_event_published_before_a_worker_waits_wakes_it_at_once() {
 /// event handled early is not handed out again while a slow one after it runs past the lease.
 #[tokio::test]
 async fn a_slow_event_keeps_the_leases_of_its_whole_batch() {
-    use sir_jira_bridge::{metrics::Metrics, worker::EventHandler, worker::WorkerPool};
+    use sir_jira_bridge::worker::EventHandler;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     struct SlowSecond(AtomicUsize);
@@ -432,30 +418,52 @@ async fn a_slow_event_keeps_the_leases_of_its_whole_batch() {
         .await
         .unwrap();
     let handler = Arc::new(SlowSecond(AtomicUsize::new(0)));
-    let shutdown = tokio_util::sync::CancellationToken::new();
     // Two workers: the idle one would take SEC-1 again if its lease ran out.
-    let pool = WorkerPool::spawn(
-        2,
-        f.queue.clone(),
-        handler.clone(),
-        Arc::new(Metrics::default()),
-        Duration::from_millis(300),
-        Duration::from_secs(1),
-        shutdown.clone(),
-    );
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while f.queue.stats().await.unwrap().done < 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the batch was not settled"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    shutdown.cancel();
-    pool.join().await;
+    let workers = Workers::start(&f, 2, handler.clone(), Duration::from_millis(300));
+    workers.stop_when_done(&f, 2).await;
     assert_eq!(
         handler.0.load(Ordering::SeqCst),
         2,
         "an event was handled twice"
     );
+}
+
+/// A worker pool on the fixture's queue, stopped once the queue has finished a number of events.
+struct Workers {
+    pool: sir_jira_bridge::worker::WorkerPool,
+    shutdown: tokio_util::sync::CancellationToken,
+}
+
+impl Workers {
+    fn start(
+        f: &Fixture,
+        count: usize,
+        handler: Arc<dyn sir_jira_bridge::worker::EventHandler>,
+        lease: Duration,
+    ) -> Workers {
+        let shutdown = tokio_util::sync::CancellationToken::new();
+        let pool = sir_jira_bridge::worker::WorkerPool::spawn(
+            count,
+            f.queue.clone(),
+            handler,
+            Arc::new(sir_jira_bridge::metrics::Metrics::default()),
+            lease,
+            Duration::from_secs(1),
+            shutdown.clone(),
+        );
+        Workers { pool, shutdown }
+    }
+
+    async fn stop_when_done(self, f: &Fixture, done: u64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while f.queue.stats().await.unwrap().done < done {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the workers did not finish {done} events"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.shutdown.cancel();
+        self.pool.join().await;
+    }
 }
