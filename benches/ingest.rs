@@ -237,9 +237,9 @@ impl Queue {
         Queue(conn)
     }
 
-    fn count(&self, sql: &str, arg: &str) -> u64 {
+    fn count(&self, sql: &str, params: impl rusqlite::Params) -> u64 {
         self.0
-            .query_row(sql, [arg], |r| r.get::<_, i64>(0))
+            .query_row(sql, params, |r| r.get::<_, i64>(0))
             .unwrap() as u64
     }
 
@@ -247,23 +247,20 @@ impl Queue {
     fn accepted(&self, prefix: &str) -> u64 {
         self.count(
             "SELECT count(*) FROM deliveries WHERE key LIKE 'jira:' || ?1 || '-%'",
-            prefix,
+            [prefix],
         )
     }
 
     /// Events not yet processed (ready, leased or backing off).
     fn backlog(&self) -> u64 {
         self.count(
-            "SELECT count(*) FROM queue WHERE state IN ('ready', 'leased') AND ?1 = ?1",
-            "",
+            "SELECT count(*) FROM queue WHERE state IN ('ready', 'leased')",
+            [],
         )
     }
 
     fn dead(&self) -> u64 {
-        self.count(
-            "SELECT count(*) FROM queue WHERE state = 'dead' AND ?1 = ?1",
-            "",
-        )
+        self.count("SELECT count(*) FROM queue WHERE state = 'dead'", [])
     }
 }
 

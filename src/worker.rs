@@ -18,9 +18,10 @@ use crate::{
 /// with one subject (where only one worker can hold its events) they capped processing at one
 /// commit pair per event (docs/benchmarks.md).
 const RECEIVE_BATCH: usize = 64;
-/// How long a worker keeps a batch's events from the other workers: after this, what it has
-/// not started goes back to the queue. Slow peers (seconds per event) would otherwise let one
-/// worker sit on a batch while the others idle.
+/// How long a worker goes on starting events of its batch. What it has not started by then goes
+/// back to the queue when the batch is settled, to be shared by every worker, instead of being
+/// handled here one after another behind slow peers (seconds per event). Events already waiting
+/// in a batch still wait for the event in hand: a slow event delays its batch by that long.
 const BATCH_HOLD: Duration = Duration::from_millis(500);
 
 #[async_trait]

@@ -350,35 +350,22 @@ impl EventSource for EmbeddedQueue {
             .write(move |c| {
                 let now = now_ms();
                 let mut leased = Vec::with_capacity(max.min(64));
+                // One token for the whole hand-out: a receipt is `seq:token`, unique per event
+                // and per lease all the same.
+                let token = uuid::Uuid::new_v4().simple().to_string();
+                let mut load = c.prepare_cached("SELECT payload FROM queue WHERE seq = ?1")?;
+                let mut lease_it = c.prepare_cached(
+                    "UPDATE queue SET state = 'leased', attempts = attempts + 1,
+                     available_at = ?2, lease_token = ?3 WHERE seq = ?1",
+                )?;
                 for (seq, attempts) in due_events(c, now, max)? {
-                    let mut load = c.prepare_cached(
-                        "SELECT event_id, event_type, payload, last_error FROM queue WHERE seq = ?1",
-                    )?;
-                    let (id, kind, payload, last_error) = load.query_row([seq], |r| {
-                        Ok((
-                            r.get::<_, String>(0)?,
-                            r.get::<_, String>(1)?,
-                            r.get::<_, String>(2)?,
-                            r.get::<_, Option<String>>(3)?,
-                        ))
-                    })?;
                     if attempts >= max_attempts {
                         // Its leases ran out every time (a worker crashed or hung on it).
-                        let error = last_error.unwrap_or_else(|| {
-                            "lease expired on every attempt (worker crashed or hung)".into()
-                        });
-                        let raw: Option<Vec<u8>> = c
-                            .prepare_cached("SELECT raw FROM queue WHERE seq = ?1")?
-                            .query_row([seq], |r| r.get(0))?;
-                        dead_letter(c, seq, &id, &kind, &payload, raw, &error, attempts, now)?;
+                        dead_letter(c, seq, None, None, now)?;
                         continue;
                     }
-                    let token = uuid::Uuid::new_v4().simple().to_string();
-                    c.prepare_cached(
-                        "UPDATE queue SET state = 'leased', attempts = attempts + 1,
-                         available_at = ?2, lease_token = ?3 WHERE seq = ?1",
-                    )?
-                    .execute(params![seq, now + lease, token])?;
+                    let payload: String = load.query_row([seq], |r| r.get(0))?;
+                    lease_it.execute(params![seq, now + lease, token])?;
                     leased.push((payload, attempts + 1, format!("{seq}:{token}")));
                 }
                 Ok(leased)
@@ -531,9 +518,6 @@ fn due_events(c: &rusqlite::Connection, now: i64, max: usize) -> Result<Vec<(i64
     Ok(due)
 }
 
-/// What a dead letter keeps of a queued event: id, type, payload, raw delivery, attempts.
-type DeadLetterRow = (String, String, String, Option<Vec<u8>>, u32);
-
 /// How one event of a batch is settled, worked out before the write.
 enum Settle {
     Ack,
@@ -571,20 +555,7 @@ fn settle_one(
             )?
             .execute(params![seq, token, now])?,
         Settle::DeadLetter(error) => {
-            let row: Option<DeadLetterRow> = c
-                .prepare_cached(
-                    "SELECT event_id, event_type, payload, raw, attempts FROM queue
-                     WHERE seq = ?1 AND lease_token = ?2",
-                )?
-                .query_row(params![seq, token], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })
-                .optional()?;
-            let Some((id, kind, payload, raw, attempts)) = row else {
-                return Ok(false);
-            };
-            dead_letter(c, seq, &id, &kind, &payload, raw, error, attempts, now)?;
-            1
+            return dead_letter(c, seq, Some(token), Some(error), now);
         }
     };
     Ok(changed > 0)
@@ -601,35 +572,45 @@ fn receipt(d: &Delivery) -> Result<(i64, String), BusError> {
     Ok((seq, token.to_owned()))
 }
 
-#[allow(clippy::too_many_arguments)]
+/// Moves the event at `seq` to the dead letters, in the same transaction, keeping `error` (or,
+/// when there is none, the event's last error). With `token`, only while that lease holds;
+/// false when it does not (the event was handed out again).
 fn dead_letter(
     c: &rusqlite::Connection,
     seq: i64,
-    id: &str,
-    kind: &str,
-    payload: &str,
-    raw: Option<Vec<u8>>,
-    error: &str,
-    attempts: u32,
+    token: Option<&str>,
+    error: Option<&str>,
     now: i64,
-) -> Result<(), DbError> {
-    insert_dead_letter(
-        c,
-        &DeadLetter {
-            id: id.to_owned(),
-            event_type: kind.to_owned(),
-            payload: payload.to_owned(),
-            raw,
-            error: error.to_owned(),
-            attempts,
-            failed_at_ms: now,
-        },
-    )?;
-    c.execute(
+) -> Result<bool, DbError> {
+    let row = c
+        .prepare_cached(
+            "SELECT event_id, event_type, payload, raw, attempts, last_error FROM queue
+             WHERE seq = ?1 AND (?2 IS NULL OR lease_token = ?2)",
+        )?
+        .query_row(params![seq, token], |r| {
+            let last_error: Option<String> = r.get(5)?;
+            Ok(DeadLetter {
+                id: r.get(0)?,
+                event_type: r.get(1)?,
+                payload: r.get(2)?,
+                raw: r.get(3)?,
+                error: error.map(str::to_owned).or(last_error).unwrap_or_else(|| {
+                    "lease expired on every attempt (worker crashed or hung)".into()
+                }),
+                attempts: r.get(4)?,
+                failed_at_ms: now,
+            })
+        })
+        .optional()?;
+    let Some(letter) = row else {
+        return Ok(false);
+    };
+    insert_dead_letter(c, &letter)?;
+    c.prepare_cached(
         "UPDATE queue SET state = 'dead', lease_token = NULL, last_error = ?2, finished_at = ?3
          WHERE seq = ?1",
-        params![seq, error, now],
-    )?;
-    tracing::error!(event_id = %id, event_type = %kind, attempts, error = %error, "event dead-lettered");
-    Ok(())
+    )?
+    .execute(params![seq, letter.error, now])?;
+    tracing::error!(event_id = %letter.id, event_type = %letter.event_type, attempts = letter.attempts, error = %letter.error, "event dead-lettered");
+    Ok(true)
 }
