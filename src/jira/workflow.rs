@@ -58,28 +58,22 @@ impl WorkflowMap {
             .insert(norm(status), transitions);
     }
 
+    fn initials(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.initial.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     /// The status an issue created in `scope` starts in, once learned.
     pub fn initial(&self, scope: &str) -> Option<String> {
-        self.initial
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(scope)
-            .cloned()
+        self.initials().get(scope).cloned()
     }
 
     pub fn learn_initial(&self, scope: &str, status: &str) {
-        self.initial
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(scope.to_owned(), status.to_owned());
+        self.initials().insert(scope.to_owned(), status.to_owned());
     }
 
     /// Drops what was learned of `scope`'s initial status (the next create reads it again).
     pub fn forget_initial(&self, scope: &str) {
-        self.initial
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(scope);
+        self.initials().remove(scope);
     }
 
     /// Breadth-first over the known map from `from`: the first hop of a shortest known path to

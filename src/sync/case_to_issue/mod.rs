@@ -337,9 +337,10 @@ impl CaseToIssueSync {
             .closure_code
             .and_then(|c| self.settings.mappings.resolution.get(&c).cloned());
         let mut at = ledger.status.clone();
-        let trust = match created {
-            true => Trust::Known,
-            false => Trust::ReadFirst,
+        let trust = if created {
+            Trust::Known
+        } else {
+            Trust::ReadFirst
         };
         if created && at.is_none() {
             let position = self.jira.position(key).await?;
